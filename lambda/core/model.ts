@@ -1,0 +1,59 @@
+/**
+ * Plain data shared by the authorizer, the admin API and the CLI.
+ * No AWS imports here: this is the vocabulary of the pure core.
+ */
+
+/** One allowlist entry as stored. `value` is always the canonical CIDR from `normalizeAllowlistEntry`. */
+export interface AllowlistEntry {
+  readonly value: string;
+  readonly description: string;
+  /** ISO-8601 timestamp. */
+  readonly createdAt: string;
+  /** IAM ARN (or local user name) of whoever added the entry. */
+  readonly createdBy: string;
+}
+
+/**
+ * An allowlist for one scope (organization, project or API key).
+ * A scope with no stored list behaves as `EMPTY_ALLOWLIST`: disabled, so it restricts nothing.
+ */
+export interface AllowlistSettings {
+  readonly enabled: boolean;
+  readonly entries: readonly AllowlistEntry[];
+  /** Optimistic-concurrency version: 0 for a list never written, +1 on every write. */
+  readonly version: number;
+  readonly updatedAt?: string;
+  readonly updatedBy?: string;
+}
+
+export const EMPTY_ALLOWLIST: AllowlistSettings = Object.freeze({ enabled: false, entries: Object.freeze([]), version: 0 });
+
+export type ApiKeyStatus = 'active' | 'revoked';
+
+/** An API key as stored: never the secret, only its SHA-256 hash. */
+export interface ApiKeyRecord {
+  /** Hex SHA-256 of the full secret (`sk-...`). The table's partition key. */
+  readonly keyHash: string;
+  readonly keyId: string;
+  readonly organizationId: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly status: ApiKeyStatus;
+  /** Display form, e.g. `sk-...Ab3d`. */
+  readonly redactedValue: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly revokedAt?: string;
+  /** Optional per-key allowlist. It can only narrow what the project/organization rule allows. */
+  readonly allowlist?: AllowlistSettings;
+}
+
+/** Which list decided a request. */
+export type AllowlistScope = 'key' | 'project' | 'organization' | 'none';
+
+/** Ids of organizations, projects and keys: safe in URLs, in DynamoDB keys (no `#`) and in API keys (no `/`). */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID_PATTERN.test(id);
+}

@@ -1,0 +1,15 @@
+import { startDynamoDbLocal } from './dynamodb-local';
+
+/**
+ * Starts one DynamoDB Local for the whole run (each test file makes its own uniquely named tables in it) and
+ * bundles the Lambda assets that the constructs deploy. Workers inherit the endpoint through the environment.
+ */
+export default async function globalSetup(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { bundle } = require('../../scripts/bundle.js');
+  const [ddb] = await Promise.all([startDynamoDbLocal(), bundle({ quiet: true })]);
+  process.env.CDK_IP_ALLOWLIST_TEST_DYNAMODB = ddb.endpoint;
+  (globalThis as Record<string, unknown>).__DYNAMODB_LOCAL__ = ddb;
+  // If jest dies without running teardown, do not leave java behind.
+  process.once('exit', () => ddb.process.kill('SIGKILL'));
+}
