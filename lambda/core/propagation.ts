@@ -5,8 +5,12 @@
  * just before it expires and then be cached there for the gateway TTL, so the worst case is their SUM, and the
  * budget is split so that the sum never exceeds the configured delay.
  *
- * The admin API flushes API Gateway's cache after each change, which leaves only the in-memory part: that is
- * the `maxDelaySeconds` a flushed write reports.
+ * A flush of API Gateway's cache (FlushStageAuthorizersCache, done by the admin API after each change) does not
+ * reach the Lambda's memory: right after a flush, a gateway miss can still be answered from memory loaded before
+ * the change, and that stale decision would then be cached for the full gateway TTL. So the admin API flushes
+ * twice: at once (most callers see the change immediately) and again once the memory TTL has passed since the
+ * write (every memory entry older than the change has expired by then). The in-memory TTL is kept short because
+ * it is also how long an admin write waits for that second flush.
  */
 export interface PropagationBudget {
   /** API Gateway `authorizerResultTtlInSeconds`. */
@@ -16,7 +20,7 @@ export interface PropagationBudget {
 }
 
 /** The in-memory cache never holds data longer than this, whatever the total budget. */
-export const MAX_MEMORY_TTL_SECONDS = 10;
+export const MAX_MEMORY_TTL_SECONDS = 2;
 
 export function splitPropagationDelay(totalSeconds: number): PropagationBudget {
   if (!Number.isInteger(totalSeconds) || totalSeconds < 0 || totalSeconds > 3600) {
