@@ -1,1 +1,50 @@
-export {};
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { DynamoDbAuthorizerStore } from '../adapters/dynamodb-store';
+import { createAuthorizer } from './authorizer';
+import { loadAuthorizerConfig } from './config';
+import { BatchedMetrics, METRICS_NAMESPACE } from './metrics';
+
+/**
+ * The Lambda entry point: wiring only. Configuration is validated and the DynamoDB client is created once per
+ * container, at load time. The endpoint follows the SDK's standard configuration, so AWS_ENDPOINT_URL_DYNAMODB
+ * (or AWS_ENDPOINT_URL) points it at DynamoDB Local in local mode and tests.
+ */
+
+const config = loadAuthorizerConfig(process.env);
+
+const client = new DynamoDBClient({
+  // A decision waits on this call; fail fast and let API Gateway answer 5xx rather than hang to the Lambda timeout.
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+});
+
+// Powertools' own variables still win when set, so a stack can tell several authorizers apart in CloudWatch.
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'cdk-ip-allowlist-authorizer';
+const logger = new Logger({ serviceName });
+const metrics = new BatchedMetrics(
+  new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName }),
+);
+
+const authorizer = createAuthorizer({
+  store: new DynamoDbAuthorizerStore({
+    client,
+    allowlistsTableName: config.allowlistsTableName,
+    apiKeysTableName: config.apiKeysTableName,
+  }),
+  logger,
+  metrics,
+  apiKeyHeader: config.apiKeyHeader,
+  memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
+});
+
+export function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  return authorizer.handle(event);
+}
+
+/** Empties this container's in-memory cache (tests and benchmarks start cold with it). */
+export function resetMemoryCache(): void {
+  authorizer.resetCache();
+}

@@ -1,0 +1,63 @@
+import { ENV } from '../adapters/schema';
+import { MAX_MEMORY_TTL_SECONDS } from '../core/propagation';
+
+/**
+ * The authorizer's configuration, read from the environment the construct sets. It is validated when the
+ * container starts, so a misconfigured function fails every invocation with a message naming the variable
+ * (API Gateway answers 5xx, never an Allow) instead of misbehaving per request.
+ */
+
+/** Environment variables read by the authorizer, besides the table names in schema.ts `ENV`. */
+export const AUTHORIZER_ENV = {
+  apiKeyHeader: 'API_KEY_HEADER',
+  memoryCacheTtlSeconds: 'MEMORY_CACHE_TTL_SECONDS',
+} as const;
+
+export const DEFAULT_API_KEY_HEADER = 'authorization';
+
+export interface AuthorizerConfig {
+  readonly allowlistsTableName: string;
+  readonly apiKeysTableName: string;
+  /** Lower-case name of the header carrying `Bearer <key>`. */
+  readonly apiKeyHeader: string;
+  /** Lifetime of the in-memory cache; 0 disables it. */
+  readonly memoryCacheTtlSeconds: number;
+}
+
+export class AuthorizerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthorizerConfigError';
+  }
+}
+
+/** RFC 9110 token characters: what a header name may consist of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export function loadAuthorizerConfig(env: Readonly<Record<string, string | undefined>>): AuthorizerConfig {
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) throw new AuthorizerConfigError(`environment variable ${name} is required (the table name)`);
+    return value;
+  };
+  const allowlistsTableName = required(ENV.allowlistsTable);
+  const apiKeysTableName = required(ENV.apiKeysTable);
+
+  const header = env[AUTHORIZER_ENV.apiKeyHeader]?.trim() || DEFAULT_API_KEY_HEADER;
+  if (!HEADER_NAME.test(header)) {
+    throw new AuthorizerConfigError(`${AUTHORIZER_ENV.apiKeyHeader} must be an HTTP header name, got ${JSON.stringify(header)}`);
+  }
+
+  const ttlText = env[AUTHORIZER_ENV.memoryCacheTtlSeconds]?.trim();
+  // Without a value there is no in-memory cache: staleness is then bounded by API Gateway's TTL alone.
+  let memoryCacheTtlSeconds = 0;
+  if (ttlText) {
+    memoryCacheTtlSeconds = /^\d+$/.test(ttlText) ? Number(ttlText) : NaN;
+    if (!(memoryCacheTtlSeconds <= MAX_MEMORY_TTL_SECONDS)) {
+      throw new AuthorizerConfigError(
+        `${AUTHORIZER_ENV.memoryCacheTtlSeconds} must be a whole number of seconds from 0 to ${MAX_MEMORY_TTL_SECONDS}, got ${JSON.stringify(ttlText)}`,
+      );
+    }
+  }
+  return { allowlistsTableName, apiKeysTableName, apiKeyHeader: header.toLowerCase(), memoryCacheTtlSeconds };
+}
