@@ -12,6 +12,7 @@ const root = path.resolve(__dirname, '..');
 
 /** name -> entry file. The asset folder names are part of the construct's contract (lib/assets.ts). */
 const HANDLERS = {
+  admin: 'lambda/admin/index.ts',
   authorizer: 'lambda/authorizer/index.ts',
   echo: 'lambda/echo/index.ts',
 };

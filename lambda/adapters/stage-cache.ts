@@ -1,0 +1,61 @@
+import { APIGatewayClient, FlushStageAuthorizersCacheCommand } from '@aws-sdk/client-api-gateway';
+
+/**
+ * Flushes API Gateway's authorizer result cache of the protected stage, so an allowlist change applies in
+ * seconds instead of after the cache TTL. Best effort by design: the change is already committed when this
+ * runs, and the TTL still bounds the delay if the flush fails, so a failure is reported (false), never thrown.
+ */
+
+export interface StageTarget {
+  readonly restApiId: string;
+  readonly stageName: string;
+}
+
+export interface StageCacheFlusher {
+  /** True if API Gateway acknowledged the flush; false if it failed or there is no stage to flush. */
+  flush(): Promise<boolean>;
+}
+
+export interface FlushLogger {
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+/** A flusher for a deployment without a protected stage (nothing is cached anywhere, so nothing to flush). */
+export const NO_STAGE_FLUSHER: StageCacheFlusher = { flush: async () => false };
+
+export function createStageCacheFlusher(
+  client: APIGatewayClient,
+  target: StageTarget | undefined,
+  logger: FlushLogger,
+): StageCacheFlusher {
+  if (!target) return NO_STAGE_FLUSHER;
+  return {
+    async flush(): Promise<boolean> {
+      try {
+        await client.send(
+          new FlushStageAuthorizersCacheCommand({ restApiId: target.restApiId, stageName: target.stageName }),
+        );
+        return true;
+      } catch (err) {
+        logger.warn('authorizer cache flush failed; the change applies within the propagation delay', {
+          restApiId: target.restApiId,
+          stageName: target.stageName,
+          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        });
+        return false;
+      }
+    },
+  };
+}
+
+/**
+ * The client, created once per container. The endpoint can be redirected the standard SDK way
+ * (`AWS_ENDPOINT_URL_API_GATEWAY`), which is how local mode points it at its emulated gateway. The timeouts are
+ * short because a write response waits for the flush, and a slow flush is worth less than a prompt answer.
+ */
+export function createApiGatewayClient(): APIGatewayClient {
+  return new APIGatewayClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+  });
+}

@@ -1,0 +1,253 @@
+import { AllowlistTarget, AuditEvent, newEventId } from '../adapters/admin-store';
+import { AllowlistEntryError, normalizeAllowlistEntry, normalizeIpAddress } from '../core/allowlist';
+import { decideIpFromSettings } from '../core/decision';
+import { AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../core/model';
+import {
+  ChangeContext,
+  EntryInput,
+  ValidEntry,
+  addEntries,
+  removeEntry,
+  replaceEntries,
+  setEnabled,
+  validateEntries,
+} from './allowlist-ops';
+import { AdminDependencies, AdminRequest, AdminResponse } from './context';
+import {
+  ADMIN_ERROR_TYPES,
+  AdminError,
+  apiKeyNotFound,
+  apiKeyRevoked,
+  badRequest,
+  invalidType,
+  missingParameter,
+  versionMismatch,
+} from './errors';
+import { expectObject, optionalBoolean, requiredString } from './request';
+import { AllowlistLocation, allowlistSnapshot, allowlistView } from './views';
+import { clock, propagate, withConflictRetry } from './writes';
+
+/**
+ * The allowlist routes, identical for the three scopes (organization, project, API key). Each write reads the
+ * current list, applies a pure change from allowlist-ops.ts and commits it conditioned on the version it read,
+ * with its audit record, in one transaction; a lost race re-runs the whole read-change-commit.
+ */
+
+type Change = (current: AllowlistSettings, ctx: ChangeContext) => AllowlistSettings;
+
+export function targetOf(req: AdminRequest): AllowlistTarget {
+  const { org, project, keyId } = req.params;
+  if (keyId !== undefined) return { scope: 'key', organizationId: org!, projectId: project!, keyId };
+  if (project !== undefined) return { scope: 'project', organizationId: org!, projectId: project };
+  return { scope: 'organization', organizationId: org! };
+}
+
+function locationOf(target: AllowlistTarget): AllowlistLocation {
+  return {
+    scope: target.scope,
+    organizationId: target.organizationId,
+    projectId: target.scope === 'organization' ? undefined : target.projectId,
+    apiKeyId: target.scope === 'key' ? target.keyId : undefined,
+  };
+}
+
+/** The changed resource as recorded in the audit log. */
+export function targetPath(target: AllowlistTarget): string {
+  const org = `organizations/${target.organizationId}`;
+  if (target.scope === 'organization') return `${org}/ip_allowlist`;
+  if (target.scope === 'project') return `${org}/projects/${target.projectId}/ip_allowlist`;
+  return `${org}/projects/${target.projectId}/api_keys/${target.keyId}/ip_allowlist`;
+}
+
+interface LoadedList {
+  readonly settings: AllowlistSettings;
+  /** The key whose list it is (key scope only). */
+  readonly key?: ApiKeyRecord;
+}
+
+async function loadList(deps: AdminDependencies, target: AllowlistTarget): Promise<LoadedList> {
+  if (target.scope !== 'key') return { settings: await deps.store.readScopeList(target) };
+  const key = await deps.store.findApiKey(target.organizationId, target.projectId, target.keyId);
+  if (!key) throw apiKeyNotFound(target.keyId);
+  return { settings: key.allowlist ?? EMPTY_ALLOWLIST, key };
+}
+
+function etag(version: number): string {
+  return `"${version}"`;
+}
+
+function view(deps: AdminDependencies, target: AllowlistTarget, settings: AllowlistSettings) {
+  return allowlistView(locationOf(target), settings, deps.config);
+}
+
+export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const target = targetOf(req);
+  const { settings } = await loadList(deps, target);
+  return { statusCode: 200, body: view(deps, target, settings), headers: { ETag: etag(settings.version) } };
+}
+
+/** The shared write path of every allowlist change. */
+async function writeAllowlist(
+  deps: AdminDependencies,
+  req: AdminRequest,
+  action: string,
+  change: Change,
+): Promise<AdminResponse> {
+  const target = targetOf(req);
+  let committedAt = 0;
+  const written = await withConflictRetry(deps, async () => {
+    const { settings: current, key } = await loadList(deps, target);
+    if (key && key.status !== 'active') throw apiKeyRevoked(key.keyId);
+    if (req.ifMatch !== undefined && req.ifMatch !== current.version) throw versionMismatch(req.ifMatch, current.version);
+    const nowMs = clock(deps);
+    const now = new Date(nowMs).toISOString();
+    const next = change(current, { actor: req.actor, now, maxEntries: deps.config.maxEntries });
+    const audit: AuditEvent = {
+      organizationId: target.organizationId,
+      eventId: newEventId(now),
+      at: now,
+      actor: req.actor,
+      action,
+      scope: target.scope,
+      target: targetPath(target),
+      before: allowlistSnapshot(current),
+      after: allowlistSnapshot(next),
+      requestId: req.requestId,
+    };
+    if (target.scope === 'key') await deps.store.commitKeyList(key!, current.version, next, audit);
+    else await deps.store.commitScopeList(target, current.version, next, audit);
+    committedAt = clock(deps);
+    return next;
+  });
+  const propagation = await propagate(deps, committedAt);
+  return {
+    statusCode: 200,
+    body: { ...view(deps, target, written), propagation },
+    headers: { ETag: etag(written.version) },
+  };
+}
+
+/** Entries as sent: `["10.0.0.0/8", {"value": "...", "description": "..."}]`. */
+function entryInputs(value: unknown, param: string): EntryInput[] {
+  if (!Array.isArray(value)) throw invalidType(param, 'an array of entries', value);
+  return value.map((item, index) => {
+    if (typeof item === 'string') return { value: item };
+    const obj = expectObject(item, `${param}[${index}]`, ['value', 'description']);
+    if (obj.value === undefined) throw missingParameter(`${param}[${index}].value`, 'the IP address or CIDR range');
+    return { value: obj.value, description: obj.description };
+  });
+}
+
+export async function replaceAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const body = expectObject(req.body, '', ['entries', 'enabled']);
+  if (body.entries === undefined) throw missingParameter('entries', 'the complete new list; [] empties it');
+  const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
+  const enabled = optionalBoolean(body, 'enabled');
+  return writeAllowlist(deps, req, 'ip_allowlist.replace', (current, ctx) => replaceEntries(current, entries, enabled, ctx));
+}
+
+export async function addAllowlistEntries(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const body = expectObject(req.body, '', ['entries', 'value', 'description']);
+  let entries: ValidEntry[];
+  let paramPrefix: string;
+  if (body.entries !== undefined) {
+    if (body.value !== undefined || body.description !== undefined) {
+      throw badRequest('conflicting_parameters', 'Send either "entries" (an array) or one "value" with an optional "description", not both.');
+    }
+    const inputs = entryInputs(body.entries, 'entries');
+    if (inputs.length === 0) throw badRequest('invalid_value', '"entries" is empty: add at least one entry.', 'entries');
+    paramPrefix = 'entries';
+    entries = validateEntries(inputs, paramPrefix);
+  } else {
+    if (body.value === undefined) throw missingParameter('value', 'the IP address or CIDR range to add (or "entries" for many)');
+    paramPrefix = '';
+    entries = validateEntries([{ value: body.value, description: body.description }], paramPrefix);
+  }
+  return writeAllowlist(deps, req, 'ip_allowlist.entries.add', (current, ctx) => addEntries(current, entries, ctx, paramPrefix));
+}
+
+/** DELETE by path (`/entries/{value}`, value URL-encoded) or by query (`/entries?value=...`). */
+export async function deleteAllowlistEntry(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const raw = req.params.value ?? req.query.value;
+  if (raw === undefined) throw missingParameter('value', 'the entry to remove, in any form that normalizes to it');
+  let value: string;
+  try {
+    value = normalizeAllowlistEntry(raw);
+  } catch (err) {
+    if (!(err instanceof AllowlistEntryError)) throw err;
+    throw badRequest('invalid_ip_allowlist_entry', err.message, 'value');
+  }
+  return writeAllowlist(deps, req, 'ip_allowlist.entry.delete', (current, ctx) => removeEntry(current, value, ctx));
+}
+
+export async function enableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  return writeAllowlist(deps, req, 'ip_allowlist.enable', (current, ctx) => setEnabled(current, true, ctx));
+}
+
+export async function disableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  return writeAllowlist(deps, req, 'ip_allowlist.disable', (current, ctx) => setEnabled(current, false, ctx));
+}
+
+/**
+ * The check tool: would the authorizer let `ip` through? It runs the authorizer's own decision function
+ * (core/decision.ts) on the stored lists, so it cannot disagree with the authorizer. With `entries`, that draft
+ * replaces this scope's list, as if it were saved and enabled.
+ */
+export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const body = expectObject(req.body, '', ['ip', 'entries']);
+  const ipText = requiredString(body, 'ip', 'the IP address to check');
+  let ip: string;
+  try {
+    ip = normalizeIpAddress(ipText);
+  } catch (err) {
+    if (!(err instanceof AllowlistEntryError)) throw err;
+    throw badRequest('invalid_ip_address', err.message, 'ip');
+  }
+  let draft: AllowlistSettings | undefined;
+  if (body.entries !== undefined) {
+    const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
+    draft = {
+      enabled: true,
+      entries: entries.map((e) => ({ value: e.value, description: e.description, createdAt: '', createdBy: '' })),
+      version: 0,
+    };
+  }
+
+  const target = targetOf(req);
+  const org = target.organizationId;
+  const organizationList = deps.store.readScopeList({ scope: 'organization', organizationId: org });
+  const projectList =
+    target.scope === 'organization'
+      ? Promise.resolve(EMPTY_ALLOWLIST)
+      : deps.store.readScopeList({ scope: 'project', organizationId: org, projectId: target.projectId });
+  const keyLoad = target.scope === 'key' ? loadList(deps, target) : Promise.resolve(undefined);
+  const [organization, project, keyList] = await Promise.all([organizationList, projectList, keyLoad]);
+  if (keyList?.key && keyList.key.status !== 'active') {
+    throw new AdminError(
+      409,
+      'api_key_revoked',
+      `API key ${keyList.key.keyId} is revoked: the authorizer rejects it whatever the IP.`,
+      'keyId',
+      ADMIN_ERROR_TYPES.conflict,
+    );
+  }
+
+  const lists = {
+    organization: target.scope === 'organization' && draft ? draft : organization,
+    project: target.scope === 'project' && draft ? draft : project,
+    key: target.scope === 'key' ? (draft ?? keyList!.settings) : undefined,
+  };
+  const own = target.scope === 'organization' ? lists.organization : target.scope === 'project' ? lists.project : lists.key!;
+  const decision = decideIpFromSettings(lists, ip);
+  const body200: Record<string, unknown> = {
+    object: 'ip_allowlist_check',
+    allowed: decision.allowed,
+    ip,
+    scope: decision.scope,
+    matchedEntry: decision.allowed ? (decision.matchedEntry ?? null) : null,
+    enabled: own.enabled,
+    draft: draft !== undefined,
+  };
+  if (target.scope === 'key') body200.keyMatchedEntry = decision.allowed ? (decision.keyMatchedEntry ?? null) : null;
+  return { statusCode: 200, body: body200 };
+}

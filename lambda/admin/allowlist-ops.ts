@@ -1,0 +1,209 @@
+import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
+import { AllowlistEntry, AllowlistSettings } from '../core/model';
+import {
+  ADMIN_ERROR_TYPES,
+  AdminError,
+  RejectedEntry,
+  emptyAllowlist,
+  entryNotFound,
+  limitExceeded,
+} from './errors';
+
+/**
+ * The allowlist changes of the admin API as pure functions: current settings + request -> next settings, or an
+ * AdminError saying exactly what is wrong. The write path re-runs them against freshly read settings on every
+ * optimistic-concurrency retry, so every rule (limit, duplicates, no empty enabled list) holds against the state
+ * the write actually lands on, not the state some earlier read saw.
+ */
+
+export const MAX_DESCRIPTION_LENGTH = 140;
+export const DEFAULT_MAX_ENTRIES = 50;
+export const MAX_MAX_ENTRIES = 1000;
+
+/** An entry as the caller sent it: a string, or `{ value, description? }` (shape already checked). */
+export interface EntryInput {
+  readonly value: unknown;
+  readonly description?: unknown;
+}
+
+/** An entry that passed validation: canonical value, checked description. */
+export interface ValidEntry {
+  readonly value: string;
+  readonly description: string;
+}
+
+export interface ChangeContext {
+  readonly actor: string;
+  /** ISO-8601 time of the change. */
+  readonly now: string;
+  readonly maxEntries: number;
+}
+
+/** Length in user-perceived units close enough for a limit: code points, so an emoji is not counted twice. */
+function characterCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * Normalizes every entry and checks descriptions and in-request duplicates. Collects EVERY problem, so a bulk
+ * import reports all bad lines at once, and throws one 400 listing them; returns the valid entries otherwise.
+ *
+ * @param paramPrefix how entries are named in messages: `entries` (array form) or `` (single-entry form).
+ */
+export function validateEntries(inputs: readonly EntryInput[], paramPrefix: string): ValidEntry[] {
+  const rejected: RejectedEntry[] = [];
+  const valid: ValidEntry[] = [];
+  const firstIndexOf = new Map<string, number>();
+  inputs.forEach((input, index) => {
+    const where = paramPrefix ? `${paramPrefix}[${index}]` : 'value';
+    if (typeof input.value !== 'string') {
+      rejected.push({ index, value: input.value, code: 'invalid_type', reason: `${where}: the value must be a string` });
+      return;
+    }
+    let value: string;
+    try {
+      value = normalizeAllowlistEntry(input.value);
+    } catch (err) {
+      if (!(err instanceof AllowlistEntryError)) throw err;
+      rejected.push({ index, value: input.value, code: 'invalid_ip_allowlist_entry', reason: err.message });
+      return;
+    }
+    const description = input.description ?? '';
+    if (typeof description !== 'string') {
+      rejected.push({
+        index,
+        value: input.value,
+        code: 'invalid_type',
+        reason: `${paramPrefix ? `${where}.description` : 'description'}: the description must be a string`,
+      });
+      return;
+    }
+    const length = characterCount(description.trim());
+    if (length > MAX_DESCRIPTION_LENGTH) {
+      rejected.push({
+        index,
+        value: input.value,
+        code: 'description_too_long',
+        reason: `the description of ${JSON.stringify(input.value)} is ${length} characters; the limit is ${MAX_DESCRIPTION_LENGTH}`,
+      });
+      return;
+    }
+    const first = firstIndexOf.get(value);
+    if (first !== undefined) {
+      rejected.push({
+        index,
+        value: input.value,
+        code: 'duplicate_in_request',
+        reason: `${JSON.stringify(input.value)} is the same range as ${paramPrefix}[${first}] (both are ${value})`,
+      });
+      return;
+    }
+    firstIndexOf.set(value, index);
+    valid.push({ value, description: description.trim() });
+  });
+  if (rejected.length > 0) throw rejectedEntriesError(400, rejected, paramPrefix);
+  return valid;
+}
+
+function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntry[], paramPrefix: string): AdminError {
+  const type = status === 409 ? ADMIN_ERROR_TYPES.conflict : ADMIN_ERROR_TYPES.invalidRequest;
+  if (rejected.length === 1 && !paramPrefix) {
+    const r = rejected[0];
+    return new AdminError(status, r.code, capitalize(r.reason) + '.', 'value', type, rejected);
+  }
+  const code = status === 409 ? 'duplicate_entry' : 'invalid_entries';
+  const list = rejected.map((r) => `${paramPrefix || 'entries'}[${r.index}]: ${r.reason}`).join('; ');
+  const what = rejected.length === 1 ? '1 entry was' : `${rejected.length} entries were`;
+  return new AdminError(status, code, `${what} rejected and nothing was changed: ${list}.`, paramPrefix || 'value', type, rejected);
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function next(current: AllowlistSettings, ctx: ChangeContext, changes: Partial<AllowlistSettings>): AllowlistSettings {
+  return {
+    enabled: current.enabled,
+    entries: current.entries,
+    ...changes,
+    version: current.version + 1,
+    updatedAt: ctx.now,
+    updatedBy: ctx.actor,
+  };
+}
+
+/** POST entries: adds one or many; all or nothing. Existing values -> 409 naming each; over the limit -> 422. */
+export function addEntries(
+  current: AllowlistSettings,
+  additions: readonly ValidEntry[],
+  ctx: ChangeContext,
+  paramPrefix: string,
+): AllowlistSettings {
+  const existing = new Set(current.entries.map((e) => e.value));
+  const duplicates: RejectedEntry[] = [];
+  additions.forEach((entry, index) => {
+    if (existing.has(entry.value)) {
+      duplicates.push({
+        index,
+        value: entry.value,
+        code: 'duplicate_entry',
+        reason: `${entry.value} is already in the allowlist`,
+      });
+    }
+  });
+  if (duplicates.length > 0) throw rejectedEntriesError(409, duplicates, paramPrefix);
+  if (current.entries.length + additions.length > ctx.maxEntries) {
+    throw limitExceeded(ctx.maxEntries, current.entries.length, additions.length);
+  }
+  const added: AllowlistEntry[] = additions.map((e) => ({
+    value: e.value,
+    description: e.description,
+    createdAt: ctx.now,
+    createdBy: ctx.actor,
+  }));
+  return next(current, ctx, { entries: [...current.entries, ...added] });
+}
+
+/**
+ * PUT: replaces the entries (bulk import). An entry whose value was already present keeps its createdAt and
+ * createdBy (the range was not created now) and takes the new description. `enabled` undefined keeps the flag.
+ */
+export function replaceEntries(
+  current: AllowlistSettings,
+  entries: readonly ValidEntry[],
+  enabled: boolean | undefined,
+  ctx: ChangeContext,
+): AllowlistSettings {
+  if (entries.length > ctx.maxEntries) throw limitExceeded(ctx.maxEntries, 0, entries.length);
+  const willBeEnabled = enabled ?? current.enabled;
+  if (willBeEnabled && entries.length === 0) {
+    throw emptyAllowlist(enabled === true ? 'enable an allowlist with no entries' : 'remove every entry of an enabled allowlist');
+  }
+  const before = new Map(current.entries.map((e) => [e.value, e]));
+  const replaced: AllowlistEntry[] = entries.map((e) => {
+    const old = before.get(e.value);
+    return {
+      value: e.value,
+      description: e.description,
+      createdAt: old?.createdAt ?? ctx.now,
+      createdBy: old?.createdBy ?? ctx.actor,
+    };
+  });
+  return next(current, ctx, { entries: replaced, enabled: willBeEnabled });
+}
+
+/** DELETE entry: `value` is canonical. Removing the last entry of an enabled list is refused (it would block all). */
+export function removeEntry(current: AllowlistSettings, value: string, ctx: ChangeContext): AllowlistSettings {
+  const remaining = current.entries.filter((e) => e.value !== value);
+  if (remaining.length === current.entries.length) throw entryNotFound(value);
+  if (current.enabled && remaining.length === 0) throw emptyAllowlist('remove the last entry of an enabled allowlist');
+  return next(current, ctx, { entries: remaining });
+}
+
+/** POST enable / disable. Enabling an empty list is refused; disabling is always allowed. */
+export function setEnabled(current: AllowlistSettings, enabled: boolean, ctx: ChangeContext): AllowlistSettings {
+  if (enabled && current.entries.length === 0) throw emptyAllowlist('enable an allowlist with no entries');
+  return next(current, ctx, { enabled });
+}

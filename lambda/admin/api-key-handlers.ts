@@ -1,0 +1,127 @@
+import { AuditEvent, newEventId } from '../adapters/admin-store';
+import { projectScope } from '../adapters/schema';
+import { generateApiKey } from '../core/api-key';
+import { ApiKeyRecord } from '../core/model';
+import { AdminDependencies, AdminRequest, AdminResponse } from './context';
+import { apiKeyAlreadyRevoked, apiKeyNotFound, invalidValue } from './errors';
+import { expectObject, parseLimit, requiredString } from './request';
+import { apiKeyView, decodeCursor, encodeCursor } from './views';
+import { clock, propagate, withConflictRetry } from './writes';
+
+/**
+ * API keys of a project: create (the secret is returned once and only its hash is stored), list, get, revoke.
+ * Creation and revocation are audited like every other change.
+ */
+
+export const MAX_KEY_NAME_LENGTH = 100;
+
+/** The key as recorded in the audit log: never the secret, never its hash. */
+function keySnapshot(key: ApiKeyRecord) {
+  return {
+    id: key.keyId,
+    name: key.name,
+    redactedValue: key.redactedValue,
+    status: key.status,
+    createdAt: key.createdAt,
+    createdBy: key.createdBy,
+    revokedAt: key.revokedAt ?? null,
+  };
+}
+
+function keyTarget(key: Pick<ApiKeyRecord, 'organizationId' | 'projectId' | 'keyId'>): string {
+  return `organizations/${key.organizationId}/projects/${key.projectId}/api_keys/${key.keyId}`;
+}
+
+export async function createApiKey(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const body = expectObject(req.body, '', ['name']);
+  const name = requiredString(body, 'name', 'a name for the key, e.g. "backend"').trim();
+  if (name.length === 0 || name.length > MAX_KEY_NAME_LENGTH) {
+    throw invalidValue('name', `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters, got ${name.length}.`);
+  }
+  const organizationId = req.params.org!;
+  const projectId = req.params.project!;
+  const generated = generateApiKey({ organizationId, projectId });
+  const now = new Date(clock(deps)).toISOString();
+  const record: ApiKeyRecord = {
+    keyHash: generated.keyHash,
+    keyId: generated.keyId,
+    organizationId,
+    projectId,
+    name,
+    status: 'active',
+    redactedValue: generated.redactedValue,
+    createdAt: now,
+    createdBy: req.actor,
+  };
+  const audit: AuditEvent = {
+    organizationId,
+    eventId: newEventId(now),
+    at: now,
+    actor: req.actor,
+    action: 'api_key.create',
+    scope: 'key',
+    target: keyTarget(record),
+    before: null,
+    after: keySnapshot(record),
+    requestId: req.requestId,
+  };
+  // 256 random bits: a hash collision (the only conflict possible) does not happen; no retry needed.
+  await deps.store.createApiKey(record, audit);
+  const propagation = await propagate(deps, clock(deps));
+  return { statusCode: 201, body: { ...apiKeyView(record), key: generated.key, propagation } };
+}
+
+export async function listApiKeys(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  const organizationId = req.params.org!;
+  const projectId = req.params.project!;
+  const limit = parseLimit(req.query);
+  const start =
+    req.query.cursor === undefined
+      ? undefined
+      : decodeCursor(req.query.cursor, {
+          projectScope: projectScope(organizationId, projectId),
+          keyId: undefined,
+          keyHash: undefined,
+        });
+  const page = await deps.store.listApiKeys(organizationId, projectId, limit, start);
+  return {
+    statusCode: 200,
+    body: { object: 'list', data: page.items.map(apiKeyView), next_cursor: encodeCursor(page.lastEvaluatedKey) },
+  };
+}
+
+async function findKey(deps: AdminDependencies, req: AdminRequest): Promise<ApiKeyRecord> {
+  const key = await deps.store.findApiKey(req.params.org!, req.params.project!, req.params.keyId!);
+  if (!key) throw apiKeyNotFound(req.params.keyId!);
+  return key;
+}
+
+export async function getApiKey(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  return { statusCode: 200, body: apiKeyView(await findKey(deps, req)) };
+}
+
+/** Revoking stops the key at the authorizer within the propagation delay (seconds, when the flush succeeds). */
+export async function revokeApiKey(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  // Re-read on a conflict: it may be a concurrent revoke (then 409) or a transient transaction conflict.
+  const revoked = await withConflictRetry(deps, async () => {
+    const key = await findKey(deps, req);
+    if (key.status === 'revoked') throw apiKeyAlreadyRevoked(key.keyId);
+    const now = new Date(clock(deps)).toISOString();
+    const next: ApiKeyRecord = { ...key, status: 'revoked', revokedAt: now };
+    await deps.store.revokeApiKey(key, now, {
+      organizationId: key.organizationId,
+      eventId: newEventId(now),
+      at: now,
+      actor: req.actor,
+      action: 'api_key.revoke',
+      scope: 'key',
+      target: keyTarget(key),
+      before: keySnapshot(key),
+      after: keySnapshot(next),
+      requestId: req.requestId,
+    });
+    return next;
+  });
+  const propagation = await propagate(deps, clock(deps));
+  return { statusCode: 200, body: { ...apiKeyView(revoked), propagation } };
+}

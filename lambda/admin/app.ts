@@ -1,0 +1,99 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ItemTooLargeError, StoreUnavailableError } from '../adapters/admin-store';
+import {
+  addAllowlistEntries,
+  checkIp,
+  deleteAllowlistEntry,
+  disableAllowlist,
+  enableAllowlist,
+  getAllowlist,
+  replaceAllowlist,
+} from './allowlist-handlers';
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
+import { listAuditLog } from './audit-handlers';
+import { AdminDependencies, AdminRequest, AdminResponse } from './context';
+import { AdminError, internalError, storageUnavailable } from './errors';
+import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
+import { OperationName, matchRoute } from './routes';
+
+/**
+ * The admin API as one function from API Gateway proxy event to response: route, check the input, run the
+ * handler, map errors. Dependencies are injected (lambda/admin/index.ts builds the real ones once per
+ * container), so tests run this exact code against DynamoDB Local.
+ */
+
+type Handler = (deps: AdminDependencies, req: AdminRequest) => Promise<AdminResponse>;
+
+/** Every operation of the route table has its handler: the compiler checks this map is complete. */
+const HANDLERS: Record<OperationName, Handler> = {
+  getAllowlist,
+  replaceAllowlist,
+  addAllowlistEntries,
+  deleteAllowlistEntry,
+  deleteAllowlistEntryByQuery: deleteAllowlistEntry,
+  enableAllowlist,
+  disableAllowlist,
+  checkIp,
+  createApiKey,
+  listApiKeys,
+  getApiKey,
+  revokeApiKey,
+  listAuditLog,
+};
+
+/** A PUT of a full list must fit: at least 64 KiB, and 1 KiB per allowed entry beyond that. */
+export function bodyLimitBytes(maxEntries: number): number {
+  return Math.max(64 * 1024, maxEntries * 1024);
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+
+export type AdminHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+export function createAdminHandler(deps: AdminDependencies): AdminHandler {
+  return async (event) => {
+    const method = (event.httpMethod ?? '').toUpperCase();
+    const path = event.path ?? '/';
+    const requestId = event.requestContext?.requestId;
+    try {
+      const { route, params } = matchRoute(method, path);
+      const req: AdminRequest = {
+        route,
+        params,
+        query: parseQuery(event, route),
+        body: parseBody(event, route, bodyLimitBytes(deps.config.maxEntries)),
+        ifMatch: route.write && route.path.includes('/ip_allowlist') ? parseIfMatch(event) : undefined,
+        actor: callerIdentity(event),
+        requestId,
+      };
+      const res = await HANDLERS[route.operation](deps, req);
+      if (route.write) {
+        deps.logger.info('admin change', { operation: route.operation, path, actor: req.actor, status: res.statusCode });
+      }
+      return respond(res.statusCode, res.body, res.headers);
+    } catch (err) {
+      const error = toAdminError(err);
+      if (error.statusCode >= 500) {
+        deps.logger.error('admin request failed', { method, path, requestId, error: describe(err) });
+      }
+      return respond(error.statusCode, error.body(), error.headers);
+    }
+  };
+}
+
+function toAdminError(err: unknown): AdminError {
+  if (err instanceof AdminError) return err;
+  if (err instanceof ItemTooLargeError) {
+    return new AdminError(422, 'allowlist_too_large', `The change was not stored: ${err.message}.`, 'entries');
+  }
+  if (err instanceof StoreUnavailableError) return storageUnavailable();
+  return internalError();
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function respond(statusCode: number, body: unknown, headers: Readonly<Record<string, string>> = {}): APIGatewayProxyResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}

@@ -1,0 +1,98 @@
+import { ENV } from '../adapters/schema';
+import { StageTarget } from '../adapters/stage-cache';
+import { AUTHORIZER_ENV } from '../authorizer/config';
+import { MAX_MEMORY_TTL_SECONDS, splitPropagationDelay } from '../core/propagation';
+import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from './allowlist-ops';
+
+/**
+ * The admin Lambda's configuration, read from the environment the construct (lib/allowlist-admin-api.ts) sets,
+ * and validated when the container starts: a misconfigured function fails with a message naming the variable
+ * instead of enforcing a wrong limit or reporting a wrong delay.
+ */
+
+/** Environment variables read by the admin Lambda, besides the table names in schema.ts `ENV`. */
+export const ADMIN_ENV = {
+  maxEntries: 'MAX_ENTRIES',
+  propagationDelaySeconds: 'PROPAGATION_DELAY_SECONDS',
+  /** The authorizer's in-memory TTL: the same variable (and value) as the authorizer's. */
+  memoryCacheTtlSeconds: AUTHORIZER_ENV.memoryCacheTtlSeconds,
+  protectedRestApiId: 'PROTECTED_REST_API_ID',
+  protectedStageName: 'PROTECTED_STAGE_NAME',
+} as const;
+
+export const DEFAULT_PROPAGATION_DELAY_SECONDS = 300;
+
+export interface AdminConfig {
+  readonly tables: { readonly allowlists: string; readonly apiKeys: string; readonly auditLog: string };
+  readonly maxEntries: number;
+  /** The authorizer's total propagation delay (API Gateway TTL + in-memory TTL). */
+  readonly propagationDelaySeconds: number;
+  /** The authorizer's in-memory TTL: how long a write waits before its second flush. */
+  readonly memoryCacheTtlSeconds: number;
+  /** The stage whose authorizer cache is flushed after each write; absent: no flush. */
+  readonly protectedStage?: StageTarget;
+}
+
+export class AdminConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdminConfigError';
+  }
+}
+
+export function loadAdminConfig(env: Readonly<Record<string, string | undefined>>): AdminConfig {
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) throw new AdminConfigError(`environment variable ${name} is required (the table name)`);
+    return value;
+  };
+  const wholeNumber = (name: string, min: number, max: number, fallback: number): number => {
+    const text = env[name]?.trim();
+    if (!text) return fallback;
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(n >= min && n <= max)) {
+      throw new AdminConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    }
+    return n;
+  };
+
+  const tables = {
+    allowlists: required(ENV.allowlistsTable),
+    apiKeys: required(ENV.apiKeysTable),
+    auditLog: required(ENV.auditLogTable),
+  };
+  const maxEntries = wholeNumber(ADMIN_ENV.maxEntries, 1, MAX_MAX_ENTRIES, DEFAULT_MAX_ENTRIES);
+  const propagationDelaySeconds = wholeNumber(
+    ADMIN_ENV.propagationDelaySeconds,
+    0,
+    3600,
+    DEFAULT_PROPAGATION_DELAY_SECONDS,
+  );
+  // Without the variable, assume the split the construct would make: never under-report the delay.
+  const memoryCacheTtlSeconds = wholeNumber(
+    ADMIN_ENV.memoryCacheTtlSeconds,
+    0,
+    MAX_MEMORY_TTL_SECONDS,
+    splitPropagationDelay(propagationDelaySeconds).memoryTtlSeconds,
+  );
+  if (memoryCacheTtlSeconds > propagationDelaySeconds) {
+    throw new AdminConfigError(
+      `${ADMIN_ENV.memoryCacheTtlSeconds} (${memoryCacheTtlSeconds}) cannot exceed ${ADMIN_ENV.propagationDelaySeconds} (${propagationDelaySeconds})`,
+    );
+  }
+
+  const restApiId = env[ADMIN_ENV.protectedRestApiId]?.trim();
+  const stageName = env[ADMIN_ENV.protectedStageName]?.trim();
+  if (Boolean(restApiId) !== Boolean(stageName)) {
+    throw new AdminConfigError(
+      `${ADMIN_ENV.protectedRestApiId} and ${ADMIN_ENV.protectedStageName} must be set together (or neither)`,
+    );
+  }
+  return {
+    tables,
+    maxEntries,
+    propagationDelaySeconds,
+    memoryCacheTtlSeconds,
+    protectedStage: restApiId && stageName ? { restApiId, stageName } : undefined,
+  };
+}

@@ -1,0 +1,46 @@
+import type { AdminStore, AuditEvent } from '../adapters/admin-store';
+import type { StageCacheFlusher } from '../adapters/stage-cache';
+import type { AdminConfig } from './config';
+import type { PathParams, RouteDefinition } from './routes';
+
+/** What the handlers are given: the store, the flusher and the configuration, injected so tests use real ones. */
+export interface AdminDependencies {
+  readonly store: AdminStore;
+  readonly flusher: StageCacheFlusher;
+  readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds'> & {
+    readonly protectedStage?: AdminConfig['protectedStage'];
+  };
+  readonly logger: AdminLogger;
+  /** Defaults to the system clock. */
+  readonly now?: () => number;
+  /** Defaults to setTimeout. Waits between write retries and before the second flush. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface AdminLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}
+
+/** One checked request, as the handlers see it. */
+export interface AdminRequest {
+  readonly route: RouteDefinition;
+  readonly params: PathParams;
+  readonly query: Readonly<Record<string, string>>;
+  /** Parsed JSON, undefined when there was no body. */
+  readonly body: unknown;
+  /** The version from If-Match, if the caller sent one. */
+  readonly ifMatch?: number;
+  /** IAM ARN of the caller. */
+  readonly actor: string;
+  readonly requestId?: string;
+}
+
+export interface AdminResponse {
+  readonly statusCode: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type AuditDraft = Omit<AuditEvent, 'eventId' | 'at' | 'actor' | 'requestId' | 'organizationId'>;

@@ -1,0 +1,176 @@
+import { ApiErrorBody, ApiErrorSpec, errorBody } from '../core/errors';
+
+/**
+ * Errors of the admin API. Same body shape as the data plane (`{"error":{"message","type","param","code"}}`),
+ * built with `errorBody` from the core; only the codes are admin-specific, so they live here.
+ *
+ * Handlers throw `AdminError`; the router turns it into a response. Anything else that escapes a handler is a
+ * bug (500) or a storage failure (503), never the caller's fault.
+ */
+
+export const ADMIN_ERROR_TYPES = {
+  invalidRequest: 'invalid_request_error',
+  conflict: 'conflict_error',
+  server: 'server_error',
+} as const;
+
+/** One rejected entry of a bulk request: every one is listed, so a caller can fix them all in one go. */
+export interface RejectedEntry {
+  /** Position in the request's `entries` array (0 for the single-entry form). */
+  readonly index: number;
+  readonly value: unknown;
+  readonly reason: string;
+  readonly code: string;
+}
+
+export class AdminError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly type: string = statusCode >= 500 ? ADMIN_ERROR_TYPES.server : ADMIN_ERROR_TYPES.invalidRequest,
+    readonly rejected?: readonly RejectedEntry[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AdminError';
+  }
+
+  body(): ApiErrorBody | { error: ApiErrorBody['error'] & { rejected: readonly RejectedEntry[] } } {
+    const spec: ApiErrorSpec = { message: this.message, type: this.type, code: this.code };
+    const body = errorBody(spec, this.param);
+    return this.rejected ? { error: { ...body.error, rejected: this.rejected } } : body;
+  }
+}
+
+// Constructors for the errors the handlers raise, so each code and status is spelled once.
+
+export const badRequest = (code: string, message: string, param: string | null = null) =>
+  new AdminError(400, code, message, param);
+
+export const invalidJson = (detail: string) =>
+  badRequest('invalid_json', `The request body is not valid JSON (${detail}). Send a JSON object.`);
+
+export const unknownParameter = (param: string, allowed: readonly string[]) =>
+  badRequest(
+    'unknown_parameter',
+    `Unrecognized request argument supplied: ${param}.` +
+      (allowed.length ? ` Allowed: ${allowed.join(', ')}.` : ' This request takes no arguments.'),
+    param,
+  );
+
+export const missingParameter = (param: string, what: string) =>
+  badRequest('missing_required_parameter', `Missing required parameter: ${param} (${what}).`, param);
+
+export const invalidType = (param: string, expected: string, got: unknown) =>
+  badRequest('invalid_type', `Invalid type for ${param}: expected ${expected}, got ${describeType(got)}.`, param);
+
+export const invalidValue = (param: string, message: string) => badRequest('invalid_value', message, param);
+
+export const invalidId = (param: string, value: string) =>
+  badRequest(
+    'invalid_id',
+    `Invalid ${param} in the path: ${JSON.stringify(value)}. Ids are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.`,
+    param,
+  );
+
+export const payloadTooLarge = (limitBytes: number, gotBytes: number) =>
+  new AdminError(
+    413,
+    'request_too_large',
+    `The request body is ${gotBytes} bytes; the limit is ${limitBytes} bytes.`,
+  );
+
+export const routeNotFound = (method: string, path: string) =>
+  new AdminError(
+    404,
+    'unknown_route',
+    `Unknown route: ${method} ${path}. See openapi/admin-api.json for the routes of this API.`,
+  );
+
+export const methodNotAllowed = (method: string, path: string, allowed: readonly string[]) =>
+  new AdminError(
+    405,
+    'method_not_allowed',
+    `Method ${method} is not allowed on ${path}. Allowed: ${allowed.join(', ')}.`,
+    null,
+    ADMIN_ERROR_TYPES.invalidRequest,
+    undefined,
+    { Allow: allowed.join(', ') },
+  );
+
+export const apiKeyNotFound = (keyId: string) =>
+  new AdminError(404, 'api_key_not_found', `No API key ${keyId} in this project.`, 'keyId');
+
+export const apiKeyRevoked = (keyId: string) =>
+  new AdminError(
+    409,
+    'api_key_revoked',
+    `API key ${keyId} is revoked; its allowlist can no longer be changed.`,
+    'keyId',
+    ADMIN_ERROR_TYPES.conflict,
+  );
+
+export const apiKeyAlreadyRevoked = (keyId: string) =>
+  new AdminError(409, 'api_key_already_revoked', `API key ${keyId} is already revoked.`, 'keyId', ADMIN_ERROR_TYPES.conflict);
+
+export const entryNotFound = (value: string) =>
+  new AdminError(404, 'entry_not_found', `The allowlist has no entry ${value}.`, 'value');
+
+export const emptyAllowlist = (action: string) =>
+  badRequest(
+    'empty_allowlist',
+    `Cannot ${action}: an enabled allowlist with no entries would block every request. ` +
+      'Add at least one entry first, or disable the allowlist.',
+    'entries',
+  );
+
+export const limitExceeded = (maxEntries: number, current: number, adding: number) =>
+  new AdminError(
+    422,
+    'allowlist_limit_exceeded',
+    `An allowlist holds at most ${maxEntries} entries (the maxEntries limit); ` +
+      (adding > 0 && current > 0
+        ? `it has ${current} and this request adds ${adding}.`
+        : `this request would leave ${current + adding}.`),
+    'entries',
+  );
+
+export const versionMismatch = (expected: number, actual: number) =>
+  new AdminError(
+    412,
+    'version_mismatch',
+    `If-Match version ${expected} is stale: the allowlist is at version ${actual}. ` +
+      'Nothing was changed; read it again and retry with the current version.',
+    'If-Match',
+  );
+
+export const tooMuchContention = () =>
+  new AdminError(
+    409,
+    'concurrent_modification',
+    'The allowlist changed too many times while this request was being applied. Nothing was changed; retry.',
+    null,
+    ADMIN_ERROR_TYPES.conflict,
+  );
+
+export const storageUnavailable = () =>
+  new AdminError(
+    503,
+    'storage_unavailable',
+    'The allowlist store is unavailable right now. Nothing was changed; retry.',
+    null,
+    ADMIN_ERROR_TYPES.server,
+    undefined,
+    { 'Retry-After': '1' },
+  );
+
+export const internalError = () =>
+  new AdminError(500, 'internal_error', 'The admin API failed unexpectedly; the error is logged.', null, ADMIN_ERROR_TYPES.server);
+
+export function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}

@@ -1,0 +1,138 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AuditEvent } from '../adapters/admin-store';
+import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
+import { badRequest } from './errors';
+
+/**
+ * The JSON the admin API returns: one function per resource, so every route shows a resource the same way and
+ * the OpenAPI schemas have one source to agree with. Secrets and key hashes never appear in any view.
+ */
+
+export interface AllowlistLocation {
+  readonly scope: Exclude<AllowlistScope, 'none'>;
+  readonly organizationId: string;
+  readonly projectId?: string;
+  readonly apiKeyId?: string;
+}
+
+export function allowlistView(
+  location: AllowlistLocation,
+  settings: AllowlistSettings,
+  limits: { readonly maxEntries: number; readonly propagationDelaySeconds: number },
+) {
+  return {
+    object: 'ip_allowlist',
+    scope: location.scope,
+    organizationId: location.organizationId,
+    projectId: location.projectId ?? null,
+    apiKeyId: location.apiKeyId ?? null,
+    enabled: settings.enabled,
+    entries: settings.entries.map((e) => ({
+      value: e.value,
+      description: e.description,
+      createdAt: e.createdAt,
+      createdBy: e.createdBy,
+    })),
+    version: settings.version,
+    updatedAt: settings.updatedAt ?? null,
+    updatedBy: settings.updatedBy ?? null,
+    maxEntries: limits.maxEntries,
+    propagationDelaySeconds: limits.propagationDelaySeconds,
+  };
+}
+
+/** The settings as recorded in the audit log's before/after. */
+export function allowlistSnapshot(settings: AllowlistSettings) {
+  return {
+    enabled: settings.enabled,
+    entries: settings.entries.map((e) => ({
+      value: e.value,
+      description: e.description,
+      createdAt: e.createdAt,
+      createdBy: e.createdBy,
+    })),
+    version: settings.version,
+    updatedAt: settings.updatedAt ?? null,
+    updatedBy: settings.updatedBy ?? null,
+  };
+}
+
+export function apiKeyView(key: ApiKeyRecord) {
+  const list = key.allowlist;
+  return {
+    object: 'api_key',
+    id: key.keyId,
+    organizationId: key.organizationId,
+    projectId: key.projectId,
+    name: key.name,
+    redactedValue: key.redactedValue,
+    status: key.status,
+    createdAt: key.createdAt,
+    createdBy: key.createdBy,
+    revokedAt: key.revokedAt ?? null,
+    allowlist: {
+      enabled: list?.enabled ?? false,
+      entryCount: list?.entries.length ?? 0,
+      version: list?.version ?? 0,
+    },
+  };
+}
+
+export function auditEventView(e: AuditEvent) {
+  return {
+    object: 'audit_event',
+    id: e.eventId,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    scope: e.scope,
+    target: e.target,
+    before: e.before,
+    after: e.after,
+    requestId: e.requestId ?? null,
+  };
+}
+
+// ---- pagination cursors -----------------------------------------------------------------------------------------
+
+const MAX_CURSOR_LENGTH = 2048;
+
+/** Opaque to clients: base64url of DynamoDB's LastEvaluatedKey. */
+export function encodeCursor(key: Record<string, AttributeValue> | undefined): string | null {
+  if (!key) return null;
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a cursor and checks it is exactly a key of the query it is used with (`expected`: attribute -> the
+ * value it must have, or undefined for any string). A forged or foreign cursor is a 400, never a storage error.
+ */
+export function decodeCursor(
+  cursor: string,
+  expected: Readonly<Record<string, string | undefined>>,
+): Record<string, AttributeValue> {
+  const invalid = () =>
+    badRequest('invalid_cursor', 'The cursor is not one this API returned for this list. Omit it to start from the beginning.', 'cursor');
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid();
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  const names = Object.keys(expected);
+  if (entries.length !== names.length) throw invalid();
+  const key: Record<string, AttributeValue> = {};
+  for (const [name, value] of entries) {
+    if (!names.includes(name)) throw invalid();
+    if (typeof value !== 'object' || value === null || Object.keys(value).length !== 1) throw invalid();
+    const s = (value as { S?: unknown }).S;
+    if (typeof s !== 'string' || s.length === 0 || s.length > 1024) throw invalid();
+    const want = expected[name];
+    if (want !== undefined && s !== want) throw invalid();
+    key[name] = { S: s };
+  }
+  return key;
+}
