@@ -159,6 +159,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       if (route === undefined) {
         key = MALFORMED_KEY;
       } else {
+        if (cachedKey === undefined) {
+          // Another key of the same project may have loaded the lists already.
+          organization = lists.get(organizationAllowlistPk(route.organizationId), now);
+          project = lists.get(projectAllowlistPk(route.organizationId, route.projectId), now);
+        }
         storeReads = 1;
         let read: AuthorizerReadResult;
         try {

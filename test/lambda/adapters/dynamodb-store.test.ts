@@ -1,0 +1,143 @@
+import { BatchGetItemCommandInput, BatchGetItemCommandOutput, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { AuthorizerStoreError, DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
+import { generateApiKey } from '../../../lambda/core/api-key';
+import { EMPTY_ALLOWLIST } from '../../../lambda/core/model';
+import { CountingClient, countingClient, list, makeTables, putKey, putOrgList, putProjectList, SeededKey, Tables } from '../authorizer/fixtures';
+
+/** The authorizer's read side against DynamoDB Local with the real SDK. */
+
+let t: Tables;
+let ddb: CountingClient;
+let key: SeededKey;
+
+beforeAll(async () => {
+  t = await makeTables('store');
+  ddb = countingClient();
+  await putOrgList(t, 'acme', list(true, '198.51.100.0/24'));
+  await putProjectList(t, 'acme', 'web', list(false, '203.0.113.0/24'));
+  key = await putKey(t, 'acme', 'web', { allowlist: list(true, '198.51.100.7/32') });
+});
+
+afterAll(() => {
+  ddb.client.destroy();
+  t.admin.destroy();
+});
+
+beforeEach(() => ddb.reset());
+
+function store(overrides: Partial<ConstructorParameters<typeof DynamoDbAuthorizerStore>[0]> = {}): DynamoDbAuthorizerStore {
+  return new DynamoDbAuthorizerStore({
+    client: ddb.client,
+    allowlistsTableName: t.names.allowlists,
+    apiKeysTableName: t.names.apiKeys,
+    retryBaseDelayMs: 1,
+    ...overrides,
+  });
+}
+
+const ALL = { organizationId: 'acme', projectId: 'web', organizationList: true, projectList: true };
+
+test('the key record and both lists come back from one strongly consistent BatchGetItem', async () => {
+  const result = await store().read({ ...ALL, keyHash: key.keyHash });
+  expect(ddb.roundTrips()).toBe(1);
+  expect(ddb.commands).toEqual({ BatchGetItemCommand: 1 });
+  expect(Object.values(ddb.batchGets[0].RequestItems!).map((r) => r.ConsistentRead)).toEqual([true, true]);
+  expect(result.key).toMatchObject({
+    keyHash: key.keyHash,
+    keyId: key.keyId,
+    organizationId: 'acme',
+    projectId: 'web',
+    status: 'active',
+    allowlist: { enabled: true, entries: [expect.objectContaining({ value: '198.51.100.7/32' })] },
+  });
+  expect(result.organizationList).toMatchObject({ enabled: true, entries: [expect.objectContaining({ value: '198.51.100.0/24' })] });
+  expect(result.projectList).toMatchObject({ enabled: false, entries: [expect.objectContaining({ value: '203.0.113.0/24' })] });
+});
+
+test('no item: the key is null and a list is the empty disabled list', async () => {
+  const unknown = generateApiKey({ organizationId: 'nobody', projectId: 'none' });
+  const result = await store().read({ organizationId: 'nobody', projectId: 'none', organizationList: true, projectList: true, keyHash: unknown.keyHash });
+  expect(result).toEqual({ key: null, organizationList: EMPTY_ALLOWLIST, projectList: EMPTY_ALLOWLIST });
+});
+
+test('only the requested parts are read, and nothing requested means no call', async () => {
+  const s = store();
+  expect(await s.read({ ...ALL, keyHash: key.keyHash, organizationList: false, projectList: false })).toEqual({
+    key: expect.objectContaining({ keyId: key.keyId }),
+  });
+  expect(Object.keys(ddb.batchGets[0].RequestItems!)).toEqual([t.names.apiKeys]);
+  expect(Object.keys(await s.read({ ...ALL, organizationList: false }))).toEqual(['projectList']);
+  expect(ddb.batchGets[1].RequestItems![t.names.allowlists].Keys).toHaveLength(1);
+  ddb.reset();
+  expect(await s.read({ ...ALL, organizationList: false, projectList: false })).toEqual({});
+  expect(ddb.roundTrips()).toBe(0);
+});
+
+describe('unprocessed keys (throttling)', () => {
+  /** Makes DynamoDB Local's answer look throttled: the first `times` responses return every key as unprocessed. */
+  function throttle(times: number): CountingClient {
+    const c = countingClient();
+    let left = times;
+    c.client.middlewareStack.add(
+      (next) => async (args) => {
+        const out = (await next(args)) as { output: BatchGetItemCommandOutput };
+        if (left > 0) {
+          left -= 1;
+          out.output.Responses = {};
+          out.output.UnprocessedKeys = (args.input as BatchGetItemCommandInput).RequestItems;
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'throttle', priority: 'low' },
+    );
+    return c;
+  }
+
+  test('are requested again until all are read', async () => {
+    const c = throttle(2);
+    try {
+      const result = await store({ client: c.client }).read({ ...ALL, keyHash: key.keyHash });
+      expect(result.key?.keyId).toBe(key.keyId);
+      expect(result.organizationList?.enabled).toBe(true);
+      expect(c.commands.BatchGetItemCommand).toBe(3);
+    } finally {
+      c.client.destroy();
+    }
+  });
+
+  test('still unprocessed after the retries: an error, never a partial result', async () => {
+    const c = throttle(100);
+    try {
+      await expect(store({ client: c.client, maxUnprocessedRetries: 2 }).read({ ...ALL, keyHash: key.keyHash })).rejects.toThrow(
+        new AuthorizerStoreError('BatchGetItem left keys unprocessed after 3 attempts (throttled)'),
+      );
+      expect(c.commands.BatchGetItemCommand).toBe(3);
+    } finally {
+      c.client.destroy();
+    }
+  });
+});
+
+test('a corrupt key item is an error that says what is wrong', async () => {
+  const bad = generateApiKey({ organizationId: 'acme', projectId: 'web' });
+  await t.admin.send(
+    new PutItemCommand({
+      TableName: t.names.apiKeys,
+      Item: { keyHash: { S: bad.keyHash }, keyId: { S: 'key_x' }, organizationId: { S: 'acme' }, projectId: { S: 'web' }, status: { S: 'paused' } },
+    }),
+  );
+  const error = await store().read({ ...ALL, keyHash: bad.keyHash }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(AuthorizerStoreError);
+  expect((error as Error).message).toMatch(/unreadable item: corrupt DynamoDB item: unknown status paused/);
+});
+
+test('SDK failures are wrapped with their cause', async () => {
+  const error = await store({ apiKeysTableName: 'missing-table' }).read({ ...ALL, keyHash: key.keyHash }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(AuthorizerStoreError);
+  expect((error as Error).message).toMatch(/^BatchGetItem failed: ResourceNotFoundException/);
+  expect((error as { cause?: { name?: string } }).cause?.name).toBe('ResourceNotFoundException');
+});
+
+test('the two tables must be distinct', () => {
+  expect(() => store({ apiKeysTableName: t.names.allowlists })).toThrow(/must be different tables/);
+});

@@ -1,0 +1,32 @@
+import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
+import { MAX_MEMORY_TTL_SECONDS } from '../../../lambda/core/propagation';
+
+const TABLES = { ALLOWLISTS_TABLE_NAME: 'Allowlists-1', API_KEYS_TABLE_NAME: 'ApiKeys-1' };
+
+describe('loadAuthorizerConfig', () => {
+  test('reads the table names, header and memory TTL the construct sets', () => {
+    expect(loadAuthorizerConfig({ ...TABLES, API_KEY_HEADER: 'X-Api-Key', MEMORY_CACHE_TTL_SECONDS: '1' })).toEqual({
+      allowlistsTableName: 'Allowlists-1',
+      apiKeysTableName: 'ApiKeys-1',
+      apiKeyHeader: 'x-api-key',
+      memoryCacheTtlSeconds: 1,
+    });
+  });
+
+  test('defaults: Authorization header, no in-memory cache', () => {
+    expect(loadAuthorizerConfig(TABLES)).toMatchObject({ apiKeyHeader: 'authorization', memoryCacheTtlSeconds: 0 });
+  });
+
+  test.each([
+    [{ API_KEYS_TABLE_NAME: 'k' }, /ALLOWLISTS_TABLE_NAME is required/],
+    [{ ALLOWLISTS_TABLE_NAME: 'a', API_KEYS_TABLE_NAME: '  ' }, /API_KEYS_TABLE_NAME is required/],
+    [{ ...TABLES, API_KEY_HEADER: 'Bad Header' }, /API_KEY_HEADER must be an HTTP header name, got "Bad Header"/],
+    [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: 'ten' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to \d+, got "ten"/],
+    [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: '-1' }, /MEMORY_CACHE_TTL_SECONDS/],
+    [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: '1.5' }, /MEMORY_CACHE_TTL_SECONDS/],
+    // Longer than the budget's memory share would break the propagation-delay guarantee.
+    [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: String(MAX_MEMORY_TTL_SECONDS + 1) }, new RegExp(`from 0 to ${MAX_MEMORY_TTL_SECONDS}, got "${MAX_MEMORY_TTL_SECONDS + 1}"`)],
+  ])('rejects %p with a message naming the variable', (env, message) => {
+    expect(() => loadAuthorizerConfig(env)).toThrow(message);
+  });
+});
