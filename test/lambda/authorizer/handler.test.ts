@@ -1,0 +1,154 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { generateApiKey } from '../../../lambda/core/api-key';
+import { ERRORS } from '../../../lambda/core/errors';
+import { testEndpoint } from '../../support/dynamodb-local';
+import { authorizerEvent, captureOutput, list, logRecords, makeTables, putKey, putOrgList, SeededKey, STAGE_RESOURCE, Tables } from './fixtures';
+
+/**
+ * The Lambda entry point exactly as deployed: configuration from the environment at load time, the SDK client
+ * built by the module (pointed at DynamoDB Local through AWS_ENDPOINT_URL_DYNAMODB, the SDK's standard
+ * variable, as local mode does), the real Powertools Logger and Metrics writing to stdout.
+ */
+
+interface HandlerModule {
+  handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult>;
+  resetMemoryCache(): void;
+}
+
+let t: Tables;
+let web: SeededKey;
+const savedEnv = { ...process.env };
+
+function loadHandler(env: Record<string, string | undefined>): HandlerModule {
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  let mod: HandlerModule | undefined;
+  jest.isolateModules(() => {
+    mod = require('../../../lambda/authorizer/index') as HandlerModule;
+  });
+  return mod!;
+}
+
+function lambdaEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    AWS_REGION: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+    ALLOWLISTS_TABLE_NAME: t.names.allowlists,
+    API_KEYS_TABLE_NAME: t.names.apiKeys,
+    API_KEY_HEADER: 'authorization',
+    MEMORY_CACHE_TTL_SECONDS: '2',
+    POWERTOOLS_DEV: undefined,
+    POWERTOOLS_METRICS_DISABLED: undefined,
+    POWERTOOLS_SERVICE_NAME: undefined,
+    POWERTOOLS_METRICS_NAMESPACE: undefined,
+    ...overrides,
+  };
+}
+
+let output: ReturnType<typeof captureOutput>;
+
+beforeAll(async () => {
+  t = await makeTables('handler');
+  await putOrgList(t, 'acme', list(true, '198.51.100.0/24'));
+  web = await putKey(t, 'acme', 'web');
+});
+
+beforeEach(() => {
+  output = captureOutput();
+});
+
+afterEach(() => output.restore());
+
+afterAll(() => {
+  process.env = savedEnv;
+  t.admin.destroy();
+});
+
+/** EMF lines written by Powertools Metrics, as metric name -> value. */
+function emfLines(): Record<string, unknown>[] {
+  return output
+    .lines()
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('allows and denies through the deployed entry point, against DynamoDB Local via AWS_ENDPOINT_URL_DYNAMODB', async () => {
+  const { handler } = loadHandler(lambdaEnv());
+  const allowed = await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  expect(allowed).toEqual({
+    principalId: web.keyId,
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: STAGE_RESOURCE }] },
+    context: { organizationId: 'acme', projectId: 'web', apiKeyId: web.keyId },
+  });
+  const blocked = await handler(
+    authorizerEvent({ key: web.key, sourceIp: '192.0.2.1', headers: { 'X-Forwarded-For': '198.51.100.7' } }),
+  );
+  expect(blocked.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
+  expect(blocked.context).toMatchObject({ errorMessage: ERRORS.ipNotAuthorizedOrganization.message, errorCode: 'ip_not_authorized' });
+
+  const denials = logRecords(output.lines(), 'request denied');
+  expect(denials).toEqual([
+    expect.objectContaining({
+      service: 'cdk-ip-allowlist-authorizer',
+      reason: 'ip_not_authorized',
+      scope: 'organization',
+      keyId: web.keyId,
+      organizationId: 'acme',
+      projectId: 'web',
+      sourceIp: '192.0.2.1',
+    }),
+  ]);
+  expect(output.text()).not.toContain(web.key.slice(web.key.indexOf('.') + 1));
+});
+
+test('metrics: counts are published with the cold read, and warm decisions in between write nothing', async () => {
+  const { handler } = loadHandler(lambdaEnv());
+  await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  const first = emfLines();
+  expect(first).toHaveLength(1);
+  expect(first[0]).toMatchObject({
+    _aws: { CloudWatchMetrics: [{ Namespace: 'CdkIpAllowlist', Dimensions: [['service']] }] },
+    service: 'cdk-ip-allowlist-authorizer',
+    AllowedRequests: 1,
+    StoreReads: 1,
+  });
+
+  const before = output.lines().length;
+  for (let i = 0; i < 50; i++) await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  expect(output.lines().length).toBe(before);
+
+  // The next cold read (a key not yet in memory) publishes everything gathered so far.
+  const unknown = generateApiKey({ organizationId: 'acme', projectId: 'web' });
+  await handler(authorizerEvent({ key: unknown.key, sourceIp: '198.51.100.7' }));
+  expect(emfLines()[1]).toMatchObject({ AllowedRequests: 50, InvalidKeyRequests: 1, StoreReads: 1 });
+});
+
+test('storage unavailable (a table that does not exist): the handler rejects with authorizer_unavailable and logs why', async () => {
+  const { handler } = loadHandler(lambdaEnv({ ALLOWLISTS_TABLE_NAME: 'no-such-table' }));
+  await expect(handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+  const failures = logRecords(output.lines(), 'authorizer cannot decide: failing closed');
+  expect(failures).toEqual([expect.objectContaining({ level: 'ERROR', reason: 'authorizer_unavailable', organizationId: 'acme' })]);
+  expect(String(failures[0].cause)).toMatch(/ResourceNotFoundException/);
+  expect(emfLines()).toEqual([expect.objectContaining({ StoreErrors: 1 })]);
+});
+
+test('a missing required variable fails the container at load time, naming the variable', () => {
+  expect(() => loadHandler(lambdaEnv({ API_KEYS_TABLE_NAME: undefined }))).toThrow(/API_KEYS_TABLE_NAME is required/);
+});
+
+test('resetMemoryCache makes the next decision read storage again', async () => {
+  const mod = loadHandler(lambdaEnv());
+  await mod.handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  await mod.handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  expect(emfLines()).toHaveLength(1);
+  mod.resetMemoryCache();
+  await mod.handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  expect(emfLines()).toHaveLength(2);
+  expect(emfLines()[1]).toMatchObject({ AllowedRequests: 2, StoreReads: 1 });
+});
