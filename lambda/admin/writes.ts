@@ -40,6 +40,7 @@ export async function withConflictRetry<T>(deps: AdminDependencies, attempt: () 
         deps.logger.warn('write abandoned after repeated conflicts', { attempts: n });
         throw tooMuchContention();
       }
+      deps.logger.info('write conflict, retrying against fresh state', { attempt: n, reason: err.message });
       const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(n, 8));
       await sleep(deps, Math.random() * ceiling);
     }
