@@ -80,11 +80,12 @@ describe('unprocessed keys (throttling)', () => {
     let left = times;
     c.client.middlewareStack.add(
       (next) => async (args) => {
-        const out = (await next(args)) as { output: BatchGetItemCommandOutput };
+        const out = await next(args);
         if (left > 0) {
           left -= 1;
-          out.output.Responses = {};
-          out.output.UnprocessedKeys = (args.input as BatchGetItemCommandInput).RequestItems;
+          const output = out.output as BatchGetItemCommandOutput;
+          output.Responses = {};
+          output.UnprocessedKeys = (args.input as BatchGetItemCommandInput).RequestItems;
         }
         return out;
       },
