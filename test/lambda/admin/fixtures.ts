@@ -127,6 +127,7 @@ export interface HarnessOptions {
   /** Another DynamoDB client for the handler (e.g. one pointed at a dead endpoint). */
   readonly handlerClient?: DynamoDBClient;
   readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
 }
 
 export async function makeHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -145,6 +146,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
     },
     logger,
     sleep: options.sleep,
+    now: options.now,
   };
   const handler = createAdminHandler(deps);
   return {

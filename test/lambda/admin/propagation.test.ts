@@ -1,0 +1,209 @@
+import { loadAdminConfig } from '../../../lambda/admin/config';
+import { testEndpoint } from '../../support/dynamodb-local';
+import { expectError, FakeControlPlane, FLUSH_PATH, Harness, makeHarness, proxyEvent, recordingLogger, startFakeControlPlane } from './fixtures';
+
+/**
+ * After every successful write the admin Lambda flushes the protected stage's authorizer cache through the real
+ * API Gateway SDK client, here pointed at a small local HTTP server standing in for API Gateway's control plane.
+ */
+
+const STAGE = { restApiId: 'abc123defg', stageName: 'prod' };
+let plane: FakeControlPlane;
+
+beforeAll(async () => {
+  plane = await startFakeControlPlane();
+});
+
+afterAll(() => plane.close());
+
+beforeEach(() => {
+  plane.requests.length = 0;
+  plane.failWith = undefined;
+});
+
+describe('with a protected stage and no in-memory cache', () => {
+  let h: Harness;
+  const logger = recordingLogger();
+
+  beforeAll(async () => {
+    h = await makeHarness('admin-flush', {
+      protectedStage: STAGE,
+      flusher: plane.flusher(STAGE, logger),
+      propagationDelaySeconds: 60,
+      memoryCacheTtlSeconds: 0,
+    });
+  });
+
+  afterAll(() => h.destroy());
+
+  test('every kind of write flushes the stage once and reports flushed, 0 s', async () => {
+    const writes: [string, string, unknown?][] = [
+      ['POST', '/v1/organizations/f/ip_allowlist/entries', { value: '192.0.2.1' }],
+      ['POST', '/v1/organizations/f/ip_allowlist/enable'],
+      ['PUT', '/v1/organizations/f/projects/p/ip_allowlist', { entries: ['192.0.2.0/24'] }],
+      ['DELETE', '/v1/organizations/f/projects/p/ip_allowlist/entries/192.0.2.0%2F24'],
+      ['POST', '/v1/organizations/f/ip_allowlist/disable'],
+      ['POST', '/v1/organizations/f/projects/p/api_keys', { name: 'k' }],
+    ];
+    for (const [method, path, body] of writes) {
+      const res = await h.call(method, path, { body });
+      expect([200, 201]).toContain(res.status);
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
+    }
+    const key = await h.call('GET', '/v1/organizations/f/projects/p/api_keys');
+    const revoke = await h.call('DELETE', `/v1/organizations/f/projects/p/api_keys/${key.body.data[0].id}`);
+    expect(revoke.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
+    expect(plane.requests).toEqual(
+      Array.from({ length: writes.length + 1 }, () => ({ method: 'DELETE', url: FLUSH_PATH('abc123defg', 'prod') })),
+    );
+  });
+
+  test('reads and refused writes do not flush', async () => {
+    await h.call('GET', '/v1/organizations/f/ip_allowlist');
+    await h.call('POST', '/v1/organizations/f/ip_allowlist/check', { body: { ip: '192.0.2.1' } });
+    await h.call('GET', '/v1/organizations/f/audit_log');
+    expectError(await h.call('POST', '/v1/organizations/f/ip_allowlist/entries', { body: { value: '192.0.2.1' } }), 409, 'duplicate_entry');
+    expect(plane.requests).toEqual([]);
+  });
+
+  test('a failed flush never fails the write: flushed false, the full delay, and a log line', async () => {
+    plane.failWith = 429;
+    const res = await h.call('POST', '/v1/organizations/f/ip_allowlist/entries', { body: { value: '192.0.2.2' } });
+    expect(res.status).toBe(200);
+    expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 60 });
+    expect((await h.call('GET', '/v1/organizations/f/ip_allowlist')).body.entries).toHaveLength(2);
+    expect(plane.requests).toHaveLength(1);
+    const warning = logger.records.find((r) => r.level === 'warn');
+    expect(warning?.message).toMatch(/flush failed/);
+    expect(warning?.extra).toMatchObject({ restApiId: 'abc123defg', stageName: 'prod' });
+  });
+});
+
+describe('with an in-memory cache in the authorizer', () => {
+  test('a second flush follows once the memory TTL has passed since the commit; maxDelay = memory TTL', async () => {
+    const waits: number[] = [];
+    const h = await makeHarness('admin-flush-twice', {
+      protectedStage: STAGE,
+      flusher: plane.flusher(STAGE, recordingLogger()),
+      propagationDelaySeconds: 300,
+      memoryCacheTtlSeconds: 2,
+      // A frozen clock makes the wait exact; recording it instead of sleeping keeps the test fast.
+      now: () => Date.parse('2026-01-01T00:00:00Z'),
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    try {
+      const res = await h.call('POST', '/v1/organizations/twice/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 2 });
+      expect(plane.requests.map((r) => r.url)).toEqual([FLUSH_PATH('abc123defg', 'prod'), FLUSH_PATH('abc123defg', 'prod')]);
+      expect(waits).toEqual([2100]);
+    } finally {
+      h.destroy();
+    }
+  });
+
+  test('if the second flush fails, the full delay is reported', async () => {
+    const h = await makeHarness('admin-flush-second-fails', {
+      protectedStage: STAGE,
+      flusher: plane.flusher(STAGE, recordingLogger()),
+      propagationDelaySeconds: 300,
+      memoryCacheTtlSeconds: 2,
+      sleep: async () => {
+        plane.failWith = 503;
+      },
+    });
+    try {
+      const res = await h.call('POST', '/v1/organizations/twice2/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+      expect(res.status).toBe(200);
+      expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
+      expect(plane.requests).toHaveLength(2);
+    } finally {
+      h.destroy();
+    }
+  });
+});
+
+test('without a protected stage nothing is flushed and the full delay is reported', async () => {
+  const h = await makeHarness('admin-no-stage', { propagationDelaySeconds: 120 });
+  try {
+    const res = await h.call('POST', '/v1/organizations/n/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+    expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 120 });
+    expect((await h.call('GET', '/v1/organizations/n/ip_allowlist')).body.propagationDelaySeconds).toBe(120);
+    expect(plane.requests).toEqual([]);
+  } finally {
+    h.destroy();
+  }
+});
+
+describe('the Lambda entry point (lambda/admin/index.ts)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  test('reads its configuration from the environment and reaches both services through standard endpoint overrides', async () => {
+    const h = await makeHarness('admin-index');
+    try {
+      process.env = {
+        ...saved,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_API_GATEWAY: plane.endpoint,
+        ALLOWLISTS_TABLE_NAME: h.names.allowlists,
+        API_KEYS_TABLE_NAME: h.names.apiKeys,
+        AUDIT_LOG_TABLE_NAME: h.names.auditLog,
+        MAX_ENTRIES: '2',
+        PROPAGATION_DELAY_SECONDS: '30',
+        MEMORY_CACHE_TTL_SECONDS: '0',
+        PROTECTED_REST_API_ID: 'restapi1',
+        PROTECTED_STAGE_NAME: 'live',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+      };
+      let handler!: typeof import('../../../lambda/admin/index').handler;
+      jest.isolateModules(() => {
+        handler = require('../../../lambda/admin/index').handler;
+      });
+      const path = '/v1/organizations/idx/ip_allowlist/entries';
+      const res = await handler(proxyEvent('POST', path, { body: { entries: ['192.0.2.1', '192.0.2.2'] }, userArn: 'local:dev' }));
+      expect(res.statusCode).toBe(200);
+      const body = JSON.parse(res.body);
+      expect(body).toMatchObject({ maxEntries: 2, propagationDelaySeconds: 30, updatedBy: 'local:dev' });
+      expect(body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
+      expect(plane.requests).toEqual([{ method: 'DELETE', url: FLUSH_PATH('restapi1', 'live') }]);
+      const over = await handler(proxyEvent('POST', path, { body: { value: '192.0.2.3' } }));
+      expect(JSON.parse(over.body).error.code).toBe('allowlist_limit_exceeded');
+    } finally {
+      h.destroy();
+    }
+  });
+});
+
+describe('configuration', () => {
+  const tables = { ALLOWLISTS_TABLE_NAME: 'a', API_KEYS_TABLE_NAME: 'k', AUDIT_LOG_TABLE_NAME: 'l' };
+
+  test('defaults: 50 entries, 300 s, the memory TTL the construct would choose, no stage', () => {
+    expect(loadAdminConfig(tables)).toEqual({
+      tables: { allowlists: 'a', apiKeys: 'k', auditLog: 'l' },
+      maxEntries: 50,
+      propagationDelaySeconds: 300,
+      memoryCacheTtlSeconds: 2,
+      protectedStage: undefined,
+    });
+  });
+
+  test.each([
+    [{ ALLOWLISTS_TABLE_NAME: '' }, /ALLOWLISTS_TABLE_NAME is required/],
+    [{ MAX_ENTRIES: '0' }, /MAX_ENTRIES must be a whole number from 1 to 1000, got "0"/],
+    [{ MAX_ENTRIES: '1001' }, /MAX_ENTRIES/],
+    [{ MAX_ENTRIES: '5x' }, /MAX_ENTRIES/],
+    [{ PROPAGATION_DELAY_SECONDS: '3601' }, /PROPAGATION_DELAY_SECONDS/],
+    [{ MEMORY_CACHE_TTL_SECONDS: '3' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number from 0 to 2/],
+    [{ PROPAGATION_DELAY_SECONDS: '1', MEMORY_CACHE_TTL_SECONDS: '2' }, /cannot exceed PROPAGATION_DELAY_SECONDS/],
+    [{ PROTECTED_REST_API_ID: 'x' }, /must be set together/],
+  ])('%j is refused, naming the variable', (env, message) => {
+    expect(() => loadAdminConfig({ ...tables, ...env })).toThrow(message);
+  });
+});
