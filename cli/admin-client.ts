@@ -1,0 +1,363 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/**
+ * A small typed client of the admin API (routes in lambda/admin/routes.ts), shared by the CLI and local mode's
+ * seeding. Against a deployed API every request is signed with SigV4 (service execute-api) using the standard
+ * AWS credential chain; against local mode (a loopback endpoint) nothing is signed, because local mode does not
+ * check signatures.
+ */
+
+export interface AdminClientOptions {
+  /** Base URL of the admin API, including the stage path for a deployed API (`https://id.execute-api.region.amazonaws.com/prod`). */
+  readonly endpoint: string;
+  /**
+   * Region for SigV4.
+   *
+   * @default - from the endpoint's host name, else AWS_REGION / AWS_DEFAULT_REGION
+   */
+  readonly region?: string;
+  /**
+   * Named profile of the shared AWS config.
+   *
+   * @default - the standard credential chain (AWS_PROFILE, environment, SSO, instance roles, ...)
+   */
+  readonly profile?: string;
+  /**
+   * Whether to sign requests.
+   *
+   * @default - sign unless the endpoint is on loopback (local mode)
+   */
+  readonly sign?: boolean;
+  /**
+   * Caller name local mode records in the audit log (`local:<name>`); ignored by a deployed API.
+   *
+   * @default - local mode's default (the OS user)
+   */
+  readonly localUser?: string;
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+/** A scope of an allowlist: the organization's, a project's, or one API key's. */
+export interface AllowlistTarget {
+  readonly org: string;
+  readonly project?: string;
+  readonly keyId?: string;
+}
+
+export interface EntryInput {
+  readonly value: string;
+  readonly description?: string;
+}
+
+/** An error answer of the admin API (`{"error":{message,type,param,code}}`) or a transport failure. */
+export class AdminApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+    readonly body: unknown,
+  ) {
+    super(message);
+    this.name = 'AdminApiError';
+  }
+}
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+export function isLoopbackEndpoint(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return LOOPBACK_HOSTS.has(host) || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** The region of an `execute-api` host name, if it is one. */
+export function regionFromEndpoint(endpoint: string): string | undefined {
+  try {
+    return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(new URL(endpoint).hostname)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export class AdminClient {
+  private readonly base: URL;
+  private signer?: SignatureV4;
+
+  constructor(private readonly options: AdminClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.endpoint);
+    } catch {
+      throw new AdminApiError(`--endpoint must be a URL such as http://127.0.0.1:8081, got ${JSON.stringify(options.endpoint)}`, undefined, 'invalid_endpoint', undefined);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new AdminApiError(`--endpoint must be an http(s) URL, got ${options.endpoint}`, undefined, 'invalid_endpoint', undefined);
+    }
+    this.base = url;
+  }
+
+  get endpoint(): string {
+    return this.options.endpoint;
+  }
+
+  private shouldSign(): boolean {
+    return this.options.sign ?? !isLoopbackEndpoint(this.options.endpoint);
+  }
+
+  private getSigner(): SignatureV4 {
+    if (!this.signer) {
+      const region = this.options.region ?? regionFromEndpoint(this.options.endpoint) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      if (!region) {
+        throw new AdminApiError(
+          'cannot tell which AWS region to sign for: pass --region (or set AWS_REGION) for a custom domain',
+          undefined,
+          'missing_region',
+          undefined,
+        );
+      }
+      this.signer = new SignatureV4({
+        service: 'execute-api',
+        region,
+        credentials: fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {}),
+        sha256: Sha256,
+      });
+    }
+    return this.signer;
+  }
+
+  /** Sends one request; resolves for 2xx, throws AdminApiError with the API's message otherwise. */
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    init: { body?: unknown; query?: Record<string, string | undefined>; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
+    const basePath = this.base.pathname.replace(/\/+$/, '');
+    const url = new URL(this.base.toString());
+    url.pathname = `${basePath}${path}`;
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) query[k] = v;
+    url.search = new URLSearchParams(query).toString();
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    let headers: Record<string, string> = {
+      accept: 'application/json',
+      host: url.host,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(this.options.localUser && !this.shouldSign() ? { 'x-local-user': this.options.localUser } : {}),
+      ...(init.headers ?? {}),
+    };
+    if (this.shouldSign()) {
+      let signed;
+      try {
+        signed = await this.getSigner().sign({
+          method,
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port ? Number(url.port) : undefined,
+          path: url.pathname,
+          query,
+          headers,
+          body,
+        });
+      } catch (err) {
+        if (err instanceof AdminApiError) throw err;
+        throw new AdminApiError(
+          `could not sign the request with AWS credentials: ${err instanceof Error ? err.message : String(err)}`,
+          undefined,
+          'credentials_error',
+          undefined,
+        );
+      }
+      headers = signed.headers as Record<string, string>;
+    }
+    // fetch sets Host itself and refuses to be told.
+    const { host: _host, ...sendHeaders } = headers;
+    void _host;
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers: sendHeaders, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+      const hint = isLoopbackEndpoint(this.options.endpoint) ? ' (is local mode running? start it with `npm start`)' : '';
+      throw new AdminApiError(`could not reach the admin API at ${this.options.endpoint}: ${why}${hint}`, undefined, 'network_error', undefined);
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    if (!res.ok) throw errorFromResponse(res.status, parsed);
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  // --- allowlists --------------------------------------------------------------------------------------------
+
+  getAllowlist(t: AllowlistTarget) {
+    return this.request<AllowlistView>('GET', allowlistPath(t));
+  }
+
+  replaceAllowlist(t: AllowlistTarget, entries: readonly EntryInput[], enabled?: boolean, ifMatch?: number) {
+    return this.request<AllowlistWriteView>('PUT', allowlistPath(t), {
+      body: { entries, ...(enabled === undefined ? {} : { enabled }) },
+      headers: ifMatchHeader(ifMatch),
+    });
+  }
+
+  addEntries(t: AllowlistTarget, entries: readonly EntryInput[], ifMatch?: number) {
+    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/entries`, { body: { entries }, headers: ifMatchHeader(ifMatch) });
+  }
+
+  removeEntry(t: AllowlistTarget, value: string, ifMatch?: number) {
+    // The query form keeps the `/` of a CIDR out of the path, where proxies and signers treat it differently.
+    return this.request<AllowlistWriteView>('DELETE', `${allowlistPath(t)}/entries`, { query: { value }, headers: ifMatchHeader(ifMatch) });
+  }
+
+  setEnabled(t: AllowlistTarget, enabled: boolean, ifMatch?: number) {
+    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`, { headers: ifMatchHeader(ifMatch) });
+  }
+
+  check(t: AllowlistTarget, ip: string, draftEntries?: readonly EntryInput[]) {
+    return this.request<CheckView>('POST', `${allowlistPath(t)}/check`, { body: { ip, ...(draftEntries ? { entries: draftEntries } : {}) } });
+  }
+
+  // --- keys and audit ------------------------------------------------------------------------------------------
+
+  createKey(org: string, project: string, name: string) {
+    return this.request<ApiKeyView & { key: string; propagation?: Propagation }>('POST', `${projectPath(org, project)}/api_keys`, { body: { name } });
+  }
+
+  listKeys(org: string, project: string, limit?: number, cursor?: string) {
+    return this.request<ListView<ApiKeyView>>('GET', `${projectPath(org, project)}/api_keys`, {
+      query: { limit: limit === undefined ? undefined : String(limit), cursor },
+    });
+  }
+
+  getKey(org: string, project: string, keyId: string) {
+    return this.request<ApiKeyView>('GET', `${projectPath(org, project)}/api_keys/${encodeURIComponent(keyId)}`);
+  }
+
+  revokeKey(org: string, project: string, keyId: string) {
+    return this.request<ApiKeyView & { propagation?: Propagation }>('DELETE', `${projectPath(org, project)}/api_keys/${encodeURIComponent(keyId)}`);
+  }
+
+  audit(org: string, limit?: number, cursor?: string) {
+    return this.request<ListView<AuditView>>('GET', `/v1/organizations/${encodeURIComponent(org)}/audit_log`, {
+      query: { limit: limit === undefined ? undefined : String(limit), cursor },
+    });
+  }
+}
+
+function projectPath(org: string, project: string): string {
+  return `/v1/organizations/${encodeURIComponent(org)}/projects/${encodeURIComponent(project)}`;
+}
+
+export function allowlistPath(t: AllowlistTarget): string {
+  if (t.keyId !== undefined && t.project === undefined) throw new Error('a per-key allowlist needs the project too');
+  const org = `/v1/organizations/${encodeURIComponent(t.org)}`;
+  if (t.project === undefined) return `${org}/ip_allowlist`;
+  const project = projectPath(t.org, t.project);
+  if (t.keyId === undefined) return `${project}/ip_allowlist`;
+  return `${project}/api_keys/${encodeURIComponent(t.keyId)}/ip_allowlist`;
+}
+
+function ifMatchHeader(version: number | undefined): Record<string, string> {
+  return version === undefined ? {} : { 'if-match': `"${version}"` };
+}
+
+function errorFromResponse(status: number, body: unknown): AdminApiError {
+  const err = (body as { error?: { message?: unknown; code?: unknown } } | undefined)?.error;
+  if (err && typeof err.message === 'string') {
+    return new AdminApiError(err.message, status, typeof err.code === 'string' ? err.code : undefined, body);
+  }
+  // API Gateway's own answers (e.g. a missing or bad signature) are `{"message": "..."}`.
+  const gatewayMessage = (body as { message?: unknown; Message?: unknown } | undefined)?.message ?? (body as { Message?: unknown } | undefined)?.Message;
+  const text = typeof gatewayMessage === 'string' ? gatewayMessage : typeof body === 'string' && body ? body.slice(0, 300) : `HTTP ${status}`;
+  return new AdminApiError(`${text} (HTTP ${status})`, status, undefined, body);
+}
+
+// --- response shapes (lambda/admin/views.ts) -----------------------------------------------------------------
+
+export interface Propagation {
+  readonly flushed: boolean;
+  readonly maxDelaySeconds: number;
+}
+
+export interface AllowlistEntryView {
+  readonly value: string;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+export interface AllowlistView {
+  readonly scope: 'organization' | 'project' | 'key';
+  readonly organizationId: string;
+  readonly projectId: string | null;
+  readonly apiKeyId: string | null;
+  readonly enabled: boolean;
+  readonly entries: readonly AllowlistEntryView[];
+  readonly version: number;
+  readonly updatedAt: string | null;
+  readonly updatedBy: string | null;
+  readonly maxEntries?: number;
+  readonly propagationDelaySeconds?: number;
+}
+
+export interface AllowlistWriteView extends AllowlistView {
+  readonly propagation?: Propagation;
+}
+
+export interface CheckView {
+  readonly allowed: boolean;
+  readonly ip: string;
+  readonly scope: 'key' | 'project' | 'organization' | 'none';
+  readonly matchedEntry: string | null;
+  readonly keyMatchedEntry?: string | null;
+  readonly enabled: boolean;
+  readonly draft?: boolean;
+}
+
+export interface ApiKeyView {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly redactedValue: string;
+  readonly status: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly revokedAt: string | null;
+  readonly allowlist?: { readonly enabled: boolean; readonly entryCount: number; readonly version: number };
+}
+
+export interface AuditView {
+  readonly id?: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly scope?: string;
+  readonly target?: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+export interface ListView<T> {
+  readonly data: readonly T[];
+  readonly next_cursor: string | null;
+}

@@ -1,0 +1,210 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { matchRoute } from './gateway';
+import { DEFAULT_PROJECT_ROOT, RunningLocalMode, startLocalMode } from './local-mode';
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from './state';
+
+/**
+ * `npm start`: runs the example stack on this machine (see local/README-local.md) and prints how to call it.
+ */
+
+const HELP = `Usage: npm start -- [options]
+
+Runs cdk-ip-allowlist on this machine: DynamoDB Local, the protected API (the allowlist in front of the
+example echo Lambda or --upstream) and the admin API, on loopback only, from the synthesized example app.
+
+Options:
+  --port N            protected API port (default ${DEFAULT_PORT}; 0 = a free port)
+  --admin-port N      admin API port (default ${DEFAULT_ADMIN_PORT}; 0 = a free port)
+  --upstream URL      put the allowlist in front of this HTTP service instead of the echo Lambda
+  --ttl SECONDS       propagation delay (authorizer cache TTL + in-memory TTL), 0-3600
+  --in-memory         keep DynamoDB Local's data in memory (nothing survives the run)
+  --data-dir DIR      where data, the cloud assembly and state live (default .local)
+  --quiet             do not print the access log and the Lambdas' output
+  -h, --help          show this help
+`;
+
+export interface StartArgs {
+  readonly port: number;
+  readonly adminPort: number;
+  readonly upstreamUrl?: string;
+  readonly propagationDelaySeconds?: number;
+  readonly inMemory: boolean;
+  readonly dataDir?: string;
+  readonly quiet: boolean;
+  readonly help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseStartArgs(argv: readonly string[]): StartArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        port: { type: 'string' },
+        'admin-port': { type: 'string' },
+        upstream: { type: 'string' },
+        ttl: { type: 'string' },
+        'in-memory': { type: 'boolean', default: false },
+        'data-dir': { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  const port = (name: string, text: string | undefined, fallback: number): number => {
+    if (text === undefined) return fallback;
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(n >= 0 && n <= 65535)) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  let upstreamUrl: string | undefined;
+  if (v.upstream !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(v.upstream);
+    } catch {
+      throw new UsageError(`--upstream must be a URL such as http://127.0.0.1:3000, got ${JSON.stringify(v.upstream)}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--upstream must be an http(s) URL, got ${v.upstream}`);
+    upstreamUrl = v.upstream;
+  }
+  let propagationDelaySeconds: number | undefined;
+  if (v.ttl !== undefined) {
+    propagationDelaySeconds = /^\d+$/.test(v.ttl) ? Number(v.ttl) : NaN;
+    if (!(propagationDelaySeconds >= 0 && propagationDelaySeconds <= 3600)) {
+      throw new UsageError(`--ttl must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(v.ttl)}`);
+    }
+  }
+  return {
+    port: port('port', v.port, DEFAULT_PORT),
+    adminPort: port('admin-port', v['admin-port'], DEFAULT_ADMIN_PORT),
+    upstreamUrl,
+    propagationDelaySeconds,
+    inMemory: v['in-memory'] ?? false,
+    dataDir: v['data-dir'],
+    quiet: v.quiet ?? false,
+    help: v.help ?? false,
+  };
+}
+
+/** The lines printed once local mode serves: where everything is and two commands that show the product. */
+export function banner(local: RunningLocalMode, args: StartArgs): string[] {
+  const samplePath = matchRoute(local.gateway.api.root, '/hello', 'GET') ? '/hello' : '/';
+  const authorizer = [...local.gateway.api.authorizers.values()][0];
+  const lines = [
+    '',
+    'cdk-ip-allowlist local mode',
+    `  protected API   ${local.url}${local.urlIpv6 ? `   (also ${local.urlIpv6})` : ''}`,
+  ];
+  if (local.adminUrl) lines.push(`  admin API       ${local.adminUrl}   (no SigV4 locally: callers are local:<user>)`);
+  lines.push(`  DynamoDB Local  ${local.dynamoDbEndpoint}   (${args.inMemory ? 'in memory' : `data in ${args.dataDir ?? '.local'}/dynamodb`})`);
+  lines.push(`  upstream        ${args.upstreamUrl ?? 'the example echo Lambda'}`);
+  if (authorizer) {
+    lines.push(`  authorizer      cache TTL ${authorizer.ttlSeconds} s, keyed by ${authorizer.identitySources.map((s) => s.expression).join(' + ')}`);
+  }
+  if (local.demo) {
+    const { key, organizationId, allowedIp } = local.demo;
+    const auth = `-H 'Authorization: Bearer ${key}'`;
+    lines.push(
+      '',
+      `Demo: organization ${organizationId} allows only ${allowedIp}. Try:`,
+      '',
+      `  # 200 from ${allowedIp}:`,
+      `  curl -s ${auth} ${local.url}${samplePath}`,
+      '',
+      '  # 401 ip_not_authorized: same key, from 127.0.0.2 (any 127.x address reaches loopback on Linux):',
+      `  curl -s --interface 127.0.0.2 ${auth} ${local.url}${samplePath}`,
+    );
+    if (local.urlIpv6) lines.push(`  #   or over IPv6 loopback:  curl -s ${auth} ${local.urlIpv6}${samplePath}`);
+    if (local.adminUrl) {
+      lines.push(
+        '',
+        'Manage it with the CLI, e.g.:',
+        `  npx cdk-ip-allowlist allowlist show --org ${organizationId}`,
+        `  npx cdk-ip-allowlist allowlist add --org ${organizationId} 127.0.0.2 --description "second loopback"`,
+      );
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: StartArgs;
+  try {
+    args = parseStartArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const started = Date.now();
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  // The Lambda assets are build output (not in git): bundle them first, as `cdk synth` does through cdk.json.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { bundle } = require(path.join(DEFAULT_PROJECT_ROOT, 'scripts', 'bundle.js')) as { bundle(o: { quiet: boolean }): Promise<unknown> };
+  await bundle({ quiet: true });
+
+  let local: RunningLocalMode | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping local mode`);
+    await local?.stop();
+    process.exit(0);
+  };
+  // A signal during start-up must also stop what has started: remember it and stop once start returns.
+  let pendingSignal: string | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (local) void stop(signal);
+      else if (pendingSignal) process.exit(130);
+      else pendingSignal = signal;
+    });
+  }
+
+  local = await startLocalMode({
+    stateDir: args.dataDir ? path.resolve(args.dataDir) : undefined,
+    port: args.port,
+    adminPort: args.adminPort,
+    inMemory: args.inMemory,
+    upstreamUrl: args.upstreamUrl,
+    propagationDelaySeconds: args.propagationDelaySeconds,
+    log: say,
+    lambdaLog: args.quiet ? () => undefined : undefined,
+    accessLog: args.quiet ? undefined : (line) => say(`  ${line}`),
+  });
+  if (pendingSignal) {
+    await stop(pendingSignal);
+    return 0;
+  }
+  for (const line of banner(local, args)) say(line);
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: serving on ${local.url} (Ctrl-C to stop)`);
+  return -1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      process.stderr.write(`local mode failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
