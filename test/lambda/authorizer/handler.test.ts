@@ -1,3 +1,4 @@
+import { createServer, Socket } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { generateApiKey } from '../../../lambda/core/api-key';
 import { ERRORS } from '../../../lambda/core/errors';
@@ -136,6 +137,27 @@ test('storage unavailable (a table that does not exist): the handler rejects wit
   expect(failures).toEqual([expect.objectContaining({ level: 'ERROR', reason: 'authorizer_unavailable', organizationId: 'acme' })]);
   expect(String(failures[0].cause)).toMatch(/ResourceNotFoundException/);
   expect(emfLines()).toEqual([expect.objectContaining({ StoreErrors: 1 })]);
+});
+
+test('DynamoDB that accepts connections but never answers: the client times out and the handler fails closed', async () => {
+  // Without the module's request timeout the SDK would wait forever and this test would hit jest's timeout.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (silent.address() as { port: number }).port;
+    const { handler } = loadHandler(lambdaEnv({ AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` }));
+    await expect(handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+    const failures = logRecords(output.lines(), 'authorizer cannot decide: failing closed');
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0].cause)).toMatch(/timeout|timed out/i);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
 });
 
 test('a missing required variable fails the container at load time, naming the variable', () => {
