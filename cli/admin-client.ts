@@ -1,6 +1,4 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 
 /**
  * A small typed client of the admin API (routes in lambda/admin/routes.ts), shared by the CLI and local mode's
@@ -127,7 +125,13 @@ export class AdminClient {
           undefined,
         );
       }
-      this.signer = new SignatureV4({
+      // Loaded only when signing: local mode never needs them, and they are the slowest part of the CLI's start.
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { SignatureV4: Signer } = require('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
+      const { Sha256 } = require('@aws-crypto/sha256-js') as typeof import('@aws-crypto/sha256-js');
+      const { fromNodeProviderChain } = require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      this.signer = new Signer({
         service: 'execute-api',
         region,
         credentials: fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {}),
