@@ -219,7 +219,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     if (!key.valid) {
       logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, key);
       metrics?.record('invalidKey', storeReads, now);
-      return deny(resource, key.keyId ?? ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, undefined);
+      return deny(resource, key.keyId ?? ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, key);
     }
 
     const decision = decideIp({ organization: organization!, project: project!, key: key.keyList }, sourceIp);
