@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+import { App, CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { createHandlerFunction } from '../lib/handler-function';
+import { IpAllowlistedApi, Upstream } from '../lib';
+
+/**
+ * The example app: an IpAllowlistedApi in front of a small echo Lambda that answers with the organization,
+ * project and key the request was authorized as.
+ *
+ * Context (`cdk synth -c name=value`):
+ * - `upstreamUrl`: proxy to this HTTP(S) URL instead of the echo Lambda;
+ * - `propagationDelaySeconds`: the propagation delay (0 to 3600, default 300).
+ */
+
+export const EXAMPLE_STACK_NAME = 'CdkIpAllowlistExample';
+
+export interface ExampleStackProps extends StackProps {
+  /** @default - the echo Lambda */
+  readonly upstreamUrl?: string;
+  /** @default 300 */
+  readonly propagationDelaySeconds?: number;
+}
+
+export class ExampleStack extends Stack {
+  public readonly allowlistedApi: IpAllowlistedApi;
+
+  constructor(scope: Construct, id: string, props: ExampleStackProps = {}) {
+    super(scope, id, props);
+
+    let upstream: Upstream;
+    if (props.upstreamUrl !== undefined) {
+      upstream = Upstream.http(props.upstreamUrl);
+    } else {
+      const echo = new Construct(this, 'Echo');
+      const parts = createHandlerFunction(echo, {
+        asset: 'echo',
+        description: 'cdk-ip-allowlist example upstream: echoes the authorized organization, project and key',
+        environment: {},
+        memorySize: 256,
+        timeout: Duration.seconds(5),
+        logRetention: logs.RetentionDays.ONE_MONTH,
+      });
+      upstream = Upstream.lambda(parts.function);
+    }
+
+    this.allowlistedApi = new IpAllowlistedApi(this, 'Api', {
+      upstream,
+      propagationDelay:
+        props.propagationDelaySeconds === undefined ? undefined : Duration.seconds(props.propagationDelaySeconds),
+    });
+
+    Validations.of(this.allowlistedApi.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'A transparent proxy: the upstream owns the request schema. What the API Gateway layer validates (the key ' +
+          'and the source IP) the authorizer validates before any request reaches the upstream.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'WAF is an optional extra layer for a user to attach (rate-based rules, managed rule groups); the IP ' +
+          'allowlist itself is enforced by the authorizer, per organization and project, which WAF cannot express.',
+      },
+    );
+
+    new CfnOutput(this, 'AllowlistsTableName', { value: this.allowlistedApi.tables.allowlistsTable.tableName });
+    new CfnOutput(this, 'ApiKeysTableName', { value: this.allowlistedApi.tables.apiKeysTable.tableName });
+  }
+}
+
+export interface BuildExampleAppOptions {
+  /** Context values, as `cdk -c` would pass them (strings) or as plain values. */
+  readonly context?: { [key: string]: unknown };
+  /** @default - the CDK default (`cdk.out`, or the directory the CLI gives in CDK_OUTDIR) */
+  readonly outdir?: string;
+}
+
+export interface ExampleApp {
+  readonly app: App;
+  readonly stack: ExampleStack;
+}
+
+/** Builds the example app with cdk-nag's AwsSolutions checks registered: synthesis fails on any finding. */
+export function buildExampleApp(options: BuildExampleAppOptions = {}): ExampleApp {
+  const app = new App({ outdir: options.outdir, context: options.context });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  const stack = new ExampleStack(app, EXAMPLE_STACK_NAME, {
+    description: 'cdk-ip-allowlist example: an IP-allowlisted REST API in front of an echo Lambda',
+    upstreamUrl: optionalString(app.node.tryGetContext('upstreamUrl')),
+    propagationDelaySeconds: wholeSeconds('propagationDelaySeconds', app.node.tryGetContext('propagationDelaySeconds')),
+  });
+  return { app, stack };
+}
+
+function optionalString(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return String(value);
+}
+
+function wholeSeconds(name: string, value: unknown): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text)) {
+    throw new Error(`context ${name} must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`);
+  }
+  return Number(text);
+}
+
+if (require.main === module) {
+  buildExampleApp().app.synth();
+}
