@@ -1,0 +1,228 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AllowlistAdminApi, AllowlistAdminApiProps } from '../../lib/allowlist-admin-api';
+import { AllowlistTables } from '../../lib/allowlist-tables';
+
+/** Template assertions for AllowlistAdminApi, one behaviour per test. */
+
+interface Built {
+  readonly stack: Stack;
+  readonly admin: AllowlistAdminApi;
+  readonly template: Template;
+  readonly protectedApi: apigateway.RestApi;
+}
+
+function build(props: Partial<AllowlistAdminApiProps> = {}, configure?: (admin: AllowlistAdminApi, stack: Stack) => void): Built {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const tables = new AllowlistTables(stack, 'Tables');
+  const protectedApi = new apigateway.RestApi(stack, 'Protected', { deployOptions: { stageName: 'live' } });
+  protectedApi.root.addMethod('GET', new apigateway.MockIntegration());
+  const admin = new AllowlistAdminApi(stack, 'Admin', { tables, protectedStage: protectedApi.deploymentStage, ...props });
+  configure?.(admin, stack);
+  return { stack, admin, template: Template.fromStack(stack), protectedApi };
+}
+
+/** A CloudFormation string value with every Ref/GetAtt written as ${LogicalId} and Fn::Join flattened. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function flatten(value: any): string {
+  if (typeof value === 'string') return value;
+  if (value?.Ref) return `\${${value.Ref}}`;
+  if (value?.['Fn::GetAtt']) return `\${${value['Fn::GetAtt'].join('.')}}`;
+  if (value?.['Fn::Join']) return value['Fn::Join'][1].map(flatten).join(value['Fn::Join'][0]);
+  throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+}
+
+function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } } | object): string {
+  return stack.getLogicalId(construct as never);
+}
+
+/** Every statement of every IAM policy attached to the role with this logical id. */
+function statementsOf(template: Template, roleLogicalId: string): { Action: string | string[]; Resource: unknown; Effect: string }[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleLogicalId }]) },
+  });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+function adminMethods(template: Template, stack: Stack, admin: AllowlistAdminApi) {
+  const apiId = logicalId(stack, admin.api.node.defaultChild as never);
+  return Object.values(
+    template.findResources('AWS::ApiGateway::Method', { Properties: { RestApiId: { Ref: apiId } } }),
+  );
+}
+
+describe('the RestApi', () => {
+  test('every admin method uses AWS_IAM authorization', () => {
+    const { template, stack, admin } = build();
+    const methods = adminMethods(template, stack, admin);
+    expect(methods.length).toBe(2);
+    for (const m of methods) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+    expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['ANY', 'ANY']);
+  });
+
+  test('is REGIONAL, traced, with JSON access logs that name the IAM caller and no data trace', () => {
+    const { template, stack, admin } = build();
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'Admin',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    const stage = Object.values(
+      template.findResources('AWS::ApiGateway::Stage', {
+        Properties: { RestApiId: { Ref: logicalId(stack, admin.api.node.defaultChild as never) } },
+      }),
+    )[0];
+    expect(stage.Properties).toMatchObject({
+      StageName: 'admin',
+      TracingEnabled: true,
+      MethodSettings: [expect.objectContaining({ DataTraceEnabled: false, LoggingLevel: 'ERROR', MetricsEnabled: true })],
+    });
+    const format = JSON.parse(stage.Properties.AccessLogSetting.Format);
+    expect(format).toMatchObject({ userArn: '$context.identity.userArn', status: '$context.status' });
+  });
+
+  test('API Gateway\'s own errors (bad signature, IAM deny) come in the API\'s error shape', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'DEFAULT_4XX',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"error":\\{"message":\\$context.error.messageString') },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'DEFAULT_5XX' });
+  });
+
+  test('the stage name is a prop', () => {
+    build({ stageName: 'manage' }).template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'manage' });
+  });
+});
+
+describe('the Lambda', () => {
+  test('runs the bundled admin handler with its configuration in the environment', () => {
+    const { template, stack, protectedApi } = build({ maxEntries: 200, propagationDelay: Duration.minutes(2) });
+    const fn = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('admin API') },
+      }),
+    )[0];
+    const env = fn.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      MAX_ENTRIES: '200',
+      PROPAGATION_DELAY_SECONDS: '120',
+      MEMORY_CACHE_TTL_SECONDS: '2',
+      PROTECTED_REST_API_ID: { Ref: logicalId(stack, protectedApi.node.defaultChild as never) },
+      PROTECTED_STAGE_NAME: { Ref: logicalId(stack, protectedApi.deploymentStage.node.defaultChild as never) },
+    });
+    for (const name of ['ALLOWLISTS_TABLE_NAME', 'API_KEYS_TABLE_NAME', 'AUDIT_LOG_TABLE_NAME']) expect(env[name]).toEqual({ Ref: expect.any(String) });
+    expect(fn.Properties.Handler).toBe('index.handler');
+    expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+
+  test('defaults: 50 entries, 5 minutes (2 s of it in the authorizer\'s memory)', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_ENTRIES: '50', PROPAGATION_DELAY_SECONDS: '300', MEMORY_CACHE_TTL_SECONDS: '2' }) },
+    });
+  });
+
+  test('without a protected stage: no flush target and no API Gateway permission', () => {
+    const app = new App();
+    const stack = new Stack(app, 'NoStage');
+    const admin = new AllowlistAdminApi(stack, 'Admin', { tables: new AllowlistTables(stack, 'Tables') });
+    const template = Template.fromStack(stack);
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    expect(fn.Properties.Environment.Variables.PROTECTED_REST_API_ID).toBeUndefined();
+    const role = logicalId(stack, admin.function.role!.node.defaultChild as never);
+    expect(JSON.stringify(statementsOf(template, role))).not.toContain('apigateway:');
+  });
+
+  test('may flush exactly the protected stage\'s authorizer cache, nothing else in API Gateway', () => {
+    const { template, stack, admin, protectedApi } = build();
+    const role = logicalId(stack, admin.function.role!.node.defaultChild as never);
+    const apigw = statementsOf(template, role).filter((s) => JSON.stringify(s.Action).includes('apigateway'));
+    expect(apigw).toHaveLength(1);
+    expect(apigw[0].Action).toBe('apigateway:DELETE');
+    const apiId = logicalId(stack, protectedApi.node.defaultChild as never);
+    const stageId = logicalId(stack, protectedApi.deploymentStage.node.defaultChild as never);
+    expect(flatten(apigw[0].Resource)).toBe(
+      `arn:\${AWS::Partition}:apigateway:eu-west-1::/restapis/\${${apiId}}/stages/\${${stageId}}/cache/authorizers`,
+    );
+  });
+
+  test('reads and writes the three tables (the change and its audit record are one transaction)', () => {
+    const { template, stack, admin } = build();
+    const role = logicalId(stack, admin.function.role!.node.defaultChild as never);
+    const actions = statementsOf(template, role).flatMap((s) => s.Action);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']));
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions).not.toContain('dynamodb:*');
+  });
+});
+
+describe('prop validation', () => {
+  test.each([0, 1001, 2.5])('maxEntries %p is refused at synth time, naming the prop', (maxEntries) => {
+    expect(() => build({ maxEntries })).toThrow(`maxEntries must be a whole number from 1 to 1000, got ${maxEntries}`);
+  });
+
+  test('maxEntries 1000 is accepted', () => {
+    expect(build({ maxEntries: 1000 }).admin.maxEntries).toBe(1000);
+  });
+
+  test.each([Duration.hours(2), Duration.millis(1500)])('propagationDelay %s is refused, naming the prop', (propagationDelay) => {
+    expect(() => build({ propagationDelay })).toThrow(/propagationDelay must be a whole number of seconds up to 1 hour, got/);
+  });
+
+  test('an organization id that could not appear in a path is refused by the grants', () => {
+    expect(() =>
+      build({}, (admin, stack) => admin.grantRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() }), 'acme/*')),
+    ).toThrow(/organizationId must be 1 to 64 characters/);
+  });
+});
+
+describe('grants', () => {
+  function grantStatements(grant: (admin: AllowlistAdminApi, role: iam.IGrantable) => void) {
+    let roleId = '';
+    let apiPrefix = '';
+    const built = build({}, (admin, stack) => {
+      const role = new iam.Role(stack, 'OrgAdmins', { assumedBy: new iam.AccountRootPrincipal() });
+      grant(admin, role);
+      roleId = logicalId(stack, role.node.defaultChild as never);
+      const apiId = logicalId(stack, admin.api.node.defaultChild as never);
+      const stageId = logicalId(stack, admin.api.deploymentStage.node.defaultChild as never);
+      apiPrefix = `arn:\${AWS::Partition}:execute-api:eu-west-1:123456789012:\${${apiId}}/\${${stageId}}`;
+    });
+    const statements = statementsOf(built.template, roleId);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'execute-api:Invoke' });
+    const resources = ([] as unknown[]).concat(statements[0].Resource).map(flatten);
+    for (const r of resources) expect(r.startsWith(`${apiPrefix}/`)).toBe(true);
+    return resources.map((r) => r.slice(apiPrefix.length));
+  }
+
+  test('grantRead(org): GET on the organization\'s paths and POST on its check paths only', () => {
+    expect(grantStatements((admin, role) => admin.grantRead(role, 'acme'))).toEqual([
+      '/GET/v1/organizations/acme/*',
+      '/POST/v1/organizations/acme/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/check',
+    ]);
+  });
+
+  test('grantWrite(org): every method on the organization\'s paths', () => {
+    expect(grantStatements((admin, role) => admin.grantWrite(role, 'acme'))).toEqual(['/*/v1/organizations/acme/*']);
+  });
+
+  test('without an organization: all organizations', () => {
+    expect(grantStatements((admin, role) => admin.grantRead(role))[0]).toBe('/GET/v1/organizations/*/*');
+    expect(grantStatements((admin, role) => admin.grantWrite(role))).toEqual(['/*/v1/organizations/*/*']);
+  });
+
+  test('one organization\'s grant does not match another organization\'s paths', () => {
+    const [pattern] = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
+    // IAM's * matches any characters, / included: check the pattern as IAM would.
+    const iamMatch = (p: string, s: string) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(s);
+    expect(iamMatch(pattern, '/PUT/v1/organizations/acme/ip_allowlist')).toBe(true);
+    expect(iamMatch(pattern, '/PUT/v1/organizations/acme-corp/ip_allowlist')).toBe(false);
+    expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
+  });
+});
