@@ -1,3 +1,4 @@
+export * from './allowlist-admin-api';
 export * from './allowlist-tables';
 export * from './ip-allowlist-authorizer';
 export * from './ip-allowlisted-api';

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { AllowlistAdminApi } from './allowlist-admin-api';
 import { AllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
 import { Upstream } from './upstream';
@@ -82,6 +83,21 @@ export interface IpAllowlistedApiProps {
    * @default - the construct's id
    */
   readonly restApiName?: string;
+
+  /**
+   * Whether to create the admin API (`AllowlistAdminApi`, AWS_IAM authorization) that manages the allowlists and
+   * API keys of this API and flushes its authorizer cache after every change.
+   *
+   * @default true
+   */
+  readonly adminApi?: boolean;
+
+  /**
+   * The most entries one allowlist may hold, enforced by the admin API. At most 1000.
+   *
+   * @default 50
+   */
+  readonly maxEntries?: number;
 }
 
 /**
@@ -98,6 +114,8 @@ export class IpAllowlistedApi extends Construct {
   public readonly tables: AllowlistTables;
   /** The log group of the stage's JSON access logs. */
   public readonly accessLogGroup: logs.LogGroup;
+  /** The admin API (construct id `Admin`), unless `adminApi` is false. */
+  public readonly adminApi?: AllowlistAdminApi;
 
   constructor(scope: Construct, id: string, props: IpAllowlistedApiProps) {
     super(scope, id);
@@ -142,6 +160,21 @@ export class IpAllowlistedApi extends Construct {
     });
 
     this.authorizer.protectRestApi(this.api);
+
+    if (props.adminApi ?? true) {
+      this.adminApi = new AllowlistAdminApi(this, 'Admin', {
+        tables: this.tables,
+        protectedStage: this.api.deploymentStage,
+        propagationDelay: this.authorizer.propagationDelay,
+        maxEntries: props.maxEntries,
+        logRetention,
+        executionLoggingLevel: props.executionLoggingLevel,
+        // One account-level logging role per account and Region: this API's (above) serves both.
+        cloudWatchRole: false,
+      });
+      const account = this.api.node.tryFindChild('Account');
+      if (account) this.adminApi.api.deploymentStage.node.addDependency(account);
+    }
 
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {

@@ -4,6 +4,8 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AllowlistAdminApi, AllowlistAdminApiProps } from '../../lib/allowlist-admin-api';
 import { AllowlistTables } from '../../lib/allowlist-tables';
+import * as packageEntry from '../../lib';
+import { IpAllowlistedApi, Upstream } from '../../lib';
 
 /** Template assertions for AllowlistAdminApi, one behaviour per test. */
 
@@ -224,5 +226,48 @@ describe('grants', () => {
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme/ip_allowlist')).toBe(true);
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme-corp/ip_allowlist')).toBe(false);
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
+  });
+});
+
+describe('inside IpAllowlistedApi', () => {
+  function allowlisted(props: { adminApi?: boolean; maxEntries?: number } = {}) {
+    const app = new App();
+    const stack = new Stack(app, 'Wired');
+    const api = new IpAllowlistedApi(stack, 'Api', {
+      upstream: Upstream.http('https://upstream.example.com'),
+      propagationDelay: Duration.seconds(90),
+      ...props,
+    });
+    return { stack, api, template: Template.fromStack(stack) };
+  }
+
+  test('an admin API is created by default, flushing the protected stage, with the authorizer\'s delay', () => {
+    const { stack, api, template } = allowlisted({ maxEntries: 75 });
+    expect(api.adminApi).toBeInstanceOf(AllowlistAdminApi);
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
+    // One account-level logging role for both APIs.
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          PROTECTED_REST_API_ID: { Ref: logicalId(stack, api.api.node.defaultChild as never) },
+          PROTECTED_STAGE_NAME: { Ref: logicalId(stack, api.api.deploymentStage.node.defaultChild as never) },
+          PROPAGATION_DELAY_SECONDS: '90',
+          MEMORY_CACHE_TTL_SECONDS: '2',
+          MAX_ENTRIES: '75',
+        }),
+      },
+    });
+    for (const m of adminMethods(template, stack, api.adminApi!)) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  test('the package entry exports the construct', () => {
+    expect(packageEntry.AllowlistAdminApi).toBe(AllowlistAdminApi);
+  });
+
+  test('adminApi: false leaves it out', () => {
+    const { api, template } = allowlisted({ adminApi: false });
+    expect(api.adminApi).toBeUndefined();
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
   });
 });
