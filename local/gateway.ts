@@ -45,6 +45,8 @@ export interface GatewayStats {
   authorizerInvocations: number;
   authorizerCacheHits: number;
   integrationInvocations: number;
+  /** FlushStageAuthorizersCache calls received. */
+  authorizerCacheFlushes: number;
 }
 
 interface CacheEntry {
@@ -114,7 +116,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export class GatewayEmulator {
-  readonly stats: GatewayStats = { authorizerInvocations: 0, authorizerCacheHits: 0, integrationInvocations: 0 };
+  readonly stats: GatewayStats = { authorizerInvocations: 0, authorizerCacheHits: 0, integrationInvocations: 0, authorizerCacheFlushes: 0 };
   private readonly cache = new Map<string, Map<string, CacheEntry>>();
   private readonly now: () => number;
 
@@ -132,6 +134,7 @@ export class GatewayEmulator {
 
   /** FlushStageAuthorizersCache: forget every cached authorizer decision of this stage. */
   flushAuthorizerCache(): void {
+    this.stats.authorizerCacheFlushes += 1;
     this.cache.clear();
   }
 

@@ -137,7 +137,14 @@ export function banner(local: RunningLocalMode, args: StartArgs): string[] {
   return lines;
 }
 
+/** `CdkIpAllowlistExample-ApiAuthorizerFunctionAFDFA6FD` -> `ApiAuthorizerFunction`. */
+function shortName(functionName: string): string {
+  return functionName.replace(/^.*?-/, '').replace(/[0-9A-F]{8}$/, '');
+}
+
 async function main(argv: readonly string[]): Promise<number> {
+  // Local mode's own SDK clients; the warning about this machine's Node version is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let args: StartArgs;
   try {
     args = parseStartArgs(argv);
@@ -159,6 +166,8 @@ async function main(argv: readonly string[]): Promise<number> {
   await bundle({ quiet: true });
 
   let local: RunningLocalMode | undefined;
+  // The access log starts once ready, so local mode's own readiness probes do not show.
+  let ready = false;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -185,14 +194,15 @@ async function main(argv: readonly string[]): Promise<number> {
     upstreamUrl: args.upstreamUrl,
     propagationDelaySeconds: args.propagationDelaySeconds,
     log: say,
-    lambdaLog: args.quiet ? () => undefined : undefined,
-    accessLog: args.quiet ? undefined : (line) => say(`  ${line}`),
+    lambdaLog: args.quiet ? () => undefined : (fn, line) => say(`  [${shortName(fn)}] ${line}`),
+    accessLog: args.quiet ? undefined : (line) => ready && say(`  ${line}`),
   });
   if (pendingSignal) {
     await stop(pendingSignal);
     return 0;
   }
   for (const line of banner(local, args)) say(line);
+  ready = true;
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: serving on ${local.url} (Ctrl-C to stop)`);
   return -1;
 }

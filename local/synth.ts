@@ -81,8 +81,8 @@ export function synthesizeExampleApp(options: ExampleSynthOptions): SynthesizedS
     if (!builderName) {
       throw new Error(`bin/app.ts exports none of ${BUILDER_EXPORTS.join(', ')}: local mode cannot build the example app`);
     }
-    const built = (mod[builderName] as (props?: unknown) => App | Stack)({ context, outdir: options.outdir });
-    const app = (isStack(built) ? built.node.root : built) as App;
+    const built = (mod[builderName] as (props?: unknown) => App | Stack | { app: App })({ context, outdir: options.outdir });
+    const app = (isStack(built) ? built.node.root : 'app' in built ? built.app : built) as App;
     return synthesizeApp(app);
   } finally {
     restoreEnv('CDK_CONTEXT_JSON', saved.context);
