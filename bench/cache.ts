@@ -45,6 +45,8 @@ export interface CacheResult {
   readonly authorizer_invocations: number;
   readonly gateway_cache_hits: number;
   readonly per_window: { readonly invocations: number; readonly min: number; readonly max: number }[];
+  /** One pair's first requests sent all at once in a fresh window: simultaneous misses are not merged. */
+  readonly burst_probe: { readonly concurrent_first_requests: number; readonly authorizer_invocations: number };
   readonly method: string;
 }
 
@@ -92,8 +94,16 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
   keys.length = options.keys;
   const label = new Map(keys.map((k, i) => [hashApiKey(k.key).slice(0, 16), `key${i + 1}`]));
 
-  const work: { key: string; ip: string; path: string; method: string }[] = [];
-  for (const k of keys) for (const ip of ips) for (const path of PATHS) for (const method of METHODS) work.push({ key: k.key, ip, path, method });
+  // Each (key, IP) pair is one client sending its requests one after another (as a client on a keep-alive
+  // connection does); the pairs run concurrently. Concurrent FIRST requests of one pair are measured apart
+  // (burst probe below): neither API Gateway nor the emulator merges simultaneous cache misses.
+  const clients = keys.flatMap((k) => ips.map((ip) => ({ key: k.key, ip })));
+  const requestsOf = (w: number, c: number) => {
+    const list: { path: string; method: string }[] = [];
+    for (const path of PATHS) for (const method of METHODS) list.push({ path, method });
+    // A different order per window and client, so no path or method is always a pair's first.
+    return list.map((x, i) => ({ x, r: Math.sin(i * 12.9898 + w * 78.233 + c * 37.719) })).sort((a, b) => a.r - b.r).map((o) => o.x);
+  };
 
   let previous = (await local.stats()).perPair;
   const perWindow: { invocations: number; min: number; max: number }[] = [];
@@ -101,13 +111,17 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
   let non2xx = 0;
   const start = await local.stats();
   for (let w = 0; w < options.windows; w++) {
-    // A different order each window, so no path or method is always the first of a pair.
-    const order = work.map((x, i) => ({ x, r: Math.sin(i * 12.9898 + w * 78.233) })).sort((a, b) => a.r - b.r).map((o) => o.x);
-    await pool(order, options.concurrency, async (item) => {
-      const status = await call(`${ready.url}${item.path}`, item.method, item.key, item.ip);
-      requests += 1;
-      if (status < 200 || status > 299) non2xx += 1;
-    });
+    await pool(
+      clients.map((c, i) => ({ c, i })),
+      options.concurrency,
+      async ({ c, i }) => {
+        for (const item of requestsOf(w, i)) {
+          const status = await call(`${ready.url}${item.path}`, item.method, c.key, c.ip);
+          requests += 1;
+          if (status < 200 || status > 299) non2xx += 1;
+        }
+      },
+    );
     const now = (await local.stats()).perPair;
     const counts: number[] = [];
     for (const k of keys) {
@@ -116,7 +130,10 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
         counts.push((now[pair] ?? 0) - (previous[pair] ?? 0));
       }
     }
-    const unexpected = Object.keys(now).filter((p) => !label.has(p.split('|')[0]) || !ips.includes(p.split('|')[1]));
+    // Any other pair the authorizer saw in this window (the IP it was given was not the TCP peer, or a key was mixed up).
+    const unexpected = Object.keys(now).filter(
+      (p) => now[p] !== (previous[p] ?? 0) && (!label.has(p.split('|')[0]) || !ips.includes(p.split('|')[1])),
+    );
     if (unexpected.length > 0) throw new Error(`cache: the authorizer saw unexpected (key, ip) pairs: ${unexpected.map((p) => p.split('|')[1]).join(', ')}`);
     const invocations = counts.reduce((a, b) => a + b, 0);
     perWindow.push({ invocations, min: Math.min(...counts), max: Math.max(...counts) });
@@ -125,6 +142,15 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     await local.advanceClock((ready.ttlSeconds + 1) * 1000);
   }
   const end = await local.stats();
+
+  // Burst probe: a fresh window, then one pair's first requests all at once.
+  const burst = 8;
+  const probe = clients[0];
+  const beforeBurst = (await local.stats()).gateway.authorizerInvocations;
+  const statuses = await Promise.all(Array.from({ length: burst }, (_, i) => call(`${ready.url}${PATHS[i % PATHS.length]}`, 'GET', probe.key, probe.ip)));
+  const burstInvocations = (await local.stats()).gateway.authorizerInvocations - beforeBurst;
+  if (statuses.some((st) => st < 200 || st > 299)) non2xx += statuses.filter((st) => st < 200 || st > 299).length;
+
   const pairs = options.keys * options.ips;
   const total = perWindow.reduce((a, b) => a + b.invocations, 0);
   return {
@@ -144,9 +170,11 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     authorizer_invocations: end.gateway.authorizerInvocations - start.gateway.authorizerInvocations,
     gateway_cache_hits: end.gateway.authorizerCacheHits - start.gateway.authorizerCacheHits,
     per_window: perWindow,
+    burst_probe: { concurrent_first_requests: burst, authorizer_invocations: burstInvocations },
     method:
       `${options.keys} keys (2 projects, one org list 127.0.0.0/24, created through the admin API) x ${options.ips} source IPs 127.0.0.11-${10 + options.ips} ` +
-      `(localAddress) x ${PATHS.length} paths x ${METHODS.length} methods, a fresh connection per request, ${options.concurrency} at a time, ` +
+      `(localAddress) x ${PATHS.length} paths x ${METHODS.length} methods; each pair a sequential client (a fresh connection per request), ` +
+      `${options.concurrency} pairs at a time; ` +
       `spoofed X-Forwarded-For on every request; ${options.windows} windows of the synthesized TTL (${ready.ttlSeconds} s), crossed by advancing ` +
       `the emulated gateway's cache clock; invocations counted per pair at the authorizer Lambda's runner`,
   };

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunningLocalMode } from '../local/local-mode';
 import { extractBearerToken, hashApiKey } from '../lambda/core/api-key';
@@ -23,7 +22,10 @@ type Command =
 let running: RunningLocalMode | undefined;
 let offsetMs = 0;
 const perPair = new Map<string, number>();
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-local-'));
+// Inside the project (as `npm start`'s .local/ is): the synthesized Lambdas resolve '@aws-sdk/*' from its node_modules.
+const localDir = path.resolve(__dirname, '..', '.local');
+fs.mkdirSync(localDir, { recursive: true });
+const stateDir = fs.mkdtempSync(path.join(localDir, 'bench-'));
 
 function send(message: unknown): void {
   process.send?.(message);
@@ -44,7 +46,8 @@ async function start(c: Extract<Command, { cmd: 'start' }>): Promise<void> {
     seed: false,
     tablePrefix: `bench${process.pid}`,
     log: (line) => process.stderr.write(`[local] ${line}\n`),
-    lambdaLog: () => {},
+    // The Lambdas' own output (deny lines, EMF metrics) would drown the bench's; BENCH_LOCAL_DEBUG=1 shows it.
+    lambdaLog: process.env.BENCH_LOCAL_DEBUG ? (fn, line) => process.stderr.write(`[${fn}] ${line}\n`) : () => {},
     now: () => Date.now() + offsetMs,
   });
   const api = running.gateway.api;

@@ -68,6 +68,7 @@ export class LocalModeProcess {
     });
     let stderr = '';
     this.child.stderr!.on('data', (d: Buffer) => {
+      if (process.env.BENCH_LOCAL_DEBUG) process.stderr.write(d);
       stderr = (stderr + d.toString('utf8')).slice(-4000);
     });
     this.child.on('message', (m: { type: string; message?: string }) => {

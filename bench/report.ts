@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ColdResult } from './cold';
+import type { CostModel } from './cost-model';
 import type { BundleResult, InitResult } from './footprint';
 import type { WarmResult } from './warm';
 
@@ -36,6 +37,8 @@ export interface BenchResults {
   readonly init: InitResult | NotMeasured;
   readonly e2e: Record<string, unknown>;
   readonly cache: Record<string, unknown>;
+  /** The cost model (prices and assumptions inside), recomputed each run. */
+  readonly cost: CostModel;
   readonly targets: Target[];
 }
 
@@ -76,7 +79,7 @@ function check(id: string, metric: string, target: string, value: number | null,
 
 export const BUNDLE_LIMIT_BYTES = 150_000;
 
-export function evaluateTargets(r: Omit<BenchResults, 'targets'>): Target[] {
+export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'cost'>): Target[] {
   const warm = r.warm as Partial<WarmResult>;
   const cold = r.cold as Partial<ColdResult>;
   const bundle = r.bundle as Partial<BundleResult>;

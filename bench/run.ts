@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local';
 import { runCache, DEFAULT_CACHE_OPTIONS } from './cache';
 import { runCold } from './cold';
+import { costModel } from './cost-model';
 import { DEFAULT_E2E_OPTIONS, runE2E } from './e2e';
 import { buildSdkBundledVariant, measureBundle, measureInit } from './footprint';
 import { LocalModeProcess, startUpstream, Upstream } from './local-harness';
@@ -185,6 +186,7 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
     init,
     e2e,
     cache,
+    cost: costModel(),
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
   writeResults(options.out, results);
