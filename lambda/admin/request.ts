@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import {
-  AdminError,
   badRequest,
   invalidJson,
   invalidType,
@@ -120,8 +119,4 @@ export function parseLimit(query: Record<string, string>): number {
   const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= 100)) throw invalidValue('limit', `limit must be a whole number from 1 to 100, got ${JSON.stringify(text)}.`);
   return n;
-}
-
-export function isAdminError(err: unknown): err is AdminError {
-  return err instanceof AdminError;
 }

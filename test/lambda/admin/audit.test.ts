@@ -109,6 +109,16 @@ describe('completeness', () => {
   });
 });
 
+test('the actor is the IAM user ARN, else the IAM caller id, else "anonymous"', async () => {
+  const path = '/v1/organizations/who/ip_allowlist/entries';
+  await h.call('POST', path, { body: { value: '192.0.2.1' }, userArn: 'local:dev' });
+  await h.call('POST', path, { body: { value: '192.0.2.2' }, userArn: null, caller: 'AROAEXAMPLE:session' });
+  await h.call('POST', path, { body: { value: '192.0.2.3' }, userArn: null, caller: null });
+  expect((await h.auditRecords('who')).map((r) => r.actor)).toEqual(['anonymous', 'AROAEXAMPLE:session', 'local:dev']);
+  const list = (await h.call('GET', '/v1/organizations/who/ip_allowlist')).body;
+  expect(list.entries.map((e: { createdBy: string }) => e.createdBy)).toEqual(['local:dev', 'AROAEXAMPLE:session', 'anonymous']);
+});
+
 describe('GET audit_log', () => {
   test('returns the records newest first, in the API shape', async () => {
     const res = await h.call('GET', `/v1/organizations/${ORG}/audit_log`);
