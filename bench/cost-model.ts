@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { allowlistToAttributes, apiKeyToItem } from '../lambda/adapters/items';
 import { organizationAllowlistPk, projectScope } from '../lambda/adapters/schema';
 import { allowlist, makeTenant } from './fixture';
+import { splitPropagationDelay } from '../lambda/core/propagation';
 import { generateRanges } from './data';
 
 /**
@@ -74,6 +75,8 @@ function keyItemBytes(): number {
 
 export interface CostScenario {
   readonly pairs: number;
+  /** The construct's propagationDelay; API Gateway's TTL is the part of it left after the in-memory TTL. */
+  readonly propagation_delay_s: number;
   readonly gateway_ttl_s: number;
   readonly authorizer_invocations_per_month: number;
   /** Fraction of requests that reach the authorizer. */
@@ -117,13 +120,15 @@ export function costModel(options: { requestsPerMonth?: number; memoryMb?: numbe
   const lambdaPerInvocation = PRICES.lambdaPerMillionRequests / 1e6 + memoryGb * (billedMs / 1000) * PRICES.lambdaPerGbSecondArm;
   const dynamoPerInvocation = (rruTypical * PRICES.dynamoDbPerMillionRru) / 1e6;
   const scenarios: CostScenario[] = [];
-  for (const ttl of [60, 300, 3600]) {
+  for (const delay of [60, 300, 3600]) {
+    const ttl = splitPropagationDelay(delay).gatewayTtlSeconds;
     for (const pairs of [100, 1_000, 10_000, 100_000]) {
       const invocations = Math.min(requestsPerMonth, pairs * Math.ceil(MONTH_S / ttl));
       const lambda = invocations * lambdaPerInvocation;
       const dynamo = invocations * dynamoPerInvocation;
       scenarios.push({
         pairs,
+        propagation_delay_s: delay,
         gateway_ttl_s: ttl,
         authorizer_invocations_per_month: invocations,
         miss_ratio: Number((invocations / requestsPerMonth).toPrecision(3)),

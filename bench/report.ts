@@ -169,3 +169,37 @@ export function renderTable(r: BenchResults): string {
   }
   return out;
 }
+
+/** bench/results/latest.md: the table of the run with the command, date, commit and machine, ready for the README. */
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine as { cpu_model?: string; cpus?: number; node?: string; loadavg_at_start?: number[]; loadavg_at_end?: number[] };
+  const lines = [
+    `Produced by \`${r.command}\` on ${r.date.slice(0, 10)} at commit ${r.git.commit.slice(0, 7)}` +
+      (r.git.dirty_files > 0 ? ` (with ${r.git.dirty_files} uncommitted tracked files in the shared work tree)` : '') +
+      `, in ${r.duration_s.total} s.`,
+    `Machine: ${m.cpus} x ${m.cpu_model}, Node ${m.node}; load average ${m.loadavg_at_start?.join('/')} at start, ` +
+      `${m.loadavg_at_end?.join('/')} at end (a shared machine: other engineers were running tests).`,
+    '',
+    renderTable(r),
+    '',
+  ];
+  const c = r.cost;
+  const ttls = [...new Set(c.scenarios.map((x) => x.propagation_delay_s))];
+  const pairs = [...new Set(c.scenarios.map((x) => x.pairs))];
+  const ttlOf = (t: number) => c.scenarios.find((x) => x.propagation_delay_s === t)!.gateway_ttl_s;
+  const rows = [['distinct (key, IP) pairs', ...ttls.map((t) => `propagationDelay ${t} s (gateway TTL ${ttlOf(t)} s)`)]];
+  for (const p of pairs) {
+    rows.push([p.toLocaleString('en-US'), ...ttls.map((t) => {
+      const s = c.scenarios.find((x) => x.pairs === p && x.propagation_delay_s === t)!;
+      return `$${s.usd_per_million_requests} (miss ${s.miss_ratio})`;
+    })]);
+  }
+  lines.push(
+    `Cost per million API requests at ${(c.assumptions.requests_per_month as number).toLocaleString('en-US')} requests/month ` +
+      `(Lambda + DynamoDB; AWS WAF would be $${c.scenarios[0].waf_usd_per_million_requests} with one web ACL and one rule):`,
+    '',
+    pad(rows),
+    '',
+  );
+  return lines.join('\n');
+}

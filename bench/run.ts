@@ -15,7 +15,7 @@ import { costModel } from './cost-model';
 import { DEFAULT_E2E_OPTIONS, runE2E } from './e2e';
 import { buildSdkBundledVariant, measureBundle, measureInit } from './footprint';
 import { LocalModeProcess, startUpstream, Upstream } from './local-harness';
-import { BenchResults, evaluateTargets, gitInfo, machineInfo, NotMeasured, renderTable, writeResults } from './report';
+import { BenchResults, evaluateTargets, gitInfo, machineInfo, NotMeasured, renderMarkdown, renderTable, writeResults } from './report';
 import { DEFAULT_WARM_OPTIONS, runWarm } from './warm';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -190,6 +190,7 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
   };
   const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
   writeResults(options.out, results);
+  fs.writeFileSync(options.out.replace(/\.json$/, '') + '.md', renderMarkdown(results));
   return results;
 }
 
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
   const out = path.resolve(values.out ?? path.join(ROOT, 'bench', 'results', 'latest.json'));
   const results = await runBench({ quick: values.quick ?? false, only, out, log: (line) => console.log(line) });
   console.log(`\n${renderTable(results)}\n`);
-  console.log(`wrote ${path.relative(process.cwd(), out)} in ${results.duration_s.total} s`);
+  console.log(`wrote ${path.relative(process.cwd(), out)} (and .md) in ${results.duration_s.total} s`);
   const missed = results.targets.filter((t) => t.met === false);
   if (missed.length > 0) console.log(`targets missed: ${missed.map((t) => `${t.id} (${t.miss})`).join('; ')}`);
 }
