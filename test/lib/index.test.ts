@@ -1,0 +1,34 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as entry from '../../lib';
+import { assetDirectory, packageRoot } from '../../lib/assets';
+
+describe('package entry (lib/index.ts)', () => {
+  test('exports the constructs', () => {
+    for (const name of ['AllowlistTables', 'IpAllowlistAuthorizer', 'IpAllowlistedApi', 'Upstream']) {
+      expect(typeof (entry as Record<string, unknown>)[name]).toBe('function');
+    }
+  });
+
+  test('exports the allowlist core under its names', () => {
+    expect(entry.normalizeAllowlistEntry(' 10.0.0.1 ')).toBe('10.0.0.1/32');
+    expect(entry.compileAllowlist(['10.0.0.0/8']).match('10.1.2.3')).toBe('10.0.0.0/8');
+    expect(() => entry.normalizeAllowlistEntry('not an ip')).toThrow(entry.AllowlistEntryError);
+  });
+});
+
+describe('pre-bundled Lambda assets', () => {
+  test('the package root is the folder whose package.json is cdk-ip-allowlist', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8'));
+
+    expect(manifest.name).toBe('cdk-ip-allowlist');
+  });
+
+  test('a handler bundle is found under assets/<name>', () => {
+    expect(assetDirectory('authorizer')).toBe(path.join(packageRoot(), 'assets', 'authorizer'));
+  });
+
+  test('a missing bundle fails with the command that builds it', () => {
+    expect(() => assetDirectory('no-such-handler')).toThrow(/Lambda bundle "no-such-handler" is missing .*run `npm run build`/);
+  });
+});
