@@ -19,7 +19,7 @@ function scrubAssetHashes(template: unknown): unknown {
 
 interface Finding {
   rule: string;
-  resources: string[];
+  resources: (string | undefined)[];
 }
 
 /**
