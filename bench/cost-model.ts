@@ -12,7 +12,9 @@ import { generateRanges } from './data';
  */
 
 export const PRICES = {
-  asOf: '2026-11 (list prices, us-east-1; check the pages before relying on them)',
+  asOf:
+    'us-east-1 list prices from the public AWS pricing pages as last published to our knowledge (DynamoDB on-demand after its ' +
+    '2024-11-01 reduction); not re-checked on the run date (this machine has no internet access); prices change, verify before relying',
   lambdaPerMillionRequests: 0.2,
   /** Arm64 (the construct's architecture), first pricing tier. x86_64 is 0.0000166667. */
   lambdaPerGbSecondArm: 0.0000133334,
