@@ -278,6 +278,13 @@ describe('gateway responses', () => {
     expect(body).toEqual(errorBody(spec));
   });
 
+  test('every error the authorizer can put in its Deny context survives plain substitution into the JSON template', () => {
+    // API Gateway substitutes $context values without escaping them.
+    for (const spec of Object.values(ERRORS)) {
+      expect(`${spec.message}${spec.type}${spec.code}`).not.toMatch(/["\\\n]/);
+    }
+  });
+
   test.each(['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'])(
     '%s (the authorizer failed or timed out) is 503 authorizer_unavailable: the API fails closed',
     (type) => {
