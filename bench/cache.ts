@@ -20,9 +20,17 @@ export interface CacheOptions {
   readonly ips: number;
   readonly windows: number;
   readonly concurrency: number;
+  /**
+   * How a window ends: 'clock' moves the emulated gateway's cache clock past the TTL (exact, instant; for the
+   * template's real TTL of minutes); 'wait' sleeps the TTL out in real time (for a local mode started with a short
+   * `--ttl`).
+   */
+  readonly windowEnd: 'clock' | 'wait';
+  /** Run the burst probe after the windows. */
+  readonly burstProbe: boolean;
 }
 
-export const DEFAULT_CACHE_OPTIONS: CacheOptions = { keys: 4, ips: 4, windows: 3, concurrency: 8 };
+export const DEFAULT_CACHE_OPTIONS: CacheOptions = { keys: 4, ips: 4, windows: 3, concurrency: 8, windowEnd: 'clock', burstProbe: true };
 
 export const PATHS = ['/v1/models', '/v1/chat/completions', '/v1/files/file-123/content', '/v1/a/b/c/d', '/health', '/v2/things?x=1'];
 export const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
@@ -46,7 +54,7 @@ export interface CacheResult {
   readonly gateway_cache_hits: number;
   readonly per_window: { readonly invocations: number; readonly min: number; readonly max: number }[];
   /** One pair's first requests sent all at once in a fresh window: simultaneous misses are not merged. */
-  readonly burst_probe: { readonly concurrent_first_requests: number; readonly authorizer_invocations: number };
+  readonly burst_probe?: { readonly concurrent_first_requests: number; readonly authorizer_invocations: number };
   readonly method: string;
 }
 
@@ -88,9 +96,10 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
 export async function runCache(local: LocalModeProcess, ready: LocalReady, options: CacheOptions = DEFAULT_CACHE_OPTIONS): Promise<CacheResult> {
   if (!ready.adminUrl) throw new Error('local mode has no admin API to create the benchmark keys with');
   if (ready.ttlSeconds <= 0) throw new Error('the authorizer cache is disabled in the synthesized template (TTL 0)');
+  if (options.windowEnd === 'wait' && ready.ttlSeconds > 15) throw new Error(`waiting out ${ready.ttlSeconds} s windows would take too long`);
   const ips = Array.from({ length: options.ips }, (_, i) => `127.0.0.${11 + i}`);
   const projects = ['bench-cache-a', 'bench-cache-b'];
-  const keys = await seedLoopbackKeys(ready.adminUrl, 'bench-cache', projects, Math.ceil(options.keys / projects.length), ['127.0.0.0/24']);
+  const keys = await seedLoopbackKeys(ready.adminUrl, `bench-cache-${options.windowEnd}`, projects, Math.ceil(options.keys / projects.length), ['127.0.0.0/24']);
   keys.length = options.keys;
   const label = new Map(keys.map((k, i) => [hashApiKey(k.key).slice(0, 16), `key${i + 1}`]));
 
@@ -139,17 +148,25 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     perWindow.push({ invocations, min: Math.min(...counts), max: Math.max(...counts) });
     previous = now;
     // Past the TTL: the next window starts with every decision expired.
-    await local.advanceClock((ready.ttlSeconds + 1) * 1000);
+    if (options.windowEnd === 'clock') {
+      await local.advanceClock((ready.ttlSeconds + 1) * 1000);
+    } else {
+      // Every decision of this window was cached before now; all have expired a TTL (plus a margin) later.
+      await new Promise((r) => setTimeout(r, ready.ttlSeconds * 1000 + 500));
+    }
   }
   const end = await local.stats();
 
   // Burst probe: a fresh window, then one pair's first requests all at once.
-  const burst = 8;
-  const probe = clients[0];
-  const beforeBurst = (await local.stats()).gateway.authorizerInvocations;
-  const statuses = await Promise.all(Array.from({ length: burst }, (_, i) => call(`${ready.url}${PATHS[i % PATHS.length]}`, 'GET', probe.key, probe.ip)));
-  const burstInvocations = (await local.stats()).gateway.authorizerInvocations - beforeBurst;
-  if (statuses.some((st) => st < 200 || st > 299)) non2xx += statuses.filter((st) => st < 200 || st > 299).length;
+  let burstProbe: CacheResult['burst_probe'];
+  if (options.burstProbe) {
+    const burst = 8;
+    const probe = clients[0];
+    const beforeBurst = (await local.stats()).gateway.authorizerInvocations;
+    const statuses = await Promise.all(Array.from({ length: burst }, (_, i) => call(`${ready.url}${PATHS[i % PATHS.length]}`, 'GET', probe.key, probe.ip)));
+    burstProbe = { concurrent_first_requests: burst, authorizer_invocations: (await local.stats()).gateway.authorizerInvocations - beforeBurst };
+    non2xx += statuses.filter((st) => st < 200 || st > 299).length;
+  }
 
   const pairs = options.keys * options.ips;
   const total = perWindow.reduce((a, b) => a + b.invocations, 0);
@@ -170,12 +187,13 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     authorizer_invocations: end.gateway.authorizerInvocations - start.gateway.authorizerInvocations,
     gateway_cache_hits: end.gateway.authorizerCacheHits - start.gateway.authorizerCacheHits,
     per_window: perWindow,
-    burst_probe: { concurrent_first_requests: burst, authorizer_invocations: burstInvocations },
+    burst_probe: burstProbe,
     method:
       `${options.keys} keys (2 projects, one org list 127.0.0.0/24, created through the admin API) x ${options.ips} source IPs 127.0.0.11-${10 + options.ips} ` +
       `(localAddress) x ${PATHS.length} paths x ${METHODS.length} methods; each pair a sequential client (a fresh connection per request), ` +
       `${options.concurrency} pairs at a time; ` +
-      `spoofed X-Forwarded-For on every request; ${options.windows} windows of the synthesized TTL (${ready.ttlSeconds} s), crossed by advancing ` +
-      `the emulated gateway's cache clock; invocations counted per pair at the authorizer Lambda's runner`,
+      `spoofed X-Forwarded-For on every request; ${options.windows} windows of the synthesized TTL (${ready.ttlSeconds} s), ` +
+      (options.windowEnd === 'clock' ? `crossed by advancing the emulated gateway's cache clock` : 'each waited out in real time') +
+      `; invocations counted per pair at the authorizer Lambda's runner`,
   };
 }

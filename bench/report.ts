@@ -79,6 +79,11 @@ function check(id: string, metric: string, target: string, value: number | null,
 
 export const BUNDLE_LIMIT_BYTES = 150_000;
 
+/** Every pair exactly once in every window (a mean of 1 could hide a pair seen twice and another never). */
+function exactlyOnce(c: Record<string, unknown>): boolean {
+  return c.invocations_per_pair_per_ttl === 1 && c.min_per_pair_per_window === 1 && c.max_per_pair_per_window === 1;
+}
+
 export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'cost'>): Target[] {
   const warm = r.warm as Partial<WarmResult>;
   const cold = r.cold as Partial<ColdResult>;
@@ -93,7 +98,12 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'cost'>): Targ
     check('bundle.authorizer_bytes', 'authorizer bundle (bytes, minified)', `<= ${BUNDLE_LIMIT_BYTES}`, num(bundle.authorizer_bytes), (v) => v <= BUNDLE_LIMIT_BYTES, (v) => times(v, BUNDLE_LIMIT_BYTES)),
     check('init.median_ms', 'authorizer module init (ms, net)', '<= 50', num(init.median_ms), (v) => v <= 50, (v) => times(v, 50)),
     check('cache.invocations_per_pair_per_ttl', 'authorizer invocations per (key, IP) per TTL', '== 1', num(r.cache.invocations_per_pair_per_ttl),
-      (v) => v === 1 && r.cache.min_per_pair_per_window === 1 && r.cache.max_per_pair_per_window === 1, (v) => `mean ${v}, min ${String(r.cache.min_per_pair_per_window)}, max ${String(r.cache.max_per_pair_per_window)}`),
+      () => exactlyOnce(r.cache) && (r.cache.short_ttl_real_time === undefined || exactlyOnce(r.cache.short_ttl_real_time as Record<string, unknown>)),
+      (v) => {
+        const rt = r.cache.short_ttl_real_time as Record<string, unknown> | undefined;
+        return `mean ${v}, min ${String(r.cache.min_per_pair_per_window)}, max ${String(r.cache.max_per_pair_per_window)}` +
+          (rt ? `; real-time run: mean ${String(rt.invocations_per_pair_per_ttl ?? rt.status)}, min ${String(rt.min_per_pair_per_window)}, max ${String(rt.max_per_pair_per_window)}` : '');
+      }),
   ];
 }
 
@@ -119,6 +129,7 @@ export function renderTable(r: BenchResults): string {
   const init = r.init as Partial<InitResult>;
   const e2e = r.e2e;
   const cache = r.cache;
+  const realTime = cache.short_ttl_real_time as Record<string, unknown> | undefined;
   const target = (id: string) => r.targets.find((t) => t.id === id);
   const verdict = (id: string) => {
     const t = target(id);
@@ -148,7 +159,18 @@ export function renderTable(r: BenchResults): string {
     ],
     ['e2e.throughput_ratio (gateway / direct)', e2e.status === 'measured' ? fmt(e2e.throughput_ratio) : String(e2e.status), '', ''],
     ['e2e.added_p99_ms', e2e.status === 'measured' ? fmt(e2e.added_p99_ms) : String(e2e.status), '', ''],
-    ['cache.invocations_per_pair_per_ttl', cache.status === 'measured' ? fmt(cache.invocations_per_pair_per_ttl) : String(cache.status), 'exactly 1', verdict('cache.invocations_per_pair_per_ttl')],
+    [
+      `cache.invocations_per_pair_per_ttl (TTL ${fmt(cache.gateway_ttl_seconds)} s; clock moved)`,
+      cache.status === 'measured' ? fmt(cache.invocations_per_pair_per_ttl) : String(cache.status),
+      'exactly 1',
+      verdict('cache.invocations_per_pair_per_ttl'),
+    ],
+    [
+      `  same, short TTL waited out in real time (TTL ${fmt(realTime?.gateway_ttl_seconds)} s)`,
+      realTime ? (realTime.status === 'measured' ? fmt(realTime.invocations_per_pair_per_ttl) : String(realTime.status)) : 'n/a',
+      'exactly 1',
+      '',
+    ],
   ];
   let out = pad(rows);
   if (Array.isArray(warm.cases) && warm.cases.length > 0) {
