@@ -24,6 +24,12 @@ export interface LambdaSpec {
   readonly timeoutSeconds: number;
   readonly memorySize?: number;
   readonly region: string;
+  /**
+   * Folder of the modules the Lambda runtime provides (the AWS SDK v3, which the bundles leave external).
+   *
+   * @default - the node_modules folder local mode loads its own AWS SDK from
+   */
+  readonly runtimeModulesDir?: string;
 }
 
 export interface LambdaRunnerOptions {
@@ -287,9 +293,17 @@ export class LambdaFunctionRunner {
   }
 }
 
+/** The node_modules folder holding the AWS SDK v3 this process uses. */
+export function defaultRuntimeModulesDir(): string {
+  const pkg = require.resolve('@aws-sdk/client-dynamodb/package.json');
+  return path.resolve(path.dirname(pkg), '..', '..');
+}
+
 /** The variables Lambda's Node.js runtime sets, with dummy credentials, plus the function's own. */
 export function lambdaRuntimeEnvironment(spec: LambdaSpec): Record<string, string> {
   return {
+    // Lambda's NODE_PATH is how a function finds the SDK the runtime ships; here it is our own copy.
+    NODE_PATH: spec.runtimeModulesDir ?? defaultRuntimeModulesDir(),
     AWS_REGION: spec.region,
     AWS_DEFAULT_REGION: spec.region,
     AWS_ACCESS_KEY_ID: 'local',

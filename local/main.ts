@@ -157,6 +157,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  // When npm (our stdout's reader) is gone, writing must not kill us half-way through stopping java.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const started = Date.now();
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -178,13 +180,18 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   // A signal during start-up must also stop what has started: remember it and stop once start returns.
   let pendingSignal: string | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (local) void stop(signal);
-      else if (pendingSignal) process.exit(130);
-      else pendingSignal = signal;
-    });
-  }
+  const onStopRequest = (reason: string) => {
+    if (local) void stop(reason);
+    else if (pendingSignal) process.exit(130);
+    else pendingSignal = reason;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => onStopRequest(signal));
+  // `npm start` runs us under `sh -c`; a SIGTERM sent to npm alone kills that shell but never reaches us. Stop
+  // when the parent goes away, so local mode (and its java) cannot outlive the command that started it.
+  const parentPid = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parentPid) onStopRequest('parent process exited');
+  }, 500).unref();
 
   local = await startLocalMode({
     stateDir: args.dataDir ? path.resolve(args.dataDir) : undefined,

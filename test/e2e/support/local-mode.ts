@@ -1,13 +1,12 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_PROJECT_ROOT, LocalModeOptions, RunningLocalMode, startLocalMode } from '../../../local/local-mode';
+import { LocalModeOptions, RunningLocalMode, startLocalMode } from '../../../local/local-mode';
 import { testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
 
 /**
- * Local mode for an e2e test file: the real example app synthesized in-process, on free ports, its tables in
- * the run's shared DynamoDB Local under a unique prefix. The cloud assembly goes under the repository's
- * .local/ (not /tmp) because the bundled Lambdas load the AWS SDK from the repository's node_modules, as the
- * Lambda runtime provides it.
+ * Local mode for an e2e test file: the real example app synthesized in-process into a temp folder, on free
+ * ports, its tables in the run's shared DynamoDB Local under a unique prefix.
  */
 export interface E2eLocalMode {
   readonly local: RunningLocalMode;
@@ -16,7 +15,7 @@ export interface E2eLocalMode {
 }
 
 export async function startE2eLocalMode(label: string, options: Partial<LocalModeOptions> = {}): Promise<E2eLocalMode> {
-  const stateDir = path.join(DEFAULT_PROJECT_ROOT, '.local', 'test', uniquePrefix(label));
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`));
   const lambdaLines: string[] = [];
   const local = await startLocalMode({
     stateDir,
