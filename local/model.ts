@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { AttributeDefinition, CreateTableCommandInput, KeySchemaElement, Projection } from '@aws-sdk/client-dynamodb';
 import { CfnResource, CfnTemplate, IntrinsicResolver, referencedLogicalId, referencedLogicalIds, UnresolvableError } from './intrinsics';
 
 /**
@@ -278,14 +278,22 @@ export function readStackModel(template: CfnTemplate, stackName: string, assembl
 }
 
 function readTable(logicalId: string, r: CfnResource, tableName: string, resolver: IntrinsicResolver): TableModel {
-  const p = resolver.resolve(r.Properties ?? {}) as Record<string, any>;
-  const gsis = (p.GlobalSecondaryIndexes ?? []) as any[];
-  const lsis = (p.LocalSecondaryIndexes ?? []) as any[];
+  type Index = { IndexName: string; KeySchema: KeySchemaElement[]; Projection?: Projection };
+  const p = resolver.resolve(r.Properties ?? {}) as {
+    AttributeDefinitions?: AttributeDefinition[];
+    KeySchema?: KeySchemaElement[];
+    GlobalSecondaryIndexes?: Index[];
+    LocalSecondaryIndexes?: Index[];
+  };
+  if (!p.KeySchema || !p.AttributeDefinitions) throw new UnresolvableError(`table ${logicalId} has no KeySchema or AttributeDefinitions`);
+  const gsis = p.GlobalSecondaryIndexes ?? [];
+  const lsis = p.LocalSecondaryIndexes ?? [];
   return {
     logicalId,
     tableName,
     createTableInput: {
       TableName: tableName,
+      // Capacity settings mean nothing to DynamoDB Local; on-demand needs none.
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: p.AttributeDefinitions,
       KeySchema: p.KeySchema,
@@ -294,7 +302,7 @@ function readTable(logicalId: string, r: CfnResource, tableName: string, resolve
           ? gsis.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection ?? { ProjectionType: 'ALL' } }))
           : undefined,
       LocalSecondaryIndexes:
-        lsis.length > 0 ? lsis.map((l) => ({ IndexName: l.IndexName, KeySchema: l.KeySchema, Projection: l.Projection })) : undefined,
+        lsis.length > 0 ? lsis.map((l) => ({ IndexName: l.IndexName, KeySchema: l.KeySchema, Projection: l.Projection ?? { ProjectionType: 'ALL' } })) : undefined,
     },
   };
 }
