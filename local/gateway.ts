@@ -278,6 +278,7 @@ export class GatewayEmulator {
       }
     }
     if (!answer) {
+      const forwarded = this.eventHeaders(info);
       const event =
         authorizer.type === 'TOKEN'
           ? { type: 'TOKEN', authorizationToken: values[0], methodArn: arn }
@@ -287,8 +288,8 @@ export class GatewayEmulator {
               resource: route.node.path,
               path: info.path,
               httpMethod: info.httpMethod,
-              headers: this.eventHeaders(info).headers,
-              multiValueHeaders: this.eventHeaders(info).multiValueHeaders,
+              headers: forwarded.headers,
+              multiValueHeaders: forwarded.multiValueHeaders,
               queryStringParameters: emptyToNull(info.query),
               multiValueQueryStringParameters: emptyToNull(info.multiQuery),
               pathParameters: emptyToNull(route.pathParameters),
