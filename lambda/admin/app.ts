@@ -14,7 +14,7 @@ import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import { AdminError, internalError, storageUnavailable } from './errors';
 import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
-import { OperationName, matchRoute } from './routes';
+import { OperationName, matchRoute, routingPath } from './routes';
 
 /**
  * The admin API as one function from API Gateway proxy event to response: route, check the input, run the
@@ -53,7 +53,7 @@ export type AdminHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayPr
 export function createAdminHandler(deps: AdminDependencies): AdminHandler {
   return async (event) => {
     const method = (event.httpMethod ?? '').toUpperCase();
-    const path = event.path ?? '/';
+    const path = routingPath(event);
     const requestId = event.requestContext?.requestId;
     try {
       const { route, params } = matchRoute(method, path);

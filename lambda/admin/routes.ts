@@ -130,6 +130,40 @@ function matchShape(segments: readonly Segment[], raw: readonly string[]): Recor
   return raw.length === segments.length ? params : undefined;
 }
 
+/** A segment decoded as API Gateway decodes path parameters; one that is not valid percent-encoding stays as is. */
+function decodeLeniently(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * The path to route on, relative to the API's root, still percent-encoded.
+ *
+ * `event.path` keeps the client's percent-encoding (so a `%2F` inside an id stays inside its segment), but behind a
+ * custom domain it starts with the base path mapping (`/admin/v1/...`). `pathParameters.proxy` of the `/{proxy+}`
+ * resource is always relative to the root, but API Gateway hands it over decoded. So: the shortest tail of
+ * `event.path` that decodes to the proxy parameter; failing that, the proxy parameter re-encoded segment by
+ * segment (a `%2F` that became `/` then still lands in `{value}`, which takes the rest of the path).
+ */
+export function routingPath(event: {
+  readonly path?: string | null;
+  readonly resource?: string | null;
+  readonly pathParameters?: { readonly [name: string]: string | undefined } | null;
+}): string {
+  const path = event.path || '/';
+  const proxy = event.resource === '/{proxy+}' ? event.pathParameters?.proxy : undefined;
+  if (proxy === undefined) return path;
+  const raw = path.split('/').slice(1);
+  for (let k = 0; k < raw.length; k++) {
+    const tail = raw.slice(k);
+    if (tail.map(decodeLeniently).join('/') === proxy) return `/${tail.join('/')}`;
+  }
+  return `/${proxy.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /**
  * The route for a method and path, with validated path parameters.
  *

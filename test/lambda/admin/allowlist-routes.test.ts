@@ -287,3 +287,38 @@ describe('per-key lists', () => {
     expect(res.body.allowlist).toEqual({ enabled: true, entryCount: 5, version: expect.any(Number) });
   });
 });
+
+describe('the path API Gateway passes', () => {
+  const list = '/v1/organizations/paths/ip_allowlist';
+
+  beforeAll(async () => {
+    expect((await h.call('PUT', list, { body: { entries: ['10.0.0.0/8', '192.0.2.0/24', '2001:db8::/32'] } })).status).toBe(200);
+  });
+
+  test('behind a custom domain, event.path carries the base path mapping: the proxy parameter decides', async () => {
+    const got = await h.call('GET', list, { eventPath: `/admin${list}` });
+    expect(got.status).toBe(200);
+    expect(got.body.organizationId).toBe('paths');
+
+    const value = encodeURIComponent('10.0.0.0/8');
+    const removed = await h.call('DELETE', `${list}/entries/${value}`, { eventPath: `/admin${list}/entries/${value}` });
+    expect(removed.status).toBe(200);
+    expect(removed.body.entries.map((e: { value: string }) => e.value)).toEqual(['192.0.2.0/24', '2001:db8::/32']);
+  });
+
+  test('a %2F kept in event.path and a / decoded into proxy name the same entry', async () => {
+    // event.path decoded too (no encoded tail matches proxy): the decoded proxy is routed, the rest taken as {value}.
+    const decoded = await h.call('DELETE', `${list}/entries/192.0.2.0%2F24`, { eventPath: `${list}/entries/192.0.2.0/24/x` });
+    expect(decoded.status).toBe(200);
+    expect(decoded.body.entries.map((e: { value: string }) => e.value)).toEqual(['2001:db8::/32']);
+  });
+
+  test('an id with an encoded slash stays one (invalid) id behind a base path too', async () => {
+    const error = expectError(
+      await h.call('GET', '/v1/organizations/a%2Fb/ip_allowlist', { eventPath: '/admin/v1/organizations/a%2Fb/ip_allowlist' }),
+      400,
+      'invalid_id',
+    );
+    expect(error.param).toBe('org');
+  });
+});

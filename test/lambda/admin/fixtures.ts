@@ -41,6 +41,11 @@ export interface EventOptions {
   readonly userArn?: string | null;
   readonly caller?: string | null;
   readonly base64?: boolean;
+  /**
+   * `event.path` when it differs from the path routed on: behind a custom domain it starts with the base path
+   * mapping (`/admin/v1/...`).
+   */
+  readonly eventPath?: string;
 }
 
 /** `path` is the raw (still percent-encoded) path, as in REST API proxy events. */
@@ -58,13 +63,14 @@ export function proxyEvent(method: string, path: string, options: EventOptions =
   const singleQuery = multiQuery ? Object.fromEntries(Object.entries(multiQuery).map(([k, v]) => [k, v[v.length - 1]])) : null;
   return {
     resource: '/{proxy+}',
-    path,
+    path: options.eventPath ?? path,
     httpMethod: method,
     headers,
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
     queryStringParameters: singleQuery,
     multiValueQueryStringParameters: multiQuery,
-    pathParameters: { proxy: path.slice(1) },
+    // API Gateway decodes path parameters (a %2F in the path becomes a / in proxy); event.path stays encoded.
+    pathParameters: { proxy: path.split('/').slice(1).map(decodeLeniently).join('/') },
     stageVariables: null,
     body,
     isBase64Encoded: Boolean(options.base64),
@@ -99,6 +105,14 @@ export function proxyEvent(method: string, path: string, options: EventOptions =
       },
     },
   };
+}
+
+function decodeLeniently(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 export interface Reply {
