@@ -80,6 +80,8 @@ export interface AllowlistAdminApiProps {
 }
 
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
+/** The admin Lambda's timeout: API Gateway's default integration timeout (29 s). */
+export const ADMIN_TIMEOUT_SECONDS = 29;
 const MAX_PROPAGATION_DELAY_SECONDS = 3600;
 
 /**
@@ -130,8 +132,10 @@ export class AllowlistAdminApi extends Construct {
       description: 'cdk-ip-allowlist: admin API (allowlists, API keys, check tool, audit log)',
       environment,
       memorySize: 512,
-      // A write waits up to the in-memory TTL (at most 2 s) for its second cache flush, plus retries under contention.
-      timeout: Duration.seconds(29),
+      // API Gateway's integration timeout: a longer-running Lambda would answer nobody. A write fits with room to
+      // spare (the store's retries, the in-memory TTL before the second flush, two bounded flushes), and one that
+      // was slow to commit skips a flush it has no time left for rather than run into this limit.
+      timeout: Duration.seconds(ADMIN_TIMEOUT_SECONDS),
       logRetention,
     });
     this.function = parts.function;

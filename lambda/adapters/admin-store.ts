@@ -87,6 +87,24 @@ export interface Page<T> {
   readonly lastEvaluatedKey?: Item;
 }
 
+/**
+ * The SDK client settings of the admin Lambda's DynamoDB client. Without timeouts a stalled connection would
+ * hold a write until the Lambda is killed and the caller gets API Gateway's 504 instead of our 503.
+ */
+export const ADMIN_DYNAMODB_CLIENT = { maxAttempts: 2, connectionTimeoutMs: 1000, requestTimeoutMs: 2000 } as const;
+
+/** The admin Lambda's DynamoDB client, created once per container. */
+export function createAdminDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({
+    maxAttempts: ADMIN_DYNAMODB_CLIENT.maxAttempts,
+    requestHandler: {
+      connectionTimeout: ADMIN_DYNAMODB_CLIENT.connectionTimeoutMs,
+      requestTimeout: ADMIN_DYNAMODB_CLIENT.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  });
+}
+
 export function newEventId(at: string): string {
   return `${at}#${randomBytes(6).toString('base64url')}`;
 }

@@ -20,6 +20,13 @@ export interface FlushLogger {
   warn(message: string, extra: Record<string, unknown>): void;
 }
 
+/**
+ * The most one flush may take, every SDK attempt included. Past it the flush is abandoned and reported as failed:
+ * the write it follows is already committed, and its response must reach the caller before API Gateway's
+ * integration timeout. A hard abort, because the SDK's own `requestTimeout` only warns in recent versions.
+ */
+export const FLUSH_TIMEOUT_MS = 3000;
+
 /** A flusher for a deployment without a protected stage (nothing is cached anywhere, so nothing to flush). */
 export const NO_STAGE_FLUSHER: StageCacheFlusher = { flush: async () => false };
 
@@ -27,6 +34,7 @@ export function createStageCacheFlusher(
   client: APIGatewayClient,
   target: StageTarget | undefined,
   logger: FlushLogger,
+  timeoutMs: number = FLUSH_TIMEOUT_MS,
 ): StageCacheFlusher {
   if (!target) return NO_STAGE_FLUSHER;
   return {
@@ -34,6 +42,7 @@ export function createStageCacheFlusher(
       try {
         await client.send(
           new FlushStageAuthorizersCacheCommand({ restApiId: target.restApiId, stageName: target.stageName }),
+          { abortSignal: AbortSignal.timeout(timeoutMs) },
         );
         return true;
       } catch (err) {
@@ -56,6 +65,6 @@ export function createStageCacheFlusher(
 export function createApiGatewayClient(): APIGatewayClient {
   return new APIGatewayClient({
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 1500, throwOnRequestTimeout: true },
   });
 }

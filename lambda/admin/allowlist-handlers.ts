@@ -119,7 +119,7 @@ async function writeAllowlist(
     committedAt = clock(deps);
     return next;
   });
-  const propagation = await propagate(deps, committedAt);
+  const propagation = await propagate(deps, committedAt, req.deadlineMs);
   return {
     statusCode: 200,
     body: { ...view(deps, target, written), propagation },

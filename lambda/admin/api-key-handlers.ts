@@ -67,7 +67,7 @@ export async function createApiKey(deps: AdminDependencies, req: AdminRequest): 
   };
   // 256 random bits: a hash collision (the only conflict possible) does not happen; no retry needed.
   await deps.store.createApiKey(record, audit);
-  const propagation = await propagate(deps, clock(deps));
+  const propagation = await propagate(deps, clock(deps), req.deadlineMs);
   return { statusCode: 201, body: { ...apiKeyView(record), key: generated.key, propagation } };
 }
 
@@ -122,6 +122,6 @@ export async function revokeApiKey(deps: AdminDependencies, req: AdminRequest): 
     });
     return next;
   });
-  const propagation = await propagate(deps, clock(deps));
+  const propagation = await propagate(deps, clock(deps), req.deadlineMs);
   return { statusCode: 200, body: { ...apiKeyView(revoked), propagation } };
 }

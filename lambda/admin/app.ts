@@ -13,6 +13,7 @@ import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-ha
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import { AdminError, internalError, storageUnavailable } from './errors';
+import { clock } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
 
@@ -48,10 +49,21 @@ export function bodyLimitBytes(maxEntries: number): number {
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
-export type AdminHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+/** The part of the Lambda context the handler reads. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * Time kept between the planned end of a request and the Lambda timeout: for serializing and returning the
+ * response, and for the clock differences of a container that was frozen.
+ */
+export const RESPONSE_MARGIN_MS = 1000;
+
+export type AdminHandler = (event: APIGatewayProxyEvent, context?: InvocationContext) => Promise<APIGatewayProxyResult>;
 
 export function createAdminHandler(deps: AdminDependencies): AdminHandler {
-  return async (event) => {
+  return async (event, context) => {
     const method = (event.httpMethod ?? '').toUpperCase();
     const path = routingPath(event);
     const requestId = event.requestContext?.requestId;
@@ -65,6 +77,7 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
         ifMatch: route.write && route.path.includes('/ip_allowlist') ? parseIfMatch(event) : undefined,
         actor: callerIdentity(event),
         requestId,
+        deadlineMs: context ? clock(deps) + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS : undefined,
       };
       const res = await HANDLERS[route.operation](deps, req);
       if (route.write) {

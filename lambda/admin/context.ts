@@ -35,6 +35,11 @@ export interface AdminRequest {
   /** IAM ARN of the caller. */
   readonly actor: string;
   readonly requestId?: string;
+  /**
+   * When the response must be on its way (epoch ms, on the deps clock): a write skips a cache flush that could not
+   * finish by then and reports the full propagation delay instead. Undefined: no limit.
+   */
+  readonly deadlineMs?: number;
 }
 
 export interface AdminResponse {

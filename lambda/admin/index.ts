@@ -1,7 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { AdminStore } from '../adapters/admin-store';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { AdminStore, createAdminDynamoDbClient } from '../adapters/admin-store';
 import { createApiGatewayClient, createStageCacheFlusher } from '../adapters/stage-cache';
 import { createAdminHandler } from './app';
 import { loadAdminConfig } from './config';
@@ -13,7 +12,7 @@ import { loadAdminConfig } from './config';
 
 const logger = new Logger({ serviceName: 'ip-allowlist-admin' });
 const config = loadAdminConfig(process.env);
-const dynamodb = new DynamoDBClient({});
+const dynamodb = createAdminDynamoDbClient();
 
 const run = createAdminHandler({
   store: new AdminStore(dynamodb, config.tables),
@@ -22,6 +21,6 @@ const run = createAdminHandler({
   logger,
 });
 
-export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  return run(event);
+export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
+  return run(event, context);
 }

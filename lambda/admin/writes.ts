@@ -1,4 +1,5 @@
 import { WriteConflictError } from '../adapters/admin-store';
+import { FLUSH_TIMEOUT_MS } from '../adapters/stage-cache';
 import { AdminDependencies } from './context';
 import { tooMuchContention } from './errors';
 
@@ -65,14 +66,24 @@ const SECOND_FLUSH_MARGIN_MS = 100;
  *   a flush after every such memory entry has expired removes it for good.
  * If the final flush succeeded, the change is enforced everywhere within the memory TTL of the write;
  * otherwise the gateway TTL still bounds it, so the full propagation delay is reported. Never throws.
+ *
+ * A flush that could not finish before `deadlineMs` (a write that was slow to commit) is skipped, and the full
+ * delay reported: an honest answer in time beats API Gateway's 504 for a change that did happen.
  */
-export async function propagate(deps: AdminDependencies, committedAtMs: number): Promise<Propagation> {
+export async function propagate(deps: AdminDependencies, committedAtMs: number, deadlineMs?: number): Promise<Propagation> {
   const { memoryCacheTtlSeconds, propagationDelaySeconds, protectedStage } = deps.config;
   const notFlushed: Propagation = { flushed: false, maxDelaySeconds: propagationDelaySeconds };
   if (!protectedStage) return notFlushed;
+  const hasTimeFor = (waitMs: number): boolean => {
+    if (deadlineMs === undefined || clock(deps) + waitMs + FLUSH_TIMEOUT_MS <= deadlineMs) return true;
+    deps.logger.warn('authorizer cache flush skipped: too little time left before the Lambda timeout', { waitMs, deadlineMs });
+    return false;
+  };
+  if (!hasTimeFor(0)) return notFlushed;
   let flushed = await deps.flusher.flush();
   if (memoryCacheTtlSeconds > 0) {
-    const wait = committedAtMs + memoryCacheTtlSeconds * 1000 + SECOND_FLUSH_MARGIN_MS - clock(deps);
+    const wait = Math.max(0, committedAtMs + memoryCacheTtlSeconds * 1000 + SECOND_FLUSH_MARGIN_MS - clock(deps));
+    if (!hasTimeFor(wait)) return notFlushed;
     if (wait > 0) await sleep(deps, wait);
     flushed = await deps.flusher.flush();
   }

@@ -5,6 +5,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AllowlistAdminApi, AllowlistAdminApiProps } from '../../lib/allowlist-admin-api';
 import { AllowlistTables } from '../../lib/allowlist-tables';
 import * as packageEntry from '../../lib';
+import { ADMIN_DYNAMODB_CLIENT } from '../../lambda/adapters/admin-store';
+import { FLUSH_TIMEOUT_MS } from '../../lambda/adapters/stage-cache';
+import { RESPONSE_MARGIN_MS } from '../../lambda/admin/app';
+import { MAX_MEMORY_TTL_SECONDS } from '../../lambda/core/propagation';
 import { IpAllowlistedApi, Upstream } from '../../lib';
 
 /** Template assertions for AllowlistAdminApi, one behaviour per test. */
@@ -125,6 +129,19 @@ describe('the Lambda', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MAX_ENTRIES: '50', PROPAGATION_DELAY_SECONDS: '300', MEMORY_CACHE_TTL_SECONDS: '2' }) },
     });
+  });
+
+  test('its timeout is API Gateway\'s and leaves room for a write: store retries, the memory TTL and two flushes', () => {
+    const { template } = build();
+    const fn = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('admin API') } }),
+    )[0];
+    expect(fn.Properties.Timeout).toBe(29);
+    const store = ADMIN_DYNAMODB_CLIENT;
+    // A write reads (a key list: query + get) and commits: three calls, each through every SDK attempt.
+    const storeMs = 3 * store.maxAttempts * (store.connectionTimeoutMs + store.requestTimeoutMs);
+    const propagationMs = MAX_MEMORY_TTL_SECONDS * 1000 + 2 * FLUSH_TIMEOUT_MS;
+    expect(storeMs + propagationMs + RESPONSE_MARGIN_MS).toBeLessThan(fn.Properties.Timeout * 1000);
   });
 
   test('without a protected stage: no flush target and no API Gateway permission', () => {

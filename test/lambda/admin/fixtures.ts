@@ -46,6 +46,8 @@ export interface EventOptions {
    * mapping (`/admin/v1/...`).
    */
   readonly eventPath?: string;
+  /** The Lambda context's remaining time; undefined: no context, as when the handler is called directly. */
+  readonly remainingMs?: number;
 }
 
 /** `path` is the raw (still percent-encoded) path, as in REST API proxy events. */
@@ -169,7 +171,9 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
     store,
     logger,
     async call(method, path, eventOptions) {
-      const res = await handler(proxyEvent(method, path, eventOptions));
+      const remainingMs = eventOptions?.remainingMs;
+      const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
+      const res = await handler(proxyEvent(method, path, eventOptions), context);
       return {
         status: res.statusCode,
         body: JSON.parse(res.body),
@@ -215,19 +219,26 @@ export interface FakeControlPlane {
   readonly endpoint: string;
   readonly requests: { method: string; url: string }[];
   failWith: number | undefined;
+  /** Never answer (until close). */
+  hang: boolean;
   client(): APIGatewayClient;
-  flusher(target: { restApiId: string; stageName: string }, logger: Parameters<typeof createStageCacheFlusher>[2]): StageCacheFlusher;
+  flusher(
+    target: { restApiId: string; stageName: string },
+    logger: Parameters<typeof createStageCacheFlusher>[2],
+    timeoutMs?: number,
+  ): StageCacheFlusher;
   close(): Promise<void>;
 }
 
 export async function startFakeControlPlane(): Promise<FakeControlPlane> {
   const requests: { method: string; url: string }[] = [];
   const clients: APIGatewayClient[] = [];
-  const state = { failWith: undefined as number | undefined };
+  const state = { failWith: undefined as number | undefined, hang: false };
   const server: Server = createServer((req: IncomingMessage, res) => {
     req.resume();
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '' });
+      if (state.hang) return;
       if (state.failWith !== undefined) {
         res.writeHead(state.failWith, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'TooManyRequestsException' });
         res.end(JSON.stringify({ message: 'Too Many Requests' }));
@@ -249,6 +260,12 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
     set failWith(v) {
       state.failWith = v;
     },
+    get hang() {
+      return state.hang;
+    },
+    set hang(v) {
+      state.hang = v;
+    },
     client() {
       const c = new APIGatewayClient({
         endpoint,
@@ -259,8 +276,8 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
       clients.push(c);
       return c;
     },
-    flusher(target, logger) {
-      return createStageCacheFlusher(plane.client(), target, logger);
+    flusher(target, logger, timeoutMs) {
+      return createStageCacheFlusher(plane.client(), target, logger, timeoutMs);
     },
     close() {
       clients.forEach((c) => c.destroy());

@@ -19,6 +19,7 @@ afterAll(() => plane.close());
 beforeEach(() => {
   plane.requests.length = 0;
   plane.failWith = undefined;
+  plane.hang = false;
 });
 
 describe('with a protected stage and no in-memory cache', () => {
@@ -121,6 +122,68 @@ describe('with an in-memory cache in the authorizer', () => {
     } finally {
       h.destroy();
     }
+  });
+});
+
+describe('the Lambda timeout', () => {
+  const frozen = Date.parse('2026-01-01T00:00:00Z');
+  const withTtl = (label: string, waits: number[] = []) =>
+    makeHarness(label, {
+      protectedStage: STAGE,
+      flusher: plane.flusher(STAGE, recordingLogger()),
+      propagationDelaySeconds: 300,
+      memoryCacheTtlSeconds: 2,
+      now: () => frozen,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+
+  test('with time left for both flushes, both happen', async () => {
+    const h = await withTtl('admin-deadline-ok');
+    try {
+      const res = await h.call('POST', '/v1/organizations/dl1/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 28_000 });
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 2 });
+      expect(plane.requests).toHaveLength(2);
+    } finally {
+      h.destroy();
+    }
+  });
+
+  test('without time for the wait and the second flush, the write answers at once with the full delay', async () => {
+    const waits: number[] = [];
+    const h = await withTtl('admin-deadline-second', waits);
+    try {
+      const res = await h.call('POST', '/v1/organizations/dl2/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 6_000 });
+      expect(res.status).toBe(200);
+      expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
+      expect(plane.requests).toHaveLength(1);
+      expect(waits).toEqual([]);
+      expect((await h.call('GET', '/v1/organizations/dl2/ip_allowlist')).body.entries).toHaveLength(1);
+      expect(h.logger.records.some((r) => /flush skipped/.test(r.message))).toBe(true);
+    } finally {
+      h.destroy();
+    }
+  });
+
+  test('without time for any flush, none is attempted; the change is still committed', async () => {
+    const h = await withTtl('admin-deadline-none');
+    try {
+      const res = await h.call('POST', '/v1/organizations/dl3/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 2_000 });
+      expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
+      expect(plane.requests).toEqual([]);
+      expect((await h.call('GET', '/v1/organizations/dl3/ip_allowlist')).body.version).toBe(1);
+    } finally {
+      h.destroy();
+    }
+  });
+
+  test('a flush that never answers is abandoned after its timeout and reported as failed', async () => {
+    plane.hang = true;
+    const logger = recordingLogger();
+    const flushed = await plane.flusher(STAGE, logger, 200).flush();
+    expect(flushed).toBe(false);
+    expect(logger.records.find((r) => r.level === 'warn')?.message).toMatch(/flush failed/);
   });
 });
 
