@@ -166,17 +166,21 @@ export async function addAllowlistEntries(deps: AdminDependencies, req: AdminReq
   return writeAllowlist(deps, req, 'ip_allowlist.entries.add', (current, ctx) => addEntries(current, entries, ctx, paramPrefix));
 }
 
+/** The core parser's canonical form of `text`; its message, as a 400 with `code`, when it refuses the text. */
+function normalizedOr400(normalize: (text: string) => string, text: string, code: string, param: string): string {
+  try {
+    return normalize(text);
+  } catch (err) {
+    if (!(err instanceof AllowlistEntryError)) throw err;
+    throw badRequest(code, err.message, param);
+  }
+}
+
 /** DELETE by path (`/entries/{value}`, value URL-encoded) or by query (`/entries?value=...`). */
 export async function deleteAllowlistEntry(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const raw = req.params.value ?? req.query.value;
   if (raw === undefined) throw missingParameter('value', 'the entry to remove, in any form that normalizes to it');
-  let value: string;
-  try {
-    value = normalizeAllowlistEntry(raw);
-  } catch (err) {
-    if (!(err instanceof AllowlistEntryError)) throw err;
-    throw badRequest('invalid_ip_allowlist_entry', err.message, 'value');
-  }
+  const value = normalizedOr400(normalizeAllowlistEntry, raw, 'invalid_ip_allowlist_entry', 'value');
   return writeAllowlist(deps, req, 'ip_allowlist.entry.delete', (current, ctx) => removeEntry(current, value, ctx));
 }
 
@@ -195,14 +199,7 @@ export async function disableAllowlist(deps: AdminDependencies, req: AdminReques
  */
 export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const body = expectObject(req.body, '', ['ip', 'entries']);
-  const ipText = requiredString(body, 'ip', 'the IP address to check');
-  let ip: string;
-  try {
-    ip = normalizeIpAddress(ipText);
-  } catch (err) {
-    if (!(err instanceof AllowlistEntryError)) throw err;
-    throw badRequest('invalid_ip_address', err.message, 'ip');
-  }
+  const ip = normalizedOr400(normalizeIpAddress, requiredString(body, 'ip', 'the IP address to check'), 'invalid_ip_address', 'ip');
   let draft: AllowlistSettings | undefined;
   if (body.entries !== undefined) {
     const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');

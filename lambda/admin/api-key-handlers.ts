@@ -5,7 +5,7 @@ import { ApiKeyRecord } from '../core/model';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import { apiKeyAlreadyRevoked, apiKeyNotFound, invalidValue } from './errors';
 import { expectObject, parseLimit, requiredString } from './request';
-import { apiKeyView, decodeCursor, encodeCursor } from './views';
+import { apiKeySnapshot, apiKeyView, decodeCursor, encodeCursor } from './views';
 import { clock, propagate, withConflictRetry } from './writes';
 
 /**
@@ -14,19 +14,6 @@ import { clock, propagate, withConflictRetry } from './writes';
  */
 
 export const MAX_KEY_NAME_LENGTH = 100;
-
-/** The key as recorded in the audit log: never the secret, never its hash. */
-function keySnapshot(key: ApiKeyRecord) {
-  return {
-    id: key.keyId,
-    name: key.name,
-    redactedValue: key.redactedValue,
-    status: key.status,
-    createdAt: key.createdAt,
-    createdBy: key.createdBy,
-    revokedAt: key.revokedAt ?? null,
-  };
-}
 
 function keyTarget(key: Pick<ApiKeyRecord, 'organizationId' | 'projectId' | 'keyId'>): string {
   return `organizations/${key.organizationId}/projects/${key.projectId}/api_keys/${key.keyId}`;
@@ -62,7 +49,7 @@ export async function createApiKey(deps: AdminDependencies, req: AdminRequest): 
     scope: 'key',
     target: keyTarget(record),
     before: null,
-    after: keySnapshot(record),
+    after: apiKeySnapshot(record),
     requestId: req.requestId,
   };
   // 256 random bits: a hash collision (the only conflict possible) does not happen; no retry needed.
@@ -116,8 +103,8 @@ export async function revokeApiKey(deps: AdminDependencies, req: AdminRequest): 
       action: 'api_key.revoke',
       scope: 'key',
       target: keyTarget(key),
-      before: keySnapshot(key),
-      after: keySnapshot(next),
+      before: apiKeySnapshot(key),
+      after: apiKeySnapshot(next),
       requestId: req.requestId,
     });
     return next;

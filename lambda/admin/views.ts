@@ -26,16 +26,7 @@ export function allowlistView(
     organizationId: location.organizationId,
     projectId: location.projectId ?? null,
     apiKeyId: location.apiKeyId ?? null,
-    enabled: settings.enabled,
-    entries: settings.entries.map((e) => ({
-      value: e.value,
-      description: e.description,
-      createdAt: e.createdAt,
-      createdBy: e.createdBy,
-    })),
-    version: settings.version,
-    updatedAt: settings.updatedAt ?? null,
-    updatedBy: settings.updatedBy ?? null,
+    ...allowlistSnapshot(settings),
     maxEntries: limits.maxEntries,
     propagationDelaySeconds: limits.propagationDelaySeconds,
   };
@@ -57,19 +48,26 @@ export function allowlistSnapshot(settings: AllowlistSettings) {
   };
 }
 
-export function apiKeyView(key: ApiKeyRecord) {
-  const list = key.allowlist;
+/** The key as recorded in the audit log's before/after: never the secret, never its hash. */
+export function apiKeySnapshot(key: ApiKeyRecord) {
   return {
-    object: 'api_key',
     id: key.keyId,
-    organizationId: key.organizationId,
-    projectId: key.projectId,
     name: key.name,
     redactedValue: key.redactedValue,
     status: key.status,
     createdAt: key.createdAt,
     createdBy: key.createdBy,
     revokedAt: key.revokedAt ?? null,
+  };
+}
+
+export function apiKeyView(key: ApiKeyRecord) {
+  const list = key.allowlist;
+  return {
+    object: 'api_key',
+    ...apiKeySnapshot(key),
+    organizationId: key.organizationId,
+    projectId: key.projectId,
     allowlist: {
       enabled: list?.enabled ?? false,
       entryCount: list?.entries.length ?? 0,
