@@ -57,7 +57,18 @@ export interface DynamoDbAuthorizerStoreProps {
    * @default 10 ms
    */
   readonly retryBaseDelayMs?: number;
+  /**
+   * Upper bound on one `read`, every SDK attempt and unprocessed-key retry included. When it passes, the request
+   * is aborted and `read` rejects, so the authorizer fails closed with its own log line well before the Lambda
+   * timeout. This does not rely on the SDK's own timeouts: whether `requestTimeout` aborts a request depends on the
+   * SDK version the Lambda runtime ships (newer versions only warn unless `throwOnRequestTimeout` is set).
+   *
+   * @default 4000 ms (`DEFAULT_STORE_TIMEOUT_MS`)
+   */
+  readonly timeoutMs?: number;
 }
+
+export const DEFAULT_STORE_TIMEOUT_MS = 4000;
 
 const ALLOWLIST_PK = ALLOWLISTS_TABLE.partitionKey.name;
 const API_KEY_PK = API_KEYS_TABLE.partitionKey.name;
@@ -68,6 +79,7 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
   private readonly apiKeysTable: string;
   private readonly maxRetries: number;
   private readonly baseDelayMs: number;
+  private readonly timeoutMs: number;
 
   constructor(props: DynamoDbAuthorizerStoreProps) {
     if (props.allowlistsTableName === props.apiKeysTableName) {
@@ -79,6 +91,10 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
     this.apiKeysTable = props.apiKeysTableName;
     this.maxRetries = props.maxUnprocessedRetries ?? 3;
     this.baseDelayMs = props.retryBaseDelayMs ?? 10;
+    this.timeoutMs = props.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    if (!(Number.isInteger(this.timeoutMs) && this.timeoutMs > 0)) {
+      throw new Error(`timeoutMs must be a whole number of milliseconds above 0, got ${props.timeoutMs}`);
+    }
   }
 
   async read(request: AuthorizerReadRequest): Promise<AuthorizerReadResult> {
@@ -94,7 +110,7 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
     }
     if (listKeys.length === 0 && request.keyHash === undefined) return {};
 
-    const items = await this.batchGet(requestItems);
+    const items = await this.batchGetWithin(requestItems);
 
     const lists = new Map<string, Item>();
     for (const item of items.get(this.allowlistsTable) ?? []) {
@@ -115,13 +131,35 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
     return result;
   }
 
-  private async batchGet(requestItems: Record<string, KeysAndAttributes>): Promise<Map<string, Item[]>> {
+  /**
+   * `batchGet` bounded by `timeoutMs`. The race settles the read at the deadline even if the SDK in use ignored the
+   * abort; the abort still ends the HTTP request and stops further retries.
+   */
+  private async batchGetWithin(requestItems: Record<string, KeysAndAttributes>): Promise<Map<string, Item[]>> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const err = new AuthorizerStoreError(`timed out: no answer from DynamoDB within ${this.timeoutMs} ms`);
+        controller.abort(err);
+        reject(err);
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([this.batchGet(requestItems, controller.signal), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async batchGet(requestItems: Record<string, KeysAndAttributes>, signal: AbortSignal): Promise<Map<string, Item[]>> {
     const found = new Map<string, Item[]>();
     let pending: Record<string, KeysAndAttributes> | undefined = requestItems;
     for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw signal.reason;
       let response;
       try {
-        response = await this.client.send(new BatchGetItemCommand({ RequestItems: pending }));
+        response = await this.client.send(new BatchGetItemCommand({ RequestItems: pending }), { abortSignal: signal });
       } catch (err) {
         throw new AuthorizerStoreError(`BatchGetItem failed: ${describe(err)}`, { cause: err });
       }

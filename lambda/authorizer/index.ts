@@ -16,7 +16,9 @@ import { BatchedMetrics, METRICS_NAMESPACE } from './metrics';
 const config = loadAuthorizerConfig(process.env);
 
 const client = new DynamoDBClient({
-  // A decision waits on this call; fail fast and let API Gateway answer 5xx rather than hang to the Lambda timeout.
+  // A decision waits on this call: fail fast and let API Gateway answer 5xx rather than hang to the Lambda timeout.
+  // SDK versions without `throwOnRequestTimeout` ignore it (and only warn on `requestTimeout`); the store's own
+  // deadline (DEFAULT_STORE_TIMEOUT_MS) bounds the read whichever SDK version the Lambda runtime provides.
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
 });

@@ -1,7 +1,9 @@
+import { AddressInfo, createServer } from 'node:net';
 import { BatchGetItemCommandInput, BatchGetItemCommandOutput, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AuthorizerStoreError, DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { generateApiKey } from '../../../lambda/core/api-key';
 import { EMPTY_ALLOWLIST } from '../../../lambda/core/model';
+import { localClient } from '../../support/dynamodb-local';
 import { CountingClient, countingClient, list, makeTables, putKey, putOrgList, putProjectList, SeededKey, Tables } from '../authorizer/fixtures';
 
 /** The authorizer's read side against DynamoDB Local with the real SDK. */
@@ -141,4 +143,34 @@ test('SDK failures are wrapped with their cause', async () => {
 
 test('the two tables must be distinct', () => {
   expect(() => store({ apiKeysTableName: t.names.allowlists })).toThrow(/must be different tables/);
+});
+
+describe('the read deadline', () => {
+  test('a DynamoDB that accepts the connection but never answers: the read rejects at the deadline and the request is aborted', async () => {
+    // No SDK timeouts at all: the deadline alone must end the read, whatever timeouts the runtime's SDK honours.
+    const closed: Promise<void>[] = [];
+    const silent = createServer((socket) => {
+      closed.push(new Promise((resolve) => socket.on('close', () => resolve())));
+      // Read (and drop) the request, so that the client closing the connection is noticed.
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const client = localClient(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, { maxAttempts: 1, requestHandler: {} });
+    try {
+      const error = await store({ client, timeoutMs: 200 }).read({ ...ALL, keyHash: key.keyHash }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthorizerStoreError);
+      expect((error as Error).message).toBe('timed out: no answer from DynamoDB within 200 ms');
+      // The abort reached the HTTP layer: the connection is closed rather than left waiting.
+      expect(closed).toHaveLength(1);
+      await closed[0];
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test('a read that answers in time is not affected, and timeoutMs must be positive', async () => {
+    expect((await store({ timeoutMs: 10_000 }).read({ ...ALL, keyHash: key.keyHash })).key?.keyId).toBe(key.keyId);
+    expect(() => store({ timeoutMs: 0 })).toThrow('timeoutMs must be a whole number of milliseconds above 0, got 0');
+  });
 });
