@@ -52,7 +52,9 @@ export interface AuthorizerOptions {
    */
   readonly clock?: () => number;
   /**
-   * Upper bound on cached key records (and, separately, on cached allowlists).
+   * Upper bound on cached valid keys, and separately on cached invalid (unknown, revoked) keys and on cached
+   * allowlists. The separate bound for invalid keys is what keeps a flood of made-up keys, which costs an attacker
+   * nothing, from evicting the valid keys of real callers.
    *
    * @default 10000
    */
@@ -68,7 +70,7 @@ export interface Authorizer {
   handle(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult>;
   /** Forgets every cached key record and allowlist. */
   resetCache(): void;
-  /** Number of cached key records and allowlists (for tests and diagnostics). */
+  /** Number of cached keys (valid and invalid) and allowlists (for tests and diagnostics). */
   cacheSizes(): { readonly keys: number; readonly allowlists: number };
 }
 
@@ -86,7 +88,7 @@ export const ANONYMOUS_PRINCIPAL = 'anonymous';
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
 
-type InvalidKeyDetail = 'malformed' | 'unknown' | 'revoked' | 'route_mismatch';
+type InvalidKeyDetail = 'malformed' | 'ambiguous' | 'unknown' | 'revoked' | 'route_mismatch';
 
 interface ValidKey {
   readonly valid: true;
@@ -128,6 +130,8 @@ const MALFORMED_KEY: InvalidKey = Object.freeze({
   projectId: undefined,
 });
 
+const AMBIGUOUS_KEY: InvalidKey = Object.freeze({ ...MALFORMED_KEY, detail: 'ambiguous' });
+
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { store, logger, metrics } = options;
   const clock = options.clock ?? Date.now;
@@ -135,7 +139,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const ttl = options.memoryCacheTtlSeconds;
   if (!Number.isInteger(ttl) || ttl < 0) throw new Error(`memoryCacheTtlSeconds must be a whole number >= 0, got ${ttl}`);
   const cacheOptions = { ttlMs: ttl * 1000, maxEntries: options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES };
-  const keys = new TtlCache<KeyEntry>(cacheOptions);
+  const keys = new TtlCache<ValidKey>(cacheOptions);
+  const invalidKeys = new TtlCache<InvalidKey>(cacheOptions);
   const lists = new TtlCache<CompiledScopeList>(cacheOptions);
   const stage = new StageResource();
 
@@ -143,7 +148,13 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     const now = clock();
     const resource = stage.of(event.methodArn);
     const sourceIp = event.requestContext?.identity?.sourceIp ?? '';
-    const token = extractBearerToken(readHeader(event, header));
+    const headerValue = readHeader(event, header);
+    if (headerValue === AMBIGUOUS) {
+      logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, AMBIGUOUS_KEY);
+      metrics?.record('invalidKey', 0, now);
+      return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, AMBIGUOUS_KEY);
+    }
+    const token = extractBearerToken(headerValue);
     if (token === undefined) {
       logDeny(event, sourceIp, 'missing_api_key', undefined, undefined);
       metrics?.record('missingKey', 0, now);
@@ -151,7 +162,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     }
 
     const keyHash = keyHashOf(token);
-    let key = keys.get(keyHash, now);
+    let key: KeyEntry | undefined = keys.get(keyHash, now) ?? invalidKeys.get(keyHash, now);
     let organization: CompiledScopeList | undefined;
     let project: CompiledScopeList | undefined;
     if (key !== undefined && key.valid) {
@@ -184,7 +195,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
           });
           if (cachedKey === undefined) {
             key = toKeyEntry(read.key, route);
-            keys.set(keyHash, key, now);
+            if (key.valid) keys.set(keyHash, key, now);
+            else invalidKeys.set(keyHash, key, now);
           } else {
             key = cachedKey;
           }
@@ -259,9 +271,10 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     handle,
     resetCache() {
       keys.clear();
+      invalidKeys.clear();
       lists.clear();
     },
-    cacheSizes: () => ({ keys: keys.size, allowlists: lists.size }),
+    cacheSizes: () => ({ keys: keys.size + invalidKeys.size, allowlists: lists.size }),
   };
 }
 
@@ -293,36 +306,39 @@ function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute)
   };
 }
 
+/** The key header was sent more than once with different values. */
+const AMBIGUOUS: unique symbol = Symbol('ambiguous header');
+
 /**
- * The header's value, case-insensitively. REST API events keep the client's spelling of header names; the
- * exact lower-case and the conventional capitalized spellings are tried first so the usual request costs no scan.
+ * The header's value, case-insensitively (REST API events keep the client's spelling of header names), or
+ * AMBIGUOUS when the request carries it more than once with different values. `headers` holds only one of those
+ * values, and which one API Gateway also uses as the cache key is not something to bet an Allow on: such a request
+ * is refused instead. `multiValueHeaders` has every value, so it is read first; `headers` serves events without it.
  */
-function readHeader(event: APIGatewayRequestAuthorizerEvent, name: string): string | undefined {
-  const headers = event.headers;
-  if (headers) {
-    const direct = headers[name] ?? headers[capitalized(name)];
-    if (direct !== undefined) return direct;
-    for (const k in headers) {
-      if (k.length === name.length && k.toLowerCase() === name) return headers[k] ?? undefined;
-    }
-  }
+function readHeader(event: APIGatewayRequestAuthorizerEvent, name: string): string | undefined | typeof AMBIGUOUS {
+  let value: string | undefined;
   const multi = event.multiValueHeaders;
   if (multi) {
     for (const k in multi) {
-      if (k.length === name.length && k.toLowerCase() === name) return multi[k]?.[0];
+      if (k.length !== name.length || k.toLowerCase() !== name) continue;
+      for (const v of multi[k] ?? []) {
+        if (value === undefined) value = v;
+        else if (v !== value) return AMBIGUOUS;
+      }
+    }
+    if (value !== undefined) return value;
+  }
+  const headers = event.headers;
+  if (headers) {
+    for (const k in headers) {
+      if (k.length !== name.length || k.toLowerCase() !== name) continue;
+      const v = headers[k];
+      if (v === undefined || v === null) continue;
+      if (value === undefined) value = v;
+      else if (v !== value) return AMBIGUOUS;
     }
   }
-  return undefined;
-}
-
-const capitalizedNames = new Map<string, string>();
-function capitalized(name: string): string {
-  let c = capitalizedNames.get(name);
-  if (c === undefined) {
-    c = name.replace(/(^|-)([a-z])/g, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
-    capitalizedNames.set(name, c);
-  }
-  return c;
+  return value;
 }
 
 /**

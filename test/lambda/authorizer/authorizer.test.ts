@@ -283,6 +283,30 @@ describe('invalid and missing keys', () => {
     const viaAuthorization = authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' });
     expect((await custom.handle(viaAuthorization)).context?.errorCode).toBe('missing_api_key');
   });
+  test('a key header sent twice with different values is refused as invalid, in either order, without storage', async () => {
+    const authorizer = make();
+    const garbage = `Bearer ${generateApiKey({ organizationId: 'acme', projectId: 'web' }).key}`;
+    for (const values of [[`Bearer ${keys.web.key}`, garbage], [garbage, `Bearer ${keys.web.key}`]]) {
+      const event = authorizerEvent({ sourceIp: '198.51.100.7', headers: { Authorization: values[values.length - 1] } });
+      event.multiValueHeaders = { ...event.multiValueHeaders, Authorization: values };
+      const result = await authorizer.handle(event);
+      expect(result.principalId).toBe('anonymous');
+      expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
+      expect(result.context).toEqual(invalidContext);
+    }
+    // Two spellings of the name in a headers map without multiValueHeaders are just as ambiguous.
+    const spellings = authorizerEvent({ sourceIp: '198.51.100.7', headers: { authorization: `Bearer ${keys.web.key}`, AUTHORIZATION: garbage } });
+    spellings.multiValueHeaders = null as unknown as typeof spellings.multiValueHeaders;
+    expect((await authorizer.handle(spellings)).context).toEqual(invalidContext);
+    expect(ddb.roundTrips()).toBe(0);
+    expect(denied()).toEqual([1, 2, 3].map(() => expect.objectContaining({ reason: 'invalid_api_key', detail: 'ambiguous' })));
+  });
+
+  test('the same key header value sent twice is not ambiguous', async () => {
+    const event = authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' });
+    event.multiValueHeaders = { ...event.multiValueHeaders, authorization: [`Bearer ${keys.web.key}`] };
+    expect((await make().handle(event)).policyDocument.Statement[0].Effect).toBe('Allow');
+  });
 });
 
 describe('policy resource', () => {
@@ -369,6 +393,25 @@ describe('storage round trips and the in-memory cache', () => {
       expect(result.context?.errorCode).toBe('invalid_api_key');
     }
     expect(authorizer.cacheSizes()).toEqual({ keys: 3, allowlists: 0 });
+  });
+
+  test('a flood of made-up keys does not push valid keys out of the cache', async () => {
+    const authorizer = createAuthorizer({
+      store: new DynamoDbAuthorizerStore({ client: ddb.client, allowlistsTableName: t.names.allowlists, apiKeysTableName: t.names.apiKeys }),
+      logger: new Logger({ serviceName: 'authorizer-test' }),
+      memoryCacheTtlSeconds: 2,
+      clock: () => now,
+      maxCacheEntries: 3,
+    });
+    for (const key of [keys.web, keys.mobile]) await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
+    for (let i = 0; i < 20; i++) {
+      await authorizer.handle(authorizerEvent({ key: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key, sourceIp: '198.51.100.7' }));
+    }
+    ddb.reset();
+    for (const key of [keys.web, keys.mobile]) await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
+    expect(ddb.roundTrips()).toBe(0);
+    // Two valid keys, three invalid ones (their own bound), three lists (acme, acme/web, acme/mobile).
+    expect(authorizer.cacheSizes()).toEqual({ keys: 5, allowlists: 3 });
   });
 
   test('with the in-memory cache disabled every decision reads storage once', async () => {
