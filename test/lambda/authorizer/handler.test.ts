@@ -20,13 +20,15 @@ let t: Tables;
 let web: SeededKey;
 const savedEnv = { ...process.env };
 
-function loadHandler(env: Record<string, string | undefined>): HandlerModule {
+/** Loads the entry point in a fresh module registry; `beforeLoad` runs in that registry first. */
+function loadHandler(env: Record<string, string | undefined>, beforeLoad?: () => void): HandlerModule {
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
   let mod: HandlerModule | undefined;
   jest.isolateModules(() => {
+    beforeLoad?.();
     mod = require('../../../lambda/authorizer/index') as HandlerModule;
   });
   return mod!;
@@ -45,6 +47,8 @@ function lambdaEnv(overrides: Record<string, string | undefined> = {}): Record<s
     API_KEY_HEADER: 'authorization',
     MEMORY_CACHE_TTL_SECONDS: '2',
     POWERTOOLS_DEV: undefined,
+    POWERTOOLS_LOGGER_LOG_EVENT: undefined,
+    POWERTOOLS_LOG_LEVEL: undefined,
     POWERTOOLS_METRICS_DISABLED: undefined,
     POWERTOOLS_SERVICE_NAME: undefined,
     POWERTOOLS_METRICS_NAMESPACE: undefined,
@@ -173,4 +177,50 @@ test('resetMemoryCache makes the next decision read storage again', async () => 
   await mod.handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
   expect(emfLines()).toHaveLength(2);
   expect(emfLines()[1]).toMatchObject({ AllowedRequests: 2, StoreReads: 1 });
+});
+
+test('the DynamoDB client is created once per container: every cold read goes through the same one', async () => {
+  const senders = new Set<unknown>();
+  let sends = 0;
+  let restore: (() => void) | undefined;
+  const mod = loadHandler(lambdaEnv(), () => {
+    // The SDK module the entry point is about to load (same isolated registry).
+    const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+    const original = sdk.DynamoDBClient.prototype.send;
+    const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      senders.add(this);
+      sends += 1;
+      return (original as (...a: unknown[]) => unknown).apply(this, args) as never;
+    });
+    restore = () => spy.mockRestore();
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      mod.resetMemoryCache();
+      await mod.handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+    }
+    expect(sends).toBe(3);
+    expect(senders.size).toBe(1);
+  } finally {
+    restore?.();
+  }
+});
+
+test("the key stays out of the logs even with Powertools' event logging and debug level switched on", async () => {
+  // POWERTOOLS_LOGGER_LOG_EVENT would print whole events (and the Authorization header) if the handler were
+  // wrapped with Powertools' injectLambdaContext; this guards against that ever being added.
+  const { handler } = loadHandler(
+    lambdaEnv({ POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG' }),
+  );
+  const unknown = generateApiKey({ organizationId: 'acme', projectId: 'web' }).key;
+  await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+  await handler(authorizerEvent({ key: web.key, sourceIp: '192.0.2.1' }));
+  await handler(authorizerEvent({ key: unknown, sourceIp: '192.0.2.1' }));
+  const { handler: failing } = loadHandler(
+    lambdaEnv({ POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG', ALLOWLISTS_TABLE_NAME: 'no-such-table' }),
+  );
+  await expect(failing(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+
+  expect(logRecords(output.lines(), 'request denied')).toHaveLength(2);
+  for (const key of [web.key, unknown]) expect(output.text()).not.toContain(key.slice(key.indexOf('.') + 1));
 });
