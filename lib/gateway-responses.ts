@@ -37,8 +37,12 @@ const ACCESS_DENIED_TEMPLATE =
   '{"error":{"message":"$context.authorizer.errorMessage","type":"$context.authorizer.errorType",' +
   '"param":null,"code":"$context.authorizer.errorCode"}}';
 
-/** `$context.error.messageString` is already a quoted JSON string, hence no quotes around it. */
-function defaultTemplate(type: string): string {
+/**
+ * The body of a DEFAULT_4XX or DEFAULT_5XX response (errors API Gateway answers itself) in the shape of the
+ * authorizer's errors, with `type` as the error type. Shared with the admin API, whose errors have the same shape.
+ * `$context.error.messageString` is already a quoted JSON string, hence no quotes around it.
+ */
+export function defaultErrorResponseTemplate(type: string): string {
   return `{"error":{"message":$context.error.messageString,"type":"${type}","param":null,"code":"$context.error.responseType"}}`;
 }
 
@@ -65,8 +69,8 @@ export function gatewayResponseDefinitions(apiKeyHeader: string = DEFAULT_API_KE
     { type: 'ACCESS_DENIED', statusCode: '401', headers: JSON_HEADERS, template: ACCESS_DENIED_TEMPLATE },
     { type: 'AUTHORIZER_FAILURE', statusCode: '503', headers: JSON_HEADERS, template: unavailable },
     { type: 'AUTHORIZER_CONFIGURATION_ERROR', statusCode: '503', headers: JSON_HEADERS, template: unavailable },
-    { type: 'DEFAULT_4XX', headers: JSON_HEADERS, template: defaultTemplate('invalid_request_error') },
-    { type: 'DEFAULT_5XX', headers: JSON_HEADERS, template: defaultTemplate('server_error') },
+    { type: 'DEFAULT_4XX', headers: JSON_HEADERS, template: defaultErrorResponseTemplate('invalid_request_error') },
+    { type: 'DEFAULT_5XX', headers: JSON_HEADERS, template: defaultErrorResponseTemplate('server_error') },
   ];
 }
 

@@ -54,6 +54,8 @@ export interface IpAllowlistAuthorizerProps {
 
   /**
    * Timeout of the authorizer Lambda. A timeout is answered with 503 `authorizer_unavailable`, never an Allow.
+   * At least 5 seconds: the authorizer gives a table read up to 4 seconds before it fails closed on its own (with
+   * a log line saying why), and that must happen before Lambda stops the function.
    *
    * @default Duration.seconds(10)
    */
@@ -71,6 +73,9 @@ export interface IpAllowlistAuthorizerProps {
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
 const MAX_PROPAGATION_DELAY = Duration.hours(1);
 const DEFAULT_METRICS_SERVICE_NAME = 'cdk-ip-allowlist-authorizer';
+const DEFAULT_TIMEOUT = Duration.seconds(10);
+/** Above the store's read deadline (lambda/adapters/dynamodb-store.ts DEFAULT_STORE_TIMEOUT_MS, 4 s). */
+const MIN_AUTHORIZER_TIMEOUT = Duration.seconds(5);
 
 /** RFC 9110 token characters: what a header name may consist of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -114,6 +119,10 @@ export class IpAllowlistAuthorizer extends Construct {
       throw new Error(`apiKeyHeader must be an HTTP header name, got ${JSON.stringify(this.apiKeyHeader)}`);
     }
     this.metricsServiceName = props.metricsServiceName ?? DEFAULT_METRICS_SERVICE_NAME;
+    const timeout = props.timeout ?? DEFAULT_TIMEOUT;
+    if (!timeout.isUnresolved() && timeout.toMilliseconds() < MIN_AUTHORIZER_TIMEOUT.toMilliseconds()) {
+      throw new Error(`timeout must be at least ${MIN_AUTHORIZER_TIMEOUT.toHumanString()}, got ${timeout.toHumanString()}`);
+    }
 
     this.tables = props.tables ?? new AllowlistTables(this, 'Tables');
 
@@ -130,7 +139,7 @@ export class IpAllowlistAuthorizer extends Construct {
       description: 'cdk-ip-allowlist: API key and caller IP allowlist check (API Gateway REQUEST authorizer)',
       environment,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     });
     this.function = parts.function;

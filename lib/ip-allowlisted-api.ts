@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { AllowlistAdminApi } from './allowlist-admin-api';
 import { AllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
+import { loggedStageOptions } from './stage-options';
 import { Upstream } from './upstream';
 
 /** Properties of `IpAllowlistedApi`. */
@@ -138,18 +139,13 @@ export class IpAllowlistedApi extends Construct {
         ipAddressType: apigateway.IpAddressType.DUAL_STACK,
       },
       cloudWatchRole: props.cloudWatchRole ?? true,
-      deployOptions: {
+      deployOptions: loggedStageOptions({
         stageName: props.stageName ?? 'v1',
-        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
-        accessLogFormat: ACCESS_LOG_FORMAT,
-        loggingLevel: props.executionLoggingLevel ?? apigateway.MethodLoggingLevel.ERROR,
-        // Request and response bodies and headers (the API key among them) stay out of the logs.
-        dataTraceEnabled: false,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        throttlingRateLimit: props.throttling?.rateLimit,
-        throttlingBurstLimit: props.throttling?.burstLimit,
-      },
+        accessLogGroup: this.accessLogGroup,
+        accessLogFields: ACCESS_LOG_FIELDS,
+        loggingLevel: props.executionLoggingLevel,
+        throttling: props.throttling,
+      }),
       defaultMethodOptions: { authorizer: this.authorizer.authorizer },
     });
 
@@ -197,26 +193,24 @@ export class IpAllowlistedApi extends Construct {
  * One JSON object per request. The API key is never logged: only the key id the authorizer vouched for
  * (`principalId`), and the caller's address as API Gateway saw it.
  */
-const ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTime',
-    sourceIp: '$context.identity.sourceIp',
-    userAgent: '$context.identity.userAgent',
-    httpMethod: '$context.httpMethod',
-    path: '$context.path',
-    resourcePath: '$context.resourcePath',
-    protocol: '$context.protocol',
-    status: '$context.status',
-    responseLength: '$context.responseLength',
-    principalId: '$context.authorizer.principalId',
-    organizationId: '$context.authorizer.organizationId',
-    projectId: '$context.authorizer.projectId',
-    errorCode: '$context.authorizer.errorCode',
-    authorizerStatus: '$context.authorizer.status',
-    authorizerLatency: '$context.authorizer.latency',
-    errorResponseType: '$context.error.responseType',
-    integrationLatency: '$context.integration.latency',
-    responseLatency: '$context.responseLatency',
-  }),
-);
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  resourcePath: '$context.resourcePath',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  principalId: '$context.authorizer.principalId',
+  organizationId: '$context.authorizer.organizationId',
+  projectId: '$context.authorizer.projectId',
+  errorCode: '$context.authorizer.errorCode',
+  authorizerStatus: '$context.authorizer.status',
+  authorizerLatency: '$context.authorizer.latency',
+  errorResponseType: '$context.error.responseType',
+  integrationLatency: '$context.integration.latency',
+  responseLatency: '$context.responseLatency',
+};

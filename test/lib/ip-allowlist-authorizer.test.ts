@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AllowlistTables, gatewayResponseDefinitions, HANDLER_RUNTIME, IpAllowlistAuthorizer } from '../../lib';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../lambda/adapters/dynamodb-store';
 import { ENV } from '../../lambda/adapters/schema';
 import { ERRORS, errorBody } from '../../lambda/core/errors';
 import { splitPropagationDelay } from '../../lambda/core/propagation';
@@ -152,6 +153,17 @@ describe('the authorizer Lambda', () => {
       Timeout: 10,
     });
     expect(HANDLER_RUNTIME.name).toMatch(/^nodejs\d+\.x$/);
+  });
+
+  test('timeout is configurable, but must leave room for the store read deadline so the authorizer fails closed itself', () => {
+    const { stack } = protectedApi({ timeout: Duration.seconds(6) });
+    expect(onlyResource(Template.fromStack(stack), 'AWS::Lambda::Function').properties.Timeout).toBe(6);
+
+    // A Lambda timeout at or below the store's deadline would cut the read off before its log line.
+    expect(() => new IpAllowlistAuthorizer(newStack(outdirs), 'A', { timeout: Duration.millis(DEFAULT_STORE_TIMEOUT_MS) })).toThrow(
+      'timeout must be at least 5 seconds, got 4 seconds',
+    );
+    expect(() => new IpAllowlistAuthorizer(newStack(outdirs), 'A', { timeout: Duration.seconds(5) })).not.toThrow();
   });
 
   test('logs to its own log group, kept one year by default', () => {
