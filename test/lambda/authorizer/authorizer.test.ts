@@ -66,7 +66,9 @@ beforeEach(() => {
 
 afterEach(() => output.restore());
 
-function make(options: { ttl?: number; client?: CountingClient; tables?: Partial<{ allowlists: string; apiKeys: string }> } = {}): Authorizer {
+function make(
+  options: { ttl?: number; client?: CountingClient; tables?: Partial<{ allowlists: string; apiKeys: string }>; maxCacheEntries?: number } = {},
+): Authorizer {
   return createAuthorizer({
     store: new DynamoDbAuthorizerStore({
       client: (options.client ?? ddb).client,
@@ -76,6 +78,7 @@ function make(options: { ttl?: number; client?: CountingClient; tables?: Partial
     logger: new Logger({ serviceName: 'authorizer-test' }),
     memoryCacheTtlSeconds: options.ttl ?? 2,
     clock: () => now,
+    maxCacheEntries: options.maxCacheEntries,
   });
 }
 
@@ -374,13 +377,7 @@ describe('storage round trips and the in-memory cache', () => {
   });
 
   test('unknown keys are cached as negative results, forged routes do not fill the list cache, and size is capped', async () => {
-    const authorizer = createAuthorizer({
-      store: new DynamoDbAuthorizerStore({ client: ddb.client, allowlistsTableName: t.names.allowlists, apiKeysTableName: t.names.apiKeys }),
-      logger: new Logger({ serviceName: 'authorizer-test' }),
-      memoryCacheTtlSeconds: 2,
-      clock: () => now,
-      maxCacheEntries: 3,
-    });
+    const authorizer = make({ maxCacheEntries: 3 });
     const unknown = generateApiKey({ organizationId: 'acme', projectId: 'web' });
     await authorizer.handle(authorizerEvent({ key: unknown.key, sourceIp: '198.51.100.7' }));
     ddb.reset();
@@ -396,13 +393,7 @@ describe('storage round trips and the in-memory cache', () => {
   });
 
   test('a flood of made-up keys does not push valid keys out of the cache', async () => {
-    const authorizer = createAuthorizer({
-      store: new DynamoDbAuthorizerStore({ client: ddb.client, allowlistsTableName: t.names.allowlists, apiKeysTableName: t.names.apiKeys }),
-      logger: new Logger({ serviceName: 'authorizer-test' }),
-      memoryCacheTtlSeconds: 2,
-      clock: () => now,
-      maxCacheEntries: 3,
-    });
+    const authorizer = make({ maxCacheEntries: 3 });
     for (const key of [keys.web, keys.mobile]) await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
     for (let i = 0; i < 20; i++) {
       await authorizer.handle(authorizerEvent({ key: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key, sourceIp: '198.51.100.7' }));
