@@ -4,6 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { defaultErrorResponseTemplate } from './gateway-responses';
+import { loggedStageOptions } from './stage-options';
 import { ENV } from '../lambda/adapters/schema';
 import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/admin/allowlist-ops';
 import { ADMIN_ENV } from '../lambda/admin/config';
@@ -164,16 +166,13 @@ export class AllowlistAdminApi extends Construct {
       description: 'cdk-ip-allowlist admin API: allowlists, API keys, check tool and audit log (AWS_IAM)',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole: props.cloudWatchRole ?? true,
-      deployOptions: {
+      // Data trace stays off (loggedStageOptions): bodies carry newly created API keys.
+      deployOptions: loggedStageOptions({
         stageName: props.stageName ?? 'admin',
-        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
-        accessLogFormat: ACCESS_LOG_FORMAT,
-        loggingLevel: props.executionLoggingLevel ?? apigateway.MethodLoggingLevel.ERROR,
-        // Bodies carry newly created API keys: they stay out of API Gateway's logs.
-        dataTraceEnabled: false,
-        tracingEnabled: true,
-        metricsEnabled: true,
-      },
+        accessLogGroup: this.accessLogGroup,
+        accessLogFields: ACCESS_LOG_FIELDS,
+        loggingLevel: props.executionLoggingLevel,
+      }),
       defaultIntegration: new apigateway.LambdaIntegration(this.function),
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     });
@@ -189,9 +188,7 @@ export class AllowlistAdminApi extends Construct {
       this.api.addGatewayResponse(type === apigateway.ResponseType.DEFAULT_4XX ? 'Default4xx' : 'Default5xx', {
         type,
         responseHeaders: { 'Content-Type': "'application/json'" },
-        templates: {
-          'application/json': `{"error":{"message":$context.error.messageString,"type":"${errorType}","param":null,"code":"$context.error.responseType"}}`,
-        },
+        templates: { 'application/json': defaultErrorResponseTemplate(errorType) },
       });
     }
 
@@ -274,21 +271,19 @@ function propagationSettings(delay: Duration): { totalSeconds: string; memoryTtl
   return { totalSeconds: String(seconds), memoryTtlSeconds: splitPropagationDelay(seconds).memoryTtlSeconds };
 }
 
-const ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTime',
-    sourceIp: '$context.identity.sourceIp',
-    caller: '$context.identity.caller',
-    userArn: '$context.identity.userArn',
-    userAgent: '$context.identity.userAgent',
-    httpMethod: '$context.httpMethod',
-    path: '$context.path',
-    protocol: '$context.protocol',
-    status: '$context.status',
-    responseLength: '$context.responseLength',
-    errorResponseType: '$context.error.responseType',
-    integrationLatency: '$context.integration.latency',
-    responseLatency: '$context.responseLatency',
-  }),
-);
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  userArn: '$context.identity.userArn',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  errorResponseType: '$context.error.responseType',
+  integrationLatency: '$context.integration.latency',
+  responseLatency: '$context.responseLatency',
+};
