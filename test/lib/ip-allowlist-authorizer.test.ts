@@ -277,6 +277,7 @@ describe('gateway responses', () => {
   test.each([
     ['an organization list', ERRORS.ipNotAuthorizedOrganization],
     ['a project list', ERRORS.ipNotAuthorizedProject],
+    ["the key's own list", ERRORS.ipNotAuthorizedKey],
     ['an unknown or revoked key', ERRORS.invalidApiKey],
   ])('ACCESS_DENIED is 401 with the error the authorizer put in its Deny context (%s)', (_name, spec) => {
     const r = responses(protectedApi().stack).ACCESS_DENIED;
@@ -463,6 +464,16 @@ describe('metrics', () => {
       dims: { service: 'cdk-ip-allowlist-authorizer' },
       stat: 'Sum',
     });
+  });
+
+  test('metricInvalidKeyRequests and metricStoreErrors read the counts the authorizer publishes for them', () => {
+    const { authorizer } = protectedApi();
+
+    const names = [authorizer.metricInvalidKeyRequests(), authorizer.metricStoreErrors()].map((m) => [m.namespace, m.metricName, m.statistic]);
+    expect(names).toEqual([
+      ['CdkIpAllowlist', 'InvalidKeyRequests', 'Sum'],
+      ['CdkIpAllowlist', 'StoreErrors', 'Sum'],
+    ]);
   });
 
   test('metricsServiceName sets the service dimension and the function\'s POWERTOOLS_SERVICE_NAME', () => {

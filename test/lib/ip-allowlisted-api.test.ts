@@ -76,6 +76,23 @@ describe('IpAllowlistedApi endpoint and stage', () => {
     expect(prod.StageName).toBe('prod');
     expect(prod.MethodSettings[0]).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
   });
+
+  test('executionLoggingLevel changes the execution logs of both APIs, but data trace stays off', () => {
+    const { template } = synthApi({ executionLoggingLevel: apigateway.MethodLoggingLevel.INFO });
+
+    const settings = resourcesOfType(template, 'AWS::ApiGateway::Stage').map(([, r]) => r.Properties.MethodSettings[0]);
+    expect(settings).toHaveLength(2);
+    for (const s of settings) expect(s).toMatchObject({ LoggingLevel: 'INFO', DataTraceEnabled: false });
+  });
+
+  test('url is the stage URL of the protected API', () => {
+    const { stack, api } = synthApi();
+
+    const url = JSON.stringify(stack.resolve(api.url));
+    expect(url).toContain(`{"Ref":"${logicalId(stack, api.api)}"}`);
+    expect(url).toContain('.execute-api.');
+    expect(url).toContain(`{"Ref":"${logicalId(stack, api.api.deploymentStage)}"}`);
+  });
 });
 
 describe('IpAllowlistedApi access logs', () => {
@@ -104,8 +121,9 @@ describe('IpAllowlistedApi access logs', () => {
     const shorter = synthApi({ logRetention: 30 });
 
     for (const { stack, api, template } of [byDefault, shorter]) {
-      const retentions = [api.accessLogGroup, api.authorizer.logGroup].map((g) => retentionOf(template, stack, g));
-      expect(retentions).toEqual(stack === byDefault.stack ? [365, 365] : [30, 30]);
+      const groups = [api.accessLogGroup, api.authorizer.logGroup, api.adminApi!.accessLogGroup, api.adminApi!.logGroup];
+      const retentions = groups.map((g) => retentionOf(template, stack, g));
+      expect(retentions).toEqual(stack === byDefault.stack ? [365, 365, 365, 365] : [30, 30, 30, 30]);
     }
   });
 });
