@@ -52,6 +52,11 @@ describe('routing', () => {
     expect(error.message).toMatch(/A-Z, a-z, 0-9/);
   });
 
+  test('ids of up to 64 characters of A-Z, a-z, 0-9, _ and - are accepted', async () => {
+    const id = `A-z_9${'x'.repeat(59)}`;
+    expect((await h.call('GET', `/v1/organizations/${id}/projects/${id}/ip_allowlist`)).status).toBe(200);
+  });
+
   test('broken percent-encoding is a 400', async () => {
     expectError(await h.call('DELETE', `${ORG}/entries/10.0.0.0%2`), 400, 'invalid_path');
   });
@@ -72,6 +77,10 @@ describe('bodies', () => {
     const error = expectError(await h.call('POST', `${ORG}/entries`, { body: { value: '10.0.0.1', comment: 'x' } }), 400, 'unknown_parameter');
     expect(error.param).toBe('comment');
     expect(error.message).toContain('value');
+  });
+
+  test('the body limit is 64 KiB, or 1 KiB per allowed entry when that is larger', () => {
+    expect([bodyLimitBytes(50), bodyLimitBytes(64), bodyLimitBytes(65), bodyLimitBytes(1000)]).toEqual([65_536, 65_536, 66_560, 1_024_000]);
   });
 
   test('an oversized body: 413 stating the limit', async () => {
