@@ -69,6 +69,8 @@ test('the README walkthrough: create a key, call, enable a list, see the 401, ch
 
   expect(added.code).toBe(0);
   expect(added.stdout).toMatch(/127\.0\.0\.1\/32\s+my laptop/);
+  // A 5 s propagation delay leaves no in-memory TTL (floor(5 / 10) = 0): after the flush, the change is in force.
+  expect(added.stdout).toContain('Applies within 0 s (the authorizer cache was flushed).');
   expect(enabled.code).toBe(0);
   expect(enabled.stdout).toContain('ENABLED');
   expect(blocked.status).toBe(401);
@@ -114,6 +116,34 @@ test('replace --file, remove and disable change the list as asked', async () => 
   });
   expect(JSON.parse(removed.stdout).entries.map((e: { value: string }) => e.value)).toEqual(['203.0.113.0/24']);
   expect(JSON.parse(disabled.stdout)).toMatchObject({ enabled: false, propagation: { flushed: true } });
+});
+
+test('--if-match: the current version writes, a stale one is refused with HTTP 412 and changes nothing', async () => {
+  const first = await cli('allowlist', 'add', '--org', 'match-org', '10.9.0.0/16', '--json');
+  const version = JSON.parse(first.stdout).version;
+
+  const current = await cli('allowlist', 'add', '--org', 'match-org', '10.8.0.0/16', '--if-match', String(version));
+  const stale = await cli('allowlist', 'add', '--org', 'match-org', '10.7.0.0/16', '--if-match', String(version));
+  const shown = JSON.parse((await cli('allowlist', 'show', '--org', 'match-org', '--json')).stdout);
+
+  expect(current.code).toBe(0);
+  expect(stale.code).toBe(1);
+  expect(stale.stderr).toMatch(/HTTP 412\)\n$/);
+  expect(shown.version).toBe(version + 1);
+  expect(shown.entries.map((e: { value: string }) => e.value)).toEqual(['10.9.0.0/16', '10.8.0.0/16']);
+});
+
+test('check --entries tests a draft list without saving it', async () => {
+  const [inDraft, outsideDraft, shown] = await Promise.all([
+    cli('allowlist', 'check', '--org', 'draft-org', '203.0.113.9', '--entries', '198.51.100.0/24,203.0.113.0/24'),
+    cli('allowlist', 'check', '--org', 'draft-org', '192.0.2.1', '--entries', '198.51.100.0/24,203.0.113.0/24'),
+    cli('allowlist', 'show', '--org', 'draft-org', '--json'),
+  ]);
+
+  expect(inDraft.code).toBe(0);
+  expect(inDraft.stdout).toContain('203.0.113.0/24');
+  expect(outsideDraft.code).toBe(3);
+  expect(JSON.parse(shown.stdout)).toMatchObject({ enabled: false, entries: [], version: 0 });
 });
 
 test('keys list never shows a secret; keys revoke stops the key', async () => {
