@@ -147,6 +147,8 @@ test('serves the demo, the printed curl commands behave as printed, stops cleanl
   expect(a.curls.length).toBeGreaterThanOrEqual(2);
   const [allowedCmd, blockedCmd] = a.curls;
   expect(blockedCmd).toContain('--interface 127.0.0.2');
+  // The demo key is a working secret: readable by its owner only.
+  expect(fs.statSync(path.join(dataDir, 'demo.json')).mode & 0o777).toBe(0o600);
 
   const allowed = JSON.parse(await sh(allowedCmd));
   const blocked = JSON.parse(await sh(blockedCmd));
