@@ -26,6 +26,7 @@ beforeAll(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       upstreamSeen.push({ url: req.url ?? '', headers: req.headers, body });
+      if (req.url?.startsWith('/hang')) return;
       res.writeHead(209, { 'content-type': 'text/plain', 'x-upstream': 'yes' });
       res.end(`upstream got ${req.method} ${req.url}`);
     });
@@ -53,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await local?.stop();
+  upstream?.closeAllConnections();
   await new Promise((r) => upstream?.close(r));
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -108,6 +110,13 @@ describe('authorization', () => {
         gateway: 'User is not authorized to access this resource with an explicit deny',
       },
     });
+
+    // A Deny is cached like an Allow: the same key and IP again is answered without the authorizer.
+    const before = stats();
+    const again = await call(url('/one'), { headers: bearer('deny') });
+    expect(again.status).toBe(401);
+    expect(local.gateway.stats.authorizerInvocations).toBe(before.authorizerInvocations);
+    expect(local.gateway.stats.authorizerCacheHits).toBe(before.authorizerCacheHits + 1);
   });
 
   test('an Allow for other resources only is an implicit deny', async () => {
@@ -312,6 +321,14 @@ describe('routing and integrations', () => {
     expect(named.status).toBe(200);
     expect(named.json.event.requestContext.identity.userArn).toBe('local:alice');
     expect(unnamed.json.event.requestContext.identity.userArn).toBe('local:tester');
+  });
+
+  test('an integration that does not answer within its timeout is INTEGRATION_TIMEOUT (504)', async () => {
+    const res = await call(url('/slow'), { headers: bearer('allow-all') });
+
+    expect(res.status).toBe(504);
+    expect(res.json).toEqual({ message: 'Endpoint request timed out' });
+    expect(upstreamSeen.map((r) => r.url)).toEqual(['/hang']);
   });
 
   test('a request body over 10 MB is REQUEST_TOO_LARGE', async () => {

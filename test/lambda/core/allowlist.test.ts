@@ -26,6 +26,7 @@ describe('normalizeAllowlistEntry: accepted forms', () => {
     ['a single IPv6 address gets /128', '2001:db8::1', '2001:db8::1/128'],
     ['an IPv6 network stays as it is', '2001:db8::/32', '2001:db8::/32'],
     ['IPv6 hex is lowercased', '2001:DB8:AbCd::1', '2001:db8:abcd::1/128'],
+    ['an IPv6 network in upper case with zero groups written out (the README example)', '2001:DB8:0:0::/32', '2001:db8::/32'],
     ['IPv6 leading zeros in groups are dropped', '2001:0db8:0000:0000:0000:0000:0000:0001/128', '2001:db8::1/128'],
     ['IPv6 single zero group is not compressed (RFC 5952 4.2.2)', '2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1/128'],
     ['IPv6 longest zero run is the one compressed', '2001:0:0:1:0:0:0:1', '2001:0:0:1::1/128'],
