@@ -72,6 +72,7 @@ describe('propagation delay', () => {
     });
     expect(ttl + memoryTtl).toBe(total);
     expect(authorizer.propagationDelay.toSeconds()).toBe(total);
+    expect(authorizer.resultsCacheTtl.toSeconds()).toBe(ttl);
   });
 
   test('exact split: 300 -> 298 + 2, 0 -> 0 + 0, 60 -> 58 + 2, 3600 -> 3598 + 2', () => {
