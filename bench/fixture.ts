@@ -2,6 +2,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { allowlistToAttributes, apiKeyToItem } from '../lambda/adapters/items';
 import { ALLOWLISTS_TABLE, organizationAllowlistPk, projectAllowlistPk, projectScope } from '../lambda/adapters/schema';
 import { generateApiKey } from '../lambda/core/api-key';
+import { requestAuthorizerEvent } from '../test/support/api-gateway-events';
 import { AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../lambda/core/model';
 
 /** One organization, project and key with its lists, built with the product's own key format and item mapping. */
@@ -80,32 +81,16 @@ export async function seedTenant(
   }
 }
 
-/** A REQUEST-authorizer event as API Gateway sends it (the fields the authorizer reads, and a few it must ignore). */
+/** A REQUEST-authorizer event as API Gateway sends it, with a spoofed X-Forwarded-For the authorizer must ignore. */
 export function authorizerEvent(key: string | undefined, sourceIp: string, method = 'GET', resourcePath = '/v1/things') {
-  const headers: Record<string, string> = { Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'X-Forwarded-For': '198.51.100.77' };
-  if (key !== undefined) headers.Authorization = `Bearer ${key}`;
-  return {
-    type: 'REQUEST' as const,
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/${method}${resourcePath}`,
-    resource: resourcePath,
-    path: resourcePath,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      httpMethod: method,
-      path: `/prod${resourcePath}`,
-      stage: 'prod',
-      requestId: 'bench',
-      resourceId: 'res',
-      resourcePath,
-      identity: { sourceIp, userAgent: 'bench' },
-    },
-  };
+  return requestAuthorizerEvent({
+    key,
+    sourceIp,
+    method,
+    resourcePath,
+    apiId: 'abc123',
+    region: 'us-east-1',
+    requestId: 'bench',
+    headers: { Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'X-Forwarded-For': '198.51.100.77' },
+  });
 }

@@ -6,6 +6,7 @@ import { AdminStore, auditEventFromItem, AuditEvent } from '../../../lambda/adap
 import { createStageCacheFlusher, StageCacheFlusher, NO_STAGE_FLUSHER } from '../../../lambda/adapters/stage-cache';
 import { createAdminHandler } from '../../../lambda/admin/app';
 import { AdminDependencies, AdminLogger } from '../../../lambda/admin/context';
+import { eventIdentity, multiValueOf } from '../../support/api-gateway-events';
 import { createTables, freePort, localClient, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
 
 /**
@@ -68,7 +69,7 @@ export function proxyEvent(method: string, path: string, options: EventOptions =
     path: options.eventPath ?? path,
     httpMethod: method,
     headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    multiValueHeaders: multiValueOf(headers),
     queryStringParameters: singleQuery,
     multiValueQueryStringParameters: multiQuery,
     // API Gateway decodes path parameters (a %2F in the path becomes a / in proxy); event.path stays encoded.
@@ -88,23 +89,14 @@ export function proxyEvent(method: string, path: string, options: EventOptions =
       requestTimeEpoch: Date.now(),
       resourceId: 'res1',
       resourcePath: '/{proxy+}',
-      identity: {
+      identity: eventIdentity({
         sourceIp: '192.0.2.10',
         accessKey: 'AKIAEXAMPLE',
         accountId: '123456789012',
-        apiKey: null,
-        apiKeyId: null,
         caller: options.caller === undefined ? 'AIDAEXAMPLE' : options.caller,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
         user: 'AIDAEXAMPLE',
-        userAgent: 'test',
         userArn: options.userArn === undefined ? ADMIN_ARN : options.userArn,
-      },
+      }),
     },
   };
 }

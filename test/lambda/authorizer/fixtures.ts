@@ -4,6 +4,7 @@ import { allowlistToAttributes, apiKeyToItem } from '../../../lambda/adapters/it
 import { organizationAllowlistPk, projectAllowlistPk, projectScope } from '../../../lambda/adapters/schema';
 import { generateApiKey } from '../../../lambda/core/api-key';
 import { AllowlistSettings, ApiKeyStatus } from '../../../lambda/core/model';
+import { requestAuthorizerEvent } from '../../support/api-gateway-events';
 import { createTables, localClient, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
 
 /** Shared set-up for the authorizer's tests: real tables in the run's DynamoDB Local, seeded through items.ts. */
@@ -143,7 +144,7 @@ export async function putKey(
   return { key: generated.key, keyId: generated.keyId, keyHash: generated.keyHash };
 }
 
-/** A REST API REQUEST authorizer event as API Gateway sends it. */
+/** A REST API REQUEST authorizer event as API Gateway sends it (for METHOD_ARN unless told otherwise). */
 export function authorizerEvent(options: {
   key?: string;
   sourceIp: string;
@@ -151,52 +152,7 @@ export function authorizerEvent(options: {
   methodArn?: string;
   requestId?: string;
 }): APIGatewayRequestAuthorizerEvent {
-  const headers: Record<string, string> = { Host: 'api.example.com', 'User-Agent': 'test', ...options.headers };
-  if (options.key !== undefined) headers.Authorization = `Bearer ${options.key}`;
-  const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
-  return {
-    type: 'REQUEST',
-    methodArn: options.methodArn ?? METHOD_ARN,
-    resource: '/v1/models',
-    path: '/v1/models',
-    httpMethod: 'GET',
-    headers,
-    multiValueHeaders,
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123defg',
-      authorizer: undefined,
-      protocol: 'HTTP/1.1',
-      httpMethod: 'GET',
-      path: '/prod/v1/models',
-      stage: 'prod',
-      requestId: options.requestId ?? 'req-1',
-      requestTimeEpoch: 0,
-      resourceId: 'res1',
-      resourcePath: '/v1/models',
-      identity: {
-        sourceIp: options.sourceIp,
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        user: null,
-        userAgent: 'test',
-        userArn: null,
-      },
-    },
-  };
+  return requestAuthorizerEvent({ ...options, methodArn: options.methodArn ?? METHOD_ARN });
 }
 
 /** Everything written to stdout/stderr while active (Powertools Logger and Metrics write there). */
