@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { defaultErrorResponseTemplate } from './gateway-responses';
 import { loggedStageOptions } from './stage-options';
 import { ENV } from '../lambda/adapters/schema';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/admin/allowlist-ops';
+import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
 import { ADMIN_ENV } from '../lambda/admin/config';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
