@@ -83,7 +83,7 @@ export interface AllowlistAdminApiProps {
 
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
 /** The admin Lambda's timeout: API Gateway's default integration timeout (29 s). */
-export const ADMIN_TIMEOUT_SECONDS = 29;
+const ADMIN_TIMEOUT_SECONDS = 29;
 const MAX_PROPAGATION_DELAY_SECONDS = 3600;
 
 /**

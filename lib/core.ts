@@ -3,7 +3,7 @@
  * "exports"). Free functions, constants and an `Error` subclass cannot cross into Python, Java, .NET or Go, so
  * they are not exported from the package root (lib/index.ts).
  *
- * The build bundles this entry with esbuild into dist/lib/core.js (scripts/bundle.js), so the allowlist core's
+ * The build bundles this entry with esbuild into dist/lib/core.js (scripts/build.js), so the allowlist core's
  * own dependency (ipaddr.js) is inlined rather than installed.
  */
 

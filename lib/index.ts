@@ -7,4 +7,5 @@ export * from './allowlist-admin-api';
 export * from './allowlist-tables';
 export * from './ip-allowlist-authorizer';
 export * from './ip-allowlisted-api';
-export { Upstream, HttpUpstreamOptions, LambdaUpstreamOptions, UpstreamIntegrations } from './upstream';
+export { Upstream } from './upstream';
+export type { HttpUpstreamOptions, LambdaUpstreamOptions, UpstreamIntegrations } from './upstream';
