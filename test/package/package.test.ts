@@ -20,6 +20,8 @@ const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'ut
 
 interface PackResult {
   files: { path: string; size: number }[];
+  /** Bytes of the .tgz. */
+  size: number;
   unpackedSize: number;
 }
 
@@ -160,5 +162,32 @@ describe('installing the package installs nothing else', () => {
     }
 
     expect(problems).toEqual([]);
+  });
+});
+
+describe("the README's install footprint", () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const claim = /`npm install` adds \*\*(\d+) package \(cdk-ip-allowlist itself\), ([\d.]+) MB unpacked\*\* \(a ([\d.]+) MB download\)/.exec(
+    readme.replace(/\s+/g, ' '),
+  );
+
+  test('states one package: the tarball installs no dependency', () => {
+    expect(claim).not.toBeNull();
+    expect(Number(claim![1])).toBe(1);
+    expect(manifest.dependencies ?? {}).toEqual({});
+  });
+
+  test('states the unpacked and download sizes npm reports for the tarball, to the 0.1 MB they are rounded to', () => {
+    const MB = 1_000_000;
+
+    // Rounded as written, with a little room so that a README edit or a small lib/ change does not flap it.
+    expect(Math.abs(packed.unpackedSize / MB - Number(claim![2]))).toBeLessThanOrEqual(0.15);
+    expect(Math.abs(packed.size / MB - Number(claim![3]))).toBeLessThanOrEqual(0.1);
+  });
+
+  test('states the Node.js version package.json requires', () => {
+    const major = /^>=(\d+)$/.exec(manifest.engines.node)![1];
+
+    expect(readme).toContain(`Node.js ${major} or later`);
   });
 });
