@@ -90,3 +90,41 @@ test('the CLI runs from the installed package (dist/cli/index.js, its dependenci
   expect(help).toMatch(/^Usage: cdk-ip-allowlist <command>/);
   expect(fs.existsSync(path.join(path.dirname(bin), 'main.ts'))).toBe(false);
 });
+
+// node10 ignores package.json "exports": typesVersions maps the sub-path for it.
+test.each(['node10', 'node16'])(
+  'a TypeScript consumer type-checks against the package root and cdk-ip-allowlist/core (moduleResolution %s)',
+  (moduleResolution) => {
+    const dir = fs.mkdtempSync(path.join(project, 'ts-'));
+    fs.writeFileSync(
+      path.join(dir, 'app.ts'),
+      [
+        "import { App, Stack } from 'aws-cdk-lib';",
+        "import { IpAllowlistedApi, Upstream } from 'cdk-ip-allowlist';",
+        "import { normalizeAllowlistEntry, UPSTREAM_CONTEXT_HEADERS } from 'cdk-ip-allowlist/core';",
+        "const stack = new Stack(new App(), 'S');",
+        "const api: IpAllowlistedApi = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://example.com') });",
+        'const entry: string = normalizeAllowlistEntry(api.url);',
+        'export const header: string | undefined = UPSTREAM_CONTEXT_HEADERS[entry];',
+      ].join('\n'),
+    );
+    const module = moduleResolution === 'node16' ? 'node16' : 'commonjs';
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, skipLibCheck: true, target: 'ES2022', module, moduleResolution, types: [] },
+        files: ['app.ts'],
+      }),
+    );
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = (() => {
+      try {
+        return execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+      } catch (err) {
+        return String((err as { stdout?: string }).stdout ?? err);
+      }
+    })();
+
+    expect(result).toBe('');
+  },
+);
