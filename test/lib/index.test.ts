@@ -11,9 +11,13 @@ describe('package entry (lib/index.ts)', () => {
     }
   });
 
-  test('exports only classes (the jsii surface): no free functions, constants or Error subclasses', () => {
-    for (const [name, value] of Object.entries(entry)) {
-      expect({ name, kind: typeof value }).toEqual({ name, kind: 'function' });
+  // Constants, which jsii also drops silently, are caught by test/package/jsii.test.ts (exports = the assembly's
+  // classes and enums): an enum and a constant object look alike at run time.
+  test('exports no free function and no Error subclass (jsii cannot carry them to Python, Java, .NET or Go)', () => {
+    const functions = Object.entries(entry).filter(([, value]) => typeof value === 'function');
+
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    for (const [name, value] of functions) {
       expect({ name, isClass: /^class\b/.test(Function.prototype.toString.call(value)) }).toEqual({ name, isClass: true });
       expect({ name, extendsError: (value as { prototype?: unknown }).prototype instanceof Error }).toEqual({ name, extendsError: false });
     }
