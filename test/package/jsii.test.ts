@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as entry from '../../lib';
 
 const root = path.resolve(__dirname, '..', '..');
-const JSII_ENV = { ...process.env, JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION: '1' };
+const JSII_ENV = { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' };
 
 interface Assembly {
   name: string;
