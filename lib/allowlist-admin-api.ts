@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { defaultErrorResponseTemplate } from './gateway-responses';
 import { loggedStageOptions } from './stage-options';
 import { ENV } from '../lambda/adapters/schema';
@@ -214,23 +214,21 @@ export class AllowlistAdminApi extends Construct {
     }
 
     useSharedCloudWatchRole(this.api, props.cloudWatchRole);
-    acknowledgeNagRules(
-      this.api,
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'The admin Lambda validates every request strictly (types, unknown fields, sizes, ids) and answers with a ' +
-          'JSON error naming the problem; an API Gateway model would duplicate that with worse messages.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason: 'Every method requires SigV4 (AWS_IAM); WAF is an optional extra layer for a user to attach.',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
-      },
-    );
+    // Each on the resource its rule checks: the RestApi (APIG2), the stage (APIG3), the methods (COG4).
+    acknowledgeNagRules(this.api.node.defaultChild as IConstruct, {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'The admin Lambda validates every request strictly (types, unknown fields, sizes, ids) and answers with a ' +
+        'JSON error naming the problem; an API Gateway model would duplicate that with worse messages.',
+    });
+    acknowledgeNagRules(this.api.deploymentStage, {
+      id: 'AwsSolutions-APIG3',
+      reason: 'Every method requires SigV4 (AWS_IAM); WAF is an optional extra layer for a user to attach.',
+    });
+    acknowledgeNagRules(this.api.root, {
+      id: 'AwsSolutions-COG4',
+      reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
+    });
   }
 
   /** The admin API's base URL (ends with the stage name and a slash). */

@@ -195,8 +195,9 @@ export class IpAllowlistAuthorizer extends Construct {
       });
     }
 
-    // A custom authorizer instead of Cognito is the point of this construct.
-    acknowledgeNagRules(api, {
+    // A custom authorizer instead of Cognito is the point of this construct. On the API's resource tree, where
+    // its methods are (those added later too).
+    acknowledgeNagRules(api.root, {
       id: 'AwsSolutions-COG4',
       reason:
         'Callers authenticate with an API key checked by the IP allowlist Lambda REQUEST authorizer (key valid AND ' +

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AllowlistAdminApi } from './allowlist-admin-api';
 import { AllowlistTables } from './allowlist-tables';
 import { instanceName, useSharedCloudWatchRole } from './instance';
@@ -176,21 +176,19 @@ export class IpAllowlistedApi extends Construct {
     }
 
     useSharedCloudWatchRole(this.api, props.cloudWatchRole);
-    acknowledgeNagRules(
-      this.api,
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'A transparent proxy: the upstream owns the request schema. What the API Gateway layer validates (the key ' +
-          'and the source IP) the authorizer validates before any request reaches the upstream.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'WAF is an optional extra layer for a user to attach (rate-based rules, managed rule groups); the IP ' +
-          'allowlist itself is enforced by the authorizer, per organization and project, which WAF cannot express.',
-      },
-    );
+    // Each on the resource its rule checks: the RestApi (APIG2), the stage (APIG3).
+    acknowledgeNagRules(this.api.node.defaultChild as IConstruct, {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'A transparent proxy: the upstream owns the request schema. What the API Gateway layer validates (the key ' +
+        'and the source IP) the authorizer validates before any request reaches the upstream.',
+    });
+    acknowledgeNagRules(this.api.deploymentStage, {
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'WAF is an optional extra layer for a user to attach (rate-based rules, managed rule groups); the IP ' +
+        'allowlist itself is enforced by the authorizer, per organization and project, which WAF cannot express.',
+    });
   }
 
   /** The URL of the stage, e.g. `https://<id>.execute-api.<region>.amazonaws.com/v1/`. */
