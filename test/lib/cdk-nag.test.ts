@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { App, Aspects, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AwsSolutionsChecks as AwsSolutionsChecksV2, NagSuppressions } from 'cdk-nag-v2';
-import { AllowlistAdminApi, AllowlistTables, IpAllowlistedApi, Upstream } from '../../lib';
+import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
 import { TempOutdirs } from './synth-helpers';
 
 /**
@@ -109,6 +110,36 @@ describe('cdk-nag 3 (Validations plugin)', () => {
       expect(id).toMatch(/AwsSolutions-[A-Z]+\d+/);
       expect(reason.length).toBeGreaterThan(40);
     }
+  });
+});
+
+describe('what is left to the consumer (README: cdk-nag)', () => {
+  test('a RestApi of their own given to protectRestApi: its own findings stay, COG4 on its methods is acknowledged', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Consumer');
+    const allowlist = new IpAllowlistAuthorizer(stack, 'Allowlist');
+    const theirs = new apigateway.RestApi(stack, 'Theirs', { cloudWatchRole: false });
+    theirs.root.addResource('chat').addMethod('POST', new apigateway.MockIntegration());
+    allowlist.protectRestApi(theirs);
+    theirs.root.addMethod('GET', new apigateway.MockIntegration());
+
+    const rules = v3Findings(app).map((f) => f.rule);
+    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-APIG2', 'AwsSolutions-APIG3']));
+    expect(rules).not.toContain('AwsSolutions-COG4');
+    expect(v3Findings(app).flatMap((f) => f.paths).every((p) => p!.startsWith('Consumer/Theirs/'))).toBe(true);
+  });
+
+  test('a grant to a role in another stack: the ARN becomes an import, and its IAM5 finding is reported', () => {
+    const app = newApp();
+    const owner = new Stack(app, 'Owner');
+    const admin = new AllowlistAdminApi(owner, 'Admin', { tables: new AllowlistTables(owner, 'Tables') });
+    const role = new iam.Role(new Stack(app, 'Other'), 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
+    admin.grantWrite(role, 'acme');
+
+    const findings = v3Findings(app);
+    expect(findings).toHaveLength(1);
+    expect(findings[0].rule).toMatch(/^AwsSolutions-IAM5\[Resource::.*Owner:ExportsOutputRefAdmin.*\/v1\/organizations\/acme\/\*\]$/);
+    expect(findings[0].paths).toEqual(['Other/Ops/DefaultPolicy/Resource']);
   });
 });
 
