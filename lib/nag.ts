@@ -28,7 +28,6 @@ interface V2Rule {
   readonly id: string;
   readonly reason: string;
   readonly applies_to?: string[];
-  readonly is_reason_encoded?: boolean;
 }
 
 const acknowledged = new WeakMap<IConstruct, NagAcknowledgement[]>();
@@ -103,13 +102,8 @@ class NagV2Metadata implements IAspect {
   }
 }
 
+/** `Rule[finding]` is cdk-nag 3's id of one finding; cdk-nag 2 writes it as the rule plus `applies_to`. */
 function toV2Rule(a: NagAcknowledgement): V2Rule {
   const granular = /^([^[]+)\[(.+)\]$/s.exec(a.id);
-  const id = granular ? granular[1] : a.id;
-  const appliesTo = granular ? { applies_to: [granular[2]] } : {};
-  // cdk-nag 2 stores a reason with characters beyond Latin-1 base64-encoded, and flags it.
-  if ([...a.reason].some((c) => c.codePointAt(0)! > 255)) {
-    return { reason: Buffer.from(a.reason).toString('base64'), id, ...appliesTo, is_reason_encoded: true };
-  }
-  return { reason: a.reason, id, ...appliesTo };
+  return granular ? { reason: a.reason, id: granular[1], applies_to: [granular[2]] } : { reason: a.reason, id: a.id };
 }
