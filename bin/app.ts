@@ -52,21 +52,6 @@ export class ExampleStack extends Stack {
         props.propagationDelaySeconds === undefined ? undefined : Duration.seconds(props.propagationDelaySeconds),
     });
 
-    Validations.of(this.allowlistedApi.api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'A transparent proxy: the upstream owns the request schema. What the API Gateway layer validates (the key ' +
-          'and the source IP) the authorizer validates before any request reaches the upstream.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'WAF is an optional extra layer for a user to attach (rate-based rules, managed rule groups); the IP ' +
-          'allowlist itself is enforced by the authorizer, per organization and project, which WAF cannot express.',
-      },
-    );
-
     new CfnOutput(this, 'AllowlistsTableName', { value: this.allowlistedApi.tables.allowlistsTable.tableName });
     new CfnOutput(this, 'ApiKeysTableName', { value: this.allowlistedApi.tables.apiKeysTable.tableName });
   }

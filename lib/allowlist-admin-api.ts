@@ -1,18 +1,23 @@
-import { Duration, Stack, ArnFormat, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, ArnFormat, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { defaultErrorResponseTemplate } from './gateway-responses';
 import { loggedStageOptions } from './stage-options';
 import { ENV } from '../lambda/adapters/schema';
 import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
 import { ADMIN_ENV } from '../lambda/admin/config';
+import { ADMIN_METRIC_NAMES } from '../lambda/admin/metrics';
+import { METRICS_NAMESPACE, METRICS_SERVICE_ENV } from '../lambda/authorizer/metrics';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
 import { createHandlerFunction } from './handler-function';
+import { instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
+import { acknowledgeGrantWildcards, acknowledgeNagRules } from './nag';
 
 /** Properties of `AllowlistAdminApi`. */
 export interface AllowlistAdminApiProps {
@@ -66,19 +71,31 @@ export interface AllowlistAdminApiProps {
   readonly executionLoggingLevel?: apigateway.MethodLoggingLevel;
 
   /**
-   * Whether to create the account-level role that lets API Gateway write execution logs. There is one per
-   * account and Region; turn this off when another construct (such as `IpAllowlistedApi`) already sets it.
+   * Whether to set the account-level role through which API Gateway writes logs to CloudWatch (an IAM role and the
+   * `AWS::ApiGateway::Account` setting, retained on delete). Logging needs it once per account and Region: every API
+   * of this package in a stack shares one. Set false when the account already has one.
    *
-   * @default true
+   * @default - true, unless the feature flag `@aws-cdk/aws-apigateway:disableCloudWatchRole` is set (as for
+   * aws-cdk-lib's RestApi)
    */
   readonly cloudWatchRole?: boolean;
 
   /**
    * Name of the RestApi.
    *
-   * @default - the construct id
+   * @default - the stack name and the construct's path in the stack, joined with `-` (e.g. `MyStack-Api-Admin`),
+   * so that no two APIs of the app share a name
    */
   readonly restApiName?: string;
+
+  /**
+   * The `service` dimension of the admin API's CloudWatch metrics (`AdminWrites`, `AdminFailures`), passed to the
+   * admin Lambda's Powertools Metrics. 1 to 1024 characters.
+   *
+   * @default - the stack name and the construct's path in the stack, e.g. `MyStack/Api/Admin`: distinct for every
+   * admin API of the account and Region
+   */
+  readonly metricsServiceName?: string;
 }
 
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
@@ -105,6 +122,8 @@ export class AllowlistAdminApi extends Construct {
   public readonly accessLogGroup: logs.LogGroup;
   /** The most entries one allowlist may hold. */
   public readonly maxEntries: number;
+  /** The `service` dimension of this admin API's metrics. */
+  public readonly metricsServiceName: string;
 
   constructor(scope: Construct, id: string, props: AllowlistAdminApiProps) {
     super(scope, id);
@@ -114,6 +133,7 @@ export class AllowlistAdminApi extends Construct {
     }
     const propagation = propagationSettings(props.propagationDelay ?? DEFAULT_PROPAGATION_DELAY);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    this.metricsServiceName = metricsServiceName(this, props.metricsServiceName, 'metricsServiceName');
 
     const environment: { [name: string]: string } = {
       [ENV.allowlistsTable]: props.tables.allowlistsTable.tableName,
@@ -122,7 +142,7 @@ export class AllowlistAdminApi extends Construct {
       [ADMIN_ENV.maxEntries]: Token.isUnresolved(this.maxEntries) ? Token.asString(this.maxEntries) : String(this.maxEntries),
       [ADMIN_ENV.propagationDelaySeconds]: propagation.totalSeconds,
       [ADMIN_ENV.memoryCacheTtlSeconds]: String(propagation.memoryTtlSeconds),
-      POWERTOOLS_SERVICE_NAME: 'cdk-ip-allowlist-admin',
+      [METRICS_SERVICE_ENV]: this.metricsServiceName,
     };
     if (props.protectedStage) {
       environment[ADMIN_ENV.protectedRestApiId] = props.protectedStage.restApi.restApiId;
@@ -162,10 +182,11 @@ export class AllowlistAdminApi extends Construct {
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
     this.api = new apigateway.RestApi(this, 'Resource', {
-      restApiName: props.restApiName ?? id,
+      restApiName: props.restApiName ?? instanceName(this, '-'),
       description: 'cdk-ip-allowlist admin API: allowlists, API keys, check tool and audit log (AWS_IAM)',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
-      cloudWatchRole: props.cloudWatchRole ?? true,
+      // Shared with every other API of this package in the stack (useSharedCloudWatchRole below).
+      cloudWatchRole: false,
       // Data trace stays off (loggedStageOptions): bodies carry newly created API keys.
       deployOptions: loggedStageOptions({
         stageName: props.stageName ?? 'admin',
@@ -192,22 +213,22 @@ export class AllowlistAdminApi extends Construct {
       });
     }
 
-    Validations.of(this.api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'The admin Lambda validates every request strictly (types, unknown fields, sizes, ids) and answers with a ' +
-          'JSON error naming the problem; an API Gateway model would duplicate that with worse messages.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason: 'Every method requires SigV4 (AWS_IAM); WAF is an optional extra layer for a user to attach.',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
-      },
-    );
+    useSharedCloudWatchRole(this.api, props.cloudWatchRole);
+    // Each on the resource its rule checks: the RestApi (APIG2), the stage (APIG3), the methods (COG4).
+    acknowledgeNagRules(this.api.node.defaultChild as IConstruct, {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'The admin Lambda validates every request strictly (types, unknown fields, sizes, ids) and answers with a ' +
+        'JSON error naming the problem; an API Gateway model would duplicate that with worse messages.',
+    });
+    acknowledgeNagRules(this.api.deploymentStage, {
+      id: 'AwsSolutions-APIG3',
+      reason: 'Every method requires SigV4 (AWS_IAM); WAF is an optional extra layer for a user to attach.',
+    });
+    acknowledgeNagRules(this.api.root, {
+      id: 'AwsSolutions-COG4',
+      reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
+    });
   }
 
   /** The admin API's base URL (ends with the stage name and a slash). */
@@ -240,6 +261,39 @@ export class AllowlistAdminApi extends Construct {
     return this.grantInvoke(grantee, [this.executeApiArn('*', `${this.organizationPath(organizationId)}/*`)]);
   }
 
+  /**
+   * Change requests (allowlist and API key writes) the admin API answered with success.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricWrites(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(ADMIN_METRIC_NAMES.write, props);
+  }
+
+  /**
+   * Requests the admin API answered with a server error (5xx: storage unavailable, an unexpected error).
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(ADMIN_METRIC_NAMES.failure, props);
+  }
+
+  /**
+   * One of the admin API's metrics (namespace `CdkIpAllowlist`, dimension `service` = `metricsServiceName`), by name.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.metricsServiceName },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    }).attachTo(this);
+  }
+
   private organizationPath(organizationId: string | undefined): string {
     if (organizationId !== undefined && !Token.isUnresolved(organizationId) && !isValidId(organizationId)) {
       throw new Error(
@@ -254,7 +308,14 @@ export class AllowlistAdminApi extends Construct {
   }
 
   private grantInvoke(grantee: iam.IGrantable, resourceArns: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    acknowledgeGrantWildcards(
+      grantee,
+      grant,
+      "execute-api:Invoke on this admin API's routes, scoped to one organization when the grant names one; the " +
+        'wildcards stand for the HTTP method and for path parameters (project, key and entry ids) that IAM cannot enumerate.',
+    );
+    return grant;
   }
 }
 

@@ -1,4 +1,4 @@
-import { Aspects, AspectPriority, Duration, IAspect, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, AspectPriority, Duration, IAspect, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,11 +6,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { ENV } from '../lambda/adapters/schema';
 import { AUTHORIZER_ENV } from '../lambda/authorizer/config';
-import { METRICS_NAMESPACE, METRIC_NAMES } from '../lambda/authorizer/metrics';
+import { METRICS_NAMESPACE, METRICS_SERVICE_ENV, METRIC_NAMES } from '../lambda/authorizer/metrics';
 import { splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
 import { addGatewayResponsesTo, DEFAULT_API_KEY_HEADER, gatewayResponseDefinitions } from './gateway-responses';
 import { createHandlerFunction } from './handler-function';
+import { metricsServiceName } from './instance';
+import { acknowledgeNagRules } from './nag';
 
 /** Properties of `IpAllowlistAuthorizer`. */
 export interface IpAllowlistAuthorizerProps {
@@ -62,17 +64,18 @@ export interface IpAllowlistAuthorizerProps {
   readonly timeout?: Duration;
 
   /**
-   * The Powertools `service` dimension of the authorizer's CloudWatch metrics. Authorizers that share a name
-   * (in one account and Region) share their metrics; give each deployment its own name to tell them apart.
+   * The `service` dimension of the authorizer's CloudWatch metrics, passed to the authorizer Lambda's Powertools
+   * Metrics (and Logger). Authorizers that share a name (in one account and Region) count into the same metrics.
+   * 1 to 1024 characters.
    *
-   * @default 'cdk-ip-allowlist-authorizer'
+   * @default - the stack name and the construct's path in the stack, e.g. `MyStack/Api/Authorizer`: distinct for
+   * every authorizer of the account and Region
    */
   readonly metricsServiceName?: string;
 }
 
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
 const MAX_PROPAGATION_DELAY = Duration.hours(1);
-const DEFAULT_METRICS_SERVICE_NAME = 'cdk-ip-allowlist-authorizer';
 const DEFAULT_TIMEOUT = Duration.seconds(10);
 /** Above the store's read deadline (lambda/adapters/dynamodb-store.ts DEFAULT_STORE_TIMEOUT_MS, 4 s). */
 const MIN_AUTHORIZER_TIMEOUT = Duration.seconds(5);
@@ -104,8 +107,10 @@ export class IpAllowlistAuthorizer extends Construct {
   /** The header carrying `Bearer <key>`. */
   public readonly apiKeyHeader: string;
 
+  /** The `service` dimension of this authorizer's metrics. */
+  public readonly metricsServiceName: string;
+
   private readonly identitySources: string[];
-  private readonly metricsServiceName: string;
   private readonly protectedApis = new Set<apigateway.RestApi>();
 
   constructor(scope: Construct, id: string, props: IpAllowlistAuthorizerProps = {}) {
@@ -118,7 +123,7 @@ export class IpAllowlistAuthorizer extends Construct {
     if (!Token.isUnresolved(this.apiKeyHeader) && !HEADER_NAME.test(this.apiKeyHeader)) {
       throw new Error(`apiKeyHeader must be an HTTP header name, got ${JSON.stringify(this.apiKeyHeader)}`);
     }
-    this.metricsServiceName = props.metricsServiceName ?? DEFAULT_METRICS_SERVICE_NAME;
+    this.metricsServiceName = metricsServiceName(this, props.metricsServiceName, 'metricsServiceName');
     const timeout = props.timeout ?? DEFAULT_TIMEOUT;
     if (!timeout.isUnresolved() && timeout.toMilliseconds() < MIN_AUTHORIZER_TIMEOUT.toMilliseconds()) {
       throw new Error(`timeout must be at least ${MIN_AUTHORIZER_TIMEOUT.toHumanString()}, got ${timeout.toHumanString()}`);
@@ -131,8 +136,8 @@ export class IpAllowlistAuthorizer extends Construct {
       [ENV.apiKeysTable]: this.tables.apiKeysTable.tableName,
       [AUTHORIZER_ENV.apiKeyHeader]: this.apiKeyHeader.toLowerCase(),
       [AUTHORIZER_ENV.memoryCacheTtlSeconds]: String(budget.memoryTtlSeconds),
+      [METRICS_SERVICE_ENV]: this.metricsServiceName,
     };
-    if (props.metricsServiceName !== undefined) environment.POWERTOOLS_SERVICE_NAME = props.metricsServiceName;
 
     const parts = createHandlerFunction(this, {
       asset: 'authorizer',
@@ -190,8 +195,9 @@ export class IpAllowlistAuthorizer extends Construct {
       });
     }
 
-    // A custom authorizer instead of Cognito is the point of this construct.
-    Validations.of(api).acknowledge({
+    // A custom authorizer instead of Cognito is the point of this construct. On the API's resource tree, where
+    // its methods are (those added later too).
+    acknowledgeNagRules(api.root, {
       id: 'AwsSolutions-COG4',
       reason:
         'Callers authenticate with an API key checked by the IP allowlist Lambda REQUEST authorizer (key valid AND ' +
@@ -210,8 +216,18 @@ export class IpAllowlistAuthorizer extends Construct {
   }
 
   /**
+   * Requests the authorizer allowed: valid key, caller's IP inside the allowlist that applies (or no list enabled).
+   * Like every authorizer metric, it counts decisions the Lambda made: API Gateway answers repeated requests from
+   * its cache without invoking the authorizer.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricAllowedRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.allowed, props);
+  }
+
+  /**
    * Requests the authorizer refused because the caller's IP is not in the allowlist that applies.
-   * Counted by every authorizer with the same `metricsServiceName` in the account and Region.
    *
    * @default - sum over 5 minutes
    */
@@ -220,12 +236,22 @@ export class IpAllowlistAuthorizer extends Construct {
   }
 
   /**
-   * Requests the authorizer refused for an unknown or revoked key.
+   * Requests the authorizer refused for an unknown, malformed or revoked key.
    *
    * @default - sum over 5 minutes
    */
   public metricInvalidKeyRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC_NAMES.invalidKey, props);
+  }
+
+  /**
+   * Requests that reached the authorizer without a usable `Bearer` key in the key header. A request without the
+   * header at all is answered by API Gateway itself (401 `missing_api_key`) and never reaches the authorizer.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricMissingKeyRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.missingKey, props);
   }
 
   /**
@@ -237,14 +263,28 @@ export class IpAllowlistAuthorizer extends Construct {
     return this.metric(METRIC_NAMES.storeError, props);
   }
 
-  private metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  /**
+   * DynamoDB reads the authorizer made (one per decision that missed its in-memory cache).
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricStoreReads(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.storeReads, props);
+  }
+
+  /**
+   * One of the authorizer's metrics (namespace `CdkIpAllowlist`, dimension `service` = `metricsServiceName`), by name.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
       dimensionsMap: { service: this.metricsServiceName },
       statistic: cloudwatch.Stats.SUM,
       ...props,
-    });
+    }).attachTo(this);
   }
 }
 

@@ -1,10 +1,12 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AllowlistAdminApi } from './allowlist-admin-api';
 import { AllowlistTables } from './allowlist-tables';
+import { instanceName, useSharedCloudWatchRole } from './instance';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
+import { acknowledgeNagRules } from './nag';
 import { loggedStageOptions } from './stage-options';
 import { Upstream } from './upstream';
 
@@ -71,17 +73,20 @@ export interface IpAllowlistedApiProps {
   readonly executionLoggingLevel?: apigateway.MethodLoggingLevel;
 
   /**
-   * Whether to create the account-level role through which API Gateway writes logs to CloudWatch. Logging needs it
-   * once per account and Region; set false when the account already has one.
+   * Whether to set the account-level role through which API Gateway writes logs to CloudWatch (an IAM role and the
+   * `AWS::ApiGateway::Account` setting, retained on delete). Logging needs it once per account and Region: every API
+   * of this package in a stack shares one. Set false when the account already has one.
    *
-   * @default true
+   * @default - true, unless the feature flag `@aws-cdk/aws-apigateway:disableCloudWatchRole` is set (as for
+   * aws-cdk-lib's RestApi)
    */
   readonly cloudWatchRole?: boolean;
 
   /**
    * Name of the RestApi.
    *
-   * @default - the construct's id
+   * @default - the stack name and the construct's path in the stack, joined with `-` (e.g. `MyStack-Api`), so
+   * that no two APIs of the app share a name
    */
   readonly restApiName?: string;
 
@@ -132,13 +137,14 @@ export class IpAllowlistedApi extends Construct {
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
 
     this.api = new apigateway.RestApi(this, 'Resource', {
-      restApiName: props.restApiName ?? id,
+      restApiName: props.restApiName ?? instanceName(this, '-'),
       description: 'cdk-ip-allowlist: every method requires an API key from an allowed IP',
       endpointConfiguration: {
         types: [apigateway.EndpointType.REGIONAL],
         ipAddressType: apigateway.IpAddressType.DUAL_STACK,
       },
-      cloudWatchRole: props.cloudWatchRole ?? true,
+      // Shared with every other API of this package in the stack (useSharedCloudWatchRole below).
+      cloudWatchRole: false,
       deployOptions: loggedStageOptions({
         stageName: props.stageName ?? 'v1',
         accessLogGroup: this.accessLogGroup,
@@ -165,22 +171,24 @@ export class IpAllowlistedApi extends Construct {
         maxEntries: props.maxEntries,
         logRetention,
         executionLoggingLevel: props.executionLoggingLevel,
-        // One account-level logging role per account and Region: this API's (above) serves both.
-        cloudWatchRole: false,
+        cloudWatchRole: props.cloudWatchRole,
       });
-      const account = this.api.node.tryFindChild('Account');
-      if (account) this.adminApi.api.deploymentStage.node.addDependency(account);
     }
 
-    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
-    if (cloudWatchRole) {
-      Validations.of(cloudWatchRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason:
-          "API Gateway's account-level logging role, which access and execution logging require. AWS documents this " +
-          'managed policy for exactly this role; API Gateway (not this API) picks the log groups it writes to.',
-      });
-    }
+    useSharedCloudWatchRole(this.api, props.cloudWatchRole);
+    // Each on the resource its rule checks: the RestApi (APIG2), the stage (APIG3).
+    acknowledgeNagRules(this.api.node.defaultChild as IConstruct, {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'A transparent proxy: the upstream owns the request schema. What the API Gateway layer validates (the key ' +
+        'and the source IP) the authorizer validates before any request reaches the upstream.',
+    });
+    acknowledgeNagRules(this.api.deploymentStage, {
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'WAF is an optional extra layer for a user to attach (rate-based rules, managed rule groups); the IP ' +
+        'allowlist itself is enforced by the authorizer, per organization and project, which WAF cannot express.',
+    });
   }
 
   /** The URL of the stage, e.g. `https://<id>.execute-api.<region>.amazonaws.com/v1/`. */

@@ -82,12 +82,14 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
       const res = await HANDLERS[route.operation](deps, req);
       if (route.write) {
         deps.logger.info('admin change', { operation: route.operation, path, actor: req.actor, status: res.statusCode });
+        if (res.statusCode < 400) deps.metrics?.record('write');
       }
       return respond(res.statusCode, res.body, res.headers);
     } catch (err) {
       const error = toAdminError(err);
       if (error.statusCode >= 500) {
         deps.logger.error('admin request failed', { method, path, requestId, error: describe(err) });
+        deps.metrics?.record('failure');
       }
       return respond(error.statusCode, error.body(), error.headers);
     }

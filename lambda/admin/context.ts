@@ -1,6 +1,7 @@
 import type { AdminStore, AuditEvent } from '../adapters/admin-store';
 import type { StageCacheFlusher } from '../adapters/stage-cache';
 import type { AdminConfig } from './config';
+import type { AdminMetrics } from './metrics';
 import type { PathParams, RouteDefinition } from './routes';
 
 /** What the handlers are given: the store, the flusher and the configuration, injected so tests use real ones. */
@@ -11,6 +12,8 @@ export interface AdminDependencies {
     readonly protectedStage?: AdminConfig['protectedStage'];
   };
   readonly logger: AdminLogger;
+  /** Counts successful writes and server errors. Defaults to none. */
+  readonly metrics?: AdminMetrics;
   /** Defaults to the system clock. */
   readonly now?: () => number;
   /** Defaults to setTimeout. Waits between write retries and before the second flush. */

@@ -72,7 +72,7 @@ describe('the RestApi', () => {
   test('is REGIONAL, traced, with JSON access logs that name the IAM caller and no data trace', () => {
     const { template, stack, admin } = build();
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
-      Name: 'Admin',
+      Name: 'Test-Admin',
       EndpointConfiguration: { Types: ['REGIONAL'] },
     });
     const stage = Object.values(

@@ -131,7 +131,7 @@ describe('apiKeyHeader', () => {
 });
 
 describe('the authorizer Lambda', () => {
-  test('gets exactly the table names, the lower-cased key header and the in-memory TTL', () => {
+  test('gets exactly the table names, the lower-cased key header, the in-memory TTL and its metrics dimension', () => {
     const { stack, authorizer } = protectedApi({ apiKeyHeader: 'X-Api-Key' });
 
     expect(authorizerEnv(stack)).toEqual({
@@ -139,6 +139,7 @@ describe('the authorizer Lambda', () => {
       [ENV.apiKeysTable]: { Ref: logicalId(stack, authorizer.tables.apiKeysTable) },
       API_KEY_HEADER: 'x-api-key',
       MEMORY_CACHE_TTL_SECONDS: '2',
+      POWERTOOLS_SERVICE_NAME: 'Test/IpAllowlist',
     });
   });
 
@@ -463,7 +464,7 @@ describe('metrics', () => {
     expect({ namespace: metric.namespace, name: metric.metricName, dims: metric.dimensions, stat: metric.statistic }).toEqual({
       namespace: 'CdkIpAllowlist',
       name: 'BlockedRequests',
-      dims: { service: 'cdk-ip-allowlist-authorizer' },
+      dims: { service: 'Test/IpAllowlist' },
       stat: 'Sum',
     });
   });
