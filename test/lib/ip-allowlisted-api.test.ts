@@ -132,7 +132,7 @@ describe('IpAllowlistedApi methods', () => {
   test('ANY / and ANY /{proxy+} both use the IP allowlist authorizer', () => {
     const { stack, api, template } = synthApi();
 
-    const authorizerRef = { Ref: logicalId(stack, api.authorizer.authorizer) };
+    const authorizerRef = { Ref: onlyResource(Template.fromStack(stack), 'AWS::ApiGateway::Authorizer').logicalId };
     expect(methods(template, stack, api).map((m) => [m.HttpMethod, m.AuthorizationType, m.AuthorizerId])).toEqual([
       ['ANY', 'CUSTOM', authorizerRef],
       ['ANY', 'CUSTOM', authorizerRef],
