@@ -5,7 +5,6 @@ import {
   Fn,
   IAspect,
   IPropertyInjector,
-  IResolveContext,
   InjectionContext,
   Lazy,
   Names,
@@ -165,11 +164,6 @@ function validResponseHeaders(headers: { [name: string]: string }): { [name: str
  * One authorizer (one Lambda) may protect several APIs: each gets its own API Gateway authorizer resource.
  */
 export class IpAllowlistAuthorizer extends apigateway.Authorizer {
-  /**
-   * The id of the API Gateway authorizer. In a method of an API this authorizer is attached to, it is that API's
-   * authorizer; elsewhere, use `authorizerIdFor(api)`.
-   */
-  public readonly authorizerId: string;
   /** The authorizer Lambda. */
   public readonly function: lambda.Function;
   /** The tables the authorizer reads. */
@@ -189,6 +183,8 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
   /** Every API this authorizer is attached to, with its API Gateway authorizer, in the order of attachment. */
   private readonly attachments = new Map<apigateway.IRestApi, apigateway.CfnAuthorizer>();
   private readonly protectedApis = new Set<apigateway.IRestApi>();
+  /** authorizerId tokens handed out and not yet bound to an API (see `authorizerId`). */
+  private unboundIds: IdBinding[] = [];
   /** APIs protected through their OpenAPI definition (no authorizer resource of ours). */
   private readonly openApiAttachments = new Set<apigateway.IRestApi>();
 
@@ -237,12 +233,9 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
       apigateway.IdentitySource.header(this.apiKeyHeader),
       apigateway.IdentitySource.context('identity.sourceIp'),
     ];
-    // Uncached: the same token resolves to the authorizer of whichever API the referencing method belongs to.
-    this.authorizerId = Lazy.uncachedString({ produce: (context) => this.resolveAuthorizerId(context) });
-
     this.node.addValidation({
       validate: () =>
-        this.attachments.size > 0
+        this._protectedApis.length > 0
           ? []
           : [
               `IpAllowlistAuthorizer ${this.node.path} protects no API. Pass it as a method's authorizer ` +
@@ -251,6 +244,18 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
                 'openApiSecurityScheme() and protectOpenApiRestApi(api).',
             ],
     });
+  }
+
+  /**
+   * The id of the API Gateway authorizer, as aws-cdk-lib's `Method` reads it. One authorizer may protect several
+   * APIs, each with its own API Gateway authorizer, so every read returns a new token, bound to the API of the
+   * method that read it (a `Method` reads it, then attaches the authorizer to its API). A token read by anything
+   * else resolves to the only API the authorizer is attached to; with several, use `authorizerIdFor(api)`.
+   */
+  public get authorizerId(): string {
+    const binding: IdBinding = {};
+    this.unboundIds.push(binding);
+    return Lazy.string({ produce: () => this.resolveAuthorizerId(binding) });
   }
 
   /** Every API this authorizer is attached to, in the order they were attached. */
@@ -281,6 +286,8 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @internal
    */
   public _attachToApi(restApi: apigateway.IRestApi): void {
+    for (const binding of this.unboundIds) binding.api = restApi;
+    this.unboundIds = [];
     if (this.attachments.has(restApi)) return;
     if (!(restApi instanceof apigateway.RestApiBase)) {
       throw new Error(
@@ -445,31 +452,20 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
     return `arn:${part(1)}:apigateway:${part(3)}:lambda:path/2015-03-31/functions/${arn}/invocations`;
   }
 
-  private resolveAuthorizerId(context: IResolveContext): string {
-    const attached = [...this.attachments.entries()];
+  private resolveAuthorizerId(binding: IdBinding): string {
+    const attached = [...this.attachments.values()];
     if (attached.length === 0) {
       throw new Error(
-        `IpAllowlistAuthorizer ${this.node.path} is used by ${context.scope.node.path} but attached to no RestApi: ` +
-          "pass it as the method's authorizer (addMethod(..., { authorizer })) or as defaultMethodOptions.authorizer, " +
-          'or call protectRestApi(api)',
+        `IpAllowlistAuthorizer ${this.node.path}: its authorizerId is used, but it is attached to no RestApi. Pass ` +
+          "it as a method's authorizer (addMethod(..., { authorizer })) or as defaultMethodOptions.authorizer, or " +
+          'call protectRestApi(api)',
       );
     }
-    const scope = context.scope;
-    if (scope instanceof apigateway.CfnMethod) {
-      const match = attached.find(([api]) => api.restApiId === scope.restApiId);
-      if (match) return match[1].ref;
-    }
-    for (const ancestor of [...scope.node.scopes].reverse()) {
-      const match = attached.find(([api]) => api === ancestor);
-      if (match) return match[1].ref;
-    }
-    if (attached.length === 1) return attached[0][1].ref;
-    // A deployment's logical id is computed by resolving its methods' properties in the stack's scope: any stable
-    // value that changes with the authorizers will do there.
-    if (Stack.isStack(scope)) return attached.map(([, cfn]) => cfn.ref).join(',');
+    if (binding.api) return this.authorizerIdFor(binding.api);
+    if (attached.length === 1) return attached[0].ref;
     throw new Error(
-      `IpAllowlistAuthorizer ${this.node.path} is attached to ${attached.length} APIs, so its authorizerId is ambiguous ` +
-        `in ${scope.node.path}: use authorizerIdFor(api)`,
+      `IpAllowlistAuthorizer ${this.node.path} is attached to ${attached.length} APIs, so a bare authorizerId is ` +
+        'ambiguous: use authorizerIdFor(api)',
     );
   }
 
@@ -527,6 +523,11 @@ function propagationBudget(delay: Duration): { gatewayTtl: Duration; memoryTtlSe
   }
   const budget = splitPropagationDelay(seconds);
   return { gatewayTtl: Duration.seconds(budget.gatewayTtlSeconds), memoryTtlSeconds: budget.memoryTtlSeconds };
+}
+
+/** An authorizerId token, and the API it was read for once known. */
+interface IdBinding {
+  api?: apigateway.IRestApi;
 }
 
 const METHOD_INJECTION_ID = apigateway.Method.PROPERTY_INJECTION_ID;
