@@ -96,7 +96,10 @@ const WRITE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ];
 
-/** What created and imported tables share: the grants, which name exactly the tables and index the handlers use. Exported because jsii requires the base class of an exported class to be. */
+/**
+ * What created and imported tables share: the grants, which name exactly the tables and index the handlers use.
+ * Exported because jsii requires the base class of an exported class to be.
+ */
 export abstract class AllowlistTablesBase extends Construct implements IAllowlistTables {
   public abstract readonly allowlistsTable: dynamodb.ITable;
   public abstract readonly apiKeysTable: dynamodb.ITable;

@@ -130,7 +130,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * `gatewayResponseHeaders`, checked: header names, mapping expressions API Gateway accepts (a quoted literal or
- * a `method.request.*` value), and no Content-Type (the bodies are JSON, always).
+ * a `method.request.*`, `stageVariables.*` or `context.*` value), and no Content-Type (the bodies are JSON, always).
  */
 function validResponseHeaders(headers: { [name: string]: string }): { [name: string]: string } {
   for (const [name, value] of Object.entries(headers)) {
@@ -141,7 +141,7 @@ function validResponseHeaders(headers: { [name: string]: string }): { [name: str
     if (name.toLowerCase() === 'content-type') {
       throw new Error('gatewayResponseHeaders cannot set Content-Type: the gateway responses are always application/json');
     }
-    if (!/^'[^']*'$/.test(value) && !/^method\.request\.(header|multivalueheader|querystring|multivaluequerystring|path)\.[^\s]+$/.test(value)) {
+    if (!/^'[^']*'$/.test(value) && !/^(method\.request\.(header|multivalueheader|querystring|multivaluequerystring|path)|stageVariables|context)\.\S+$/.test(value)) {
       throw new Error(
         `gatewayResponseHeaders.${name} must be a mapping expression: a value in single quotes ("'https://app.example.com'") ` +
           `or a request value ('method.request.header.Origin'), got ${JSON.stringify(value)}`,

@@ -111,6 +111,19 @@ describe('AllowlistAdminApi from its authorizers', () => {
     );
   });
 
+  test('the admin API may live in another stack of the app than the API it flushes', () => {
+    const app = new App({ outdir: outdirs.make() });
+    const apiStack = new Stack(app, 'ApiStack');
+    const allowlist = new IpAllowlistAuthorizer(apiStack, 'Allowlist');
+    const api = new apigateway.RestApi(apiStack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    api.root.addMethod('GET', mock());
+    const adminStack = new Stack(app, 'AdminStack');
+    const admin = new AllowlistAdminApi(adminStack, 'Admin', { authorizers: [allowlist] });
+
+    const value = JSON.stringify(adminEnv(adminStack, admin).PROTECTED_STAGES);
+    expect(value.match(/Fn::ImportValue/g)).toHaveLength(2);
+  });
+
   test('no authorizer is refused', () => {
     const stack = newStack(outdirs);
     expect(() => new AllowlistAdminApi(stack, 'Admin', { authorizers: [] })).toThrow(/authorizers must name at least one IpAllowlistAuthorizer/);
