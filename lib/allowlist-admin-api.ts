@@ -95,6 +95,10 @@ const MAX_PROPAGATION_DELAY_SECONDS = 3600;
  * one Lambda that manages organization, project and API key allowlists, issues and revokes API keys, checks
  * IPs against the lists and serves the audit log. Routes: openapi/admin-api.json in this package.
  *
+ * Built from the authorizers it serves (`new AllowlistAdminApi(this, 'Admin', { authorizers: [allowlist] })`), from
+ * which it takes the tables, the propagation delay and the stages whose authorizer cache it flushes after every
+ * write: nothing it needs can disagree with what the authorizers do.
+ *
  * The IP allowlist never applies to this API: it restricts the protected API only. Who may manage which
  * organization is IAM's business; `grantRead` and `grantWrite` write those policies.
  */

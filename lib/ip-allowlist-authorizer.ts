@@ -402,7 +402,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * admin API's cache flush. It cannot check that every operation of the definition references the scheme.
    */
   public protectOpenApiRestApi(api: apigateway.IRestApi): void {
-    if (this.attachments.has(api)) return;
+    if (this.attachments.has(api) || this.openApiAttachments.has(api)) return;
     if (!(api instanceof apigateway.RestApiBase)) {
       throw new Error(`protectOpenApiRestApi supports aws-cdk-lib's RestApi, SpecRestApi and imported RestApis, got ${api.node.path}`);
     }
