@@ -278,6 +278,7 @@ describe('a SpecRestApi through its OpenAPI definition', () => {
     });
 
     allowlist.protectOpenApiRestApi(spec);
+    allowlist.protectOpenApiRestApi(spec); // twice: nothing added twice
 
     const permission = onlyResource(Template.fromStack(stack), 'AWS::Lambda::Permission').properties;
     expect(JSON.stringify(permission.SourceArn)).toContain(`{"Ref":"${logicalId(stack, spec)}"},"/authorizers/*"`);
