@@ -173,6 +173,18 @@ describe('protectRestApi', () => {
     expect(m['GET /health'].AuthorizationType).toBe('NONE');
   });
 
+  test('a method added with NONE before the call cannot be told from one without authorization: it is protected unless excluded, as documented', () => {
+    const build = (excludePaths?: string[]) => {
+      const { stack, allowlist } = setup();
+      const api = userApi(stack);
+      api.root.addResource('health').addMethod('GET', mock(), { authorizationType: apigateway.AuthorizationType.NONE });
+      allowlist.protectRestApi(api, { excludePaths });
+      return methodsOf(stack, api)['GET /health'].AuthorizationType;
+    };
+    expect(build()).toBe('CUSTOM');
+    expect(build(['/health'])).toBe('NONE');
+  });
+
   test('excludePaths keeps an exact path, or a subtree with /*, public', () => {
     const { stack, allowlist } = setup();
     const api = userApi(stack);
