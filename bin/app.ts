@@ -54,6 +54,8 @@ export class ExampleStack extends Stack {
 
     new CfnOutput(this, 'AllowlistsTableName', { value: this.allowlistedApi.tables.allowlistsTable.tableName });
     new CfnOutput(this, 'ApiKeysTableName', { value: this.allowlistedApi.tables.apiKeysTable.tableName });
+    // With the two above: what AllowlistTables.fromTableNames needs to attach a redeployed stack to the retained tables.
+    new CfnOutput(this, 'AuditLogTableName', { value: this.allowlistedApi.tables.auditLogTable.tableName });
   }
 }
 

@@ -9,7 +9,7 @@ export interface AdminDependencies {
   readonly store: AdminStore;
   readonly flusher: StageCacheFlusher;
   readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds'> & {
-    readonly protectedStage?: AdminConfig['protectedStage'];
+    readonly protectedStages?: AdminConfig['protectedStages'];
   };
   readonly logger: AdminLogger;
   /** Counts successful writes and server errors. Defaults to none. */

@@ -24,7 +24,7 @@ const dynamodb = createAdminDynamoDbClient();
 
 const run = createAdminHandler({
   store: new AdminStore(dynamodb, config.tables),
-  flusher: createStageCacheFlusher(createApiGatewayClient(), config.protectedStage, logger),
+  flusher: createStageCacheFlusher(createApiGatewayClient(), config.protectedStages, logger),
   config,
   logger,
   metrics,

@@ -49,7 +49,7 @@ export async function withConflictRetry<T>(deps: AdminDependencies, attempt: () 
 }
 
 export interface Propagation {
-  /** True when the protected stage's authorizer cache was flushed after the change. */
+  /** True when every protected stage's authorizer cache was flushed after the change. */
   readonly flushed: boolean;
   /** Worst-case seconds, counted from the write, until every request sees the change. */
   readonly maxDelaySeconds: number;
@@ -71,9 +71,9 @@ const SECOND_FLUSH_MARGIN_MS = 100;
  * delay reported: an honest answer in time beats API Gateway's 504 for a change that did happen.
  */
 export async function propagate(deps: AdminDependencies, committedAtMs: number, deadlineMs?: number): Promise<Propagation> {
-  const { memoryCacheTtlSeconds, propagationDelaySeconds, protectedStage } = deps.config;
+  const { memoryCacheTtlSeconds, propagationDelaySeconds, protectedStages } = deps.config;
   const notFlushed: Propagation = { flushed: false, maxDelaySeconds: propagationDelaySeconds };
-  if (!protectedStage) return notFlushed;
+  if (!protectedStages?.length) return notFlushed;
   const hasTimeFor = (waitMs: number): boolean => {
     if (deadlineMs === undefined || clock(deps) + waitMs + FLUSH_TIMEOUT_MS <= deadlineMs) return true;
     deps.logger.warn('authorizer cache flush skipped: too little time left before the Lambda timeout', { waitMs, deadlineMs });

@@ -37,7 +37,7 @@ function consumer(app: App): Consumer {
   const one = new Stack(app, 'ConsumerOne');
   const api = new IpAllowlistedApi(one, 'Api', { upstream: Upstream.http('https://upstream.example.com') });
   const sharedTables = new AllowlistTables(one, 'Tables');
-  const admin = new AllowlistAdminApi(one, 'Admin', { tables: sharedTables });
+  const admin = new AllowlistAdminApi(one, 'Admin', { authorizers: [new IpAllowlistAuthorizer(one, 'AdminAuthorizer', { tables: sharedTables })], flushAuthorizerCaches: false });
   const opsOne = new iam.Role(one, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
   api.adminApi!.grantWrite(opsOne, 'acme');
   api.adminApi!.grantRead(opsOne);
@@ -46,7 +46,7 @@ function consumer(app: App): Consumer {
 
   const two = new Stack(app, 'ConsumerTwo');
   const tables = new AllowlistTables(two, 'Tables');
-  const standalone = new AllowlistAdminApi(two, 'Admin', { tables });
+  const standalone = new AllowlistAdminApi(two, 'Admin', { authorizers: [new IpAllowlistAuthorizer(two, 'AdminAuthorizer', { tables })], flushAuthorizerCaches: false });
   const opsTwo = new iam.Role(two, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
   standalone.grantWrite(opsTwo, 'acme');
   standalone.grantRead(opsTwo);
@@ -132,7 +132,7 @@ describe('what is left to the consumer (README: cdk-nag)', () => {
   test('a grant to a role in another stack: the ARN becomes an import, and its IAM5 finding is reported', () => {
     const app = newApp();
     const owner = new Stack(app, 'Owner');
-    const admin = new AllowlistAdminApi(owner, 'Admin', { tables: new AllowlistTables(owner, 'Tables') });
+    const admin = new AllowlistAdminApi(owner, 'Admin', { authorizers: [new IpAllowlistAuthorizer(owner, 'AdminAuthorizer', { tables: new AllowlistTables(owner, 'Tables') })], flushAuthorizerCaches: false });
     const role = new iam.Role(new Stack(app, 'Other'), 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
     admin.grantWrite(role, 'acme');
 

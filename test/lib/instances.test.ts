@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AllowlistAdminApi, AllowlistTables, IpAllowlistedApi, Upstream } from '../../lib';
+import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
 import { resourcesOfType, TempOutdirs } from './synth-helpers';
 
 /**
@@ -84,7 +84,7 @@ describe('two IpAllowlistedApi in one stack', () => {
   test('names and dimensions can be set: restApiName and metricsServiceName', () => {
     const stack = new Stack(newApp(), 'Shop');
     const tables = new AllowlistTables(stack, 'Tables');
-    const admin = new AllowlistAdminApi(stack, 'Admin', { tables, restApiName: 'allowlist-admin', metricsServiceName: 'admin-prod' });
+    const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables })], flushAuthorizerCaches: false, restApiName: 'allowlist-admin', metricsServiceName: 'admin-prod' });
     const api = new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), tables, adminApi: false, restApiName: 'public-api' });
     const template = Template.fromStack(stack);
 
@@ -142,7 +142,7 @@ describe('the feature flag @aws-cdk/aws-apigateway:disableCloudWatchRole', () =>
 
   test('set, for a standalone AllowlistAdminApi too', () => {
     const stack = new Stack(newApp({ [DISABLE_CLOUDWATCH_ROLE]: true }), 'Shop');
-    new AllowlistAdminApi(stack, 'Admin', { tables: new AllowlistTables(stack, 'Tables') });
+    new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables: new AllowlistTables(stack, 'Tables') })], flushAuthorizerCaches: false });
 
     Template.fromStack(stack).resourceCountIs('AWS::ApiGateway::Account', 0);
   });
@@ -178,6 +178,6 @@ describe('metricsServiceName', () => {
   ])('%s is refused, naming the prop', (_label, value, message) => {
     const stack = new Stack(newApp(), 'Shop');
     const tables = new AllowlistTables(stack, 'Tables');
-    expect(() => new AllowlistAdminApi(stack, 'Admin', { tables, metricsServiceName: value })).toThrow(message);
+    expect(() => new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables })], flushAuthorizerCaches: false, metricsServiceName: value })).toThrow(message);
   });
 });

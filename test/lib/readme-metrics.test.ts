@@ -60,7 +60,7 @@ function constructs() {
   const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false });
   api.root.addMethod('GET', new apigateway.MockIntegration());
   authorizer.protectRestApi(api);
-  const admin = new AllowlistAdminApi(stack, 'Admin', { tables });
+  const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [authorizer] });
   return { IpAllowlistAuthorizer: authorizer, AllowlistAdminApi: admin } as const;
 }
 

@@ -131,7 +131,7 @@ export interface HarnessOptions {
   readonly propagationDelaySeconds?: number;
   readonly memoryCacheTtlSeconds?: number;
   readonly flusher?: StageCacheFlusher;
-  readonly protectedStage?: { restApiId: string; stageName: string };
+  readonly protectedStages?: { restApiId: string; stageName: string }[];
   /** Another DynamoDB client for the handler (e.g. one pointed at a dead endpoint). */
   readonly handlerClient?: DynamoDBClient;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -150,7 +150,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       maxEntries: options.maxEntries ?? 50,
       propagationDelaySeconds: options.propagationDelaySeconds ?? 300,
       memoryCacheTtlSeconds: options.memoryCacheTtlSeconds ?? 0,
-      protectedStage: options.protectedStage,
+      protectedStages: options.protectedStages,
     },
     logger,
     sleep: options.sleep,
@@ -211,11 +211,13 @@ export interface FakeControlPlane {
   readonly endpoint: string;
   readonly requests: { method: string; url: string }[];
   failWith: number | undefined;
+  /** When set, only flushes of this REST API id fail with `failWith`; the others succeed. */
+  failOnlyApi: string | undefined;
   /** Never answer (until close). */
   hang: boolean;
   client(): APIGatewayClient;
   flusher(
-    target: { restApiId: string; stageName: string },
+    targets: { restApiId: string; stageName: string }[],
     logger: Parameters<typeof createStageCacheFlusher>[2],
     timeoutMs?: number,
   ): StageCacheFlusher;
@@ -225,13 +227,14 @@ export interface FakeControlPlane {
 export async function startFakeControlPlane(): Promise<FakeControlPlane> {
   const requests: { method: string; url: string }[] = [];
   const clients: APIGatewayClient[] = [];
-  const state = { failWith: undefined as number | undefined, hang: false };
+  const state = { failWith: undefined as number | undefined, failOnlyApi: undefined as string | undefined, hang: false };
   const server: Server = createServer((req: IncomingMessage, res) => {
     req.resume();
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '' });
       if (state.hang) return;
-      if (state.failWith !== undefined) {
+      const failsHere = state.failOnlyApi === undefined || (req.url ?? '').startsWith(`/restapis/${state.failOnlyApi}/`);
+      if (state.failWith !== undefined && failsHere) {
         res.writeHead(state.failWith, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'TooManyRequestsException' });
         res.end(JSON.stringify({ message: 'Too Many Requests' }));
         return;
@@ -252,6 +255,12 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
     set failWith(v) {
       state.failWith = v;
     },
+    get failOnlyApi() {
+      return state.failOnlyApi;
+    },
+    set failOnlyApi(v) {
+      state.failOnlyApi = v;
+    },
     get hang() {
       return state.hang;
     },
@@ -268,8 +277,8 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
       clients.push(c);
       return c;
     },
-    flusher(target, logger, timeoutMs) {
-      return createStageCacheFlusher(plane.client(), target, logger, timeoutMs);
+    flusher(targets, logger, timeoutMs) {
+      return createStageCacheFlusher(plane.client(), targets, logger, timeoutMs);
     },
     close() {
       clients.forEach((c) => c.destroy());
