@@ -29,15 +29,14 @@ interface Consumer {
 }
 
 /**
- * Two consumer stacks: one with an IpAllowlistedApi (and its admin API) next to a standalone admin API, one with
- * only a standalone admin API (so it owns the stack's CloudWatch role); in each, a role of the consumer's gets
- * every kind of grant.
+ * Two consumer stacks: one with an IpAllowlistedApi (and its admin API) next to a second admin API built from the same
+ * authorizer, one with an IpAllowlistedApi without an admin API and a standalone admin API built from its authorizer;
+ * in each, a role of the consumer's gets every kind of grant.
  */
 function consumer(app: App): Consumer {
   const one = new Stack(app, 'ConsumerOne');
   const api = new IpAllowlistedApi(one, 'Api', { upstream: Upstream.http('https://upstream.example.com') });
-  const sharedTables = new AllowlistTables(one, 'Tables');
-  const admin = new AllowlistAdminApi(one, 'Admin', { authorizers: [new IpAllowlistAuthorizer(one, 'AdminAuthorizer', { tables: sharedTables })], flushAuthorizerCaches: false });
+  const admin = new AllowlistAdminApi(one, 'Admin', { authorizers: [api.authorizer] });
   const opsOne = new iam.Role(one, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
   api.adminApi!.grantWrite(opsOne, 'acme');
   api.adminApi!.grantRead(opsOne);
@@ -46,7 +45,8 @@ function consumer(app: App): Consumer {
 
   const two = new Stack(app, 'ConsumerTwo');
   const tables = new AllowlistTables(two, 'Tables');
-  const standalone = new AllowlistAdminApi(two, 'Admin', { authorizers: [new IpAllowlistAuthorizer(two, 'AdminAuthorizer', { tables })], flushAuthorizerCaches: false });
+  const protectedApi = new IpAllowlistedApi(two, 'Api', { upstream: Upstream.http('https://upstream.example.com'), tables, adminApi: false });
+  const standalone = new AllowlistAdminApi(two, 'Admin', { authorizers: [protectedApi.authorizer] });
   const opsTwo = new iam.Role(two, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
   standalone.grantWrite(opsTwo, 'acme');
   standalone.grantRead(opsTwo);
@@ -132,7 +132,8 @@ describe('what is left to the consumer (README: cdk-nag)', () => {
   test('a grant to a role in another stack: the ARN becomes an import, and its IAM5 finding is reported', () => {
     const app = newApp();
     const owner = new Stack(app, 'Owner');
-    const admin = new AllowlistAdminApi(owner, 'Admin', { authorizers: [new IpAllowlistAuthorizer(owner, 'AdminAuthorizer', { tables: new AllowlistTables(owner, 'Tables') })], flushAuthorizerCaches: false });
+    const protectedApi = new IpAllowlistedApi(owner, 'Api', { upstream: Upstream.http('https://upstream.example.com'), adminApi: false });
+    const admin = new AllowlistAdminApi(owner, 'Admin', { authorizers: [protectedApi.authorizer] });
     const role = new iam.Role(new Stack(app, 'Other'), 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
     admin.grantWrite(role, 'acme');
 

@@ -84,8 +84,8 @@ describe('two IpAllowlistedApi in one stack', () => {
   test('names and dimensions can be set: restApiName and metricsServiceName', () => {
     const stack = new Stack(newApp(), 'Shop');
     const tables = new AllowlistTables(stack, 'Tables');
-    const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables })], flushAuthorizerCaches: false, restApiName: 'allowlist-admin', metricsServiceName: 'admin-prod' });
     const api = new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), tables, adminApi: false, restApiName: 'public-api' });
+    const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [api.authorizer], restApiName: 'allowlist-admin', metricsServiceName: 'admin-prod' });
     const template = Template.fromStack(stack);
 
     expect(apiNames(template).sort()).toEqual(['allowlist-admin', 'public-api']);
@@ -142,7 +142,8 @@ describe('the feature flag @aws-cdk/aws-apigateway:disableCloudWatchRole', () =>
 
   test('set, for a standalone AllowlistAdminApi too', () => {
     const stack = new Stack(newApp({ [DISABLE_CLOUDWATCH_ROLE]: true }), 'Shop');
-    new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables: new AllowlistTables(stack, 'Tables') })], flushAuthorizerCaches: false });
+    const api = new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), adminApi: false });
+    new AllowlistAdminApi(stack, 'Admin', { authorizers: [api.authorizer] });
 
     Template.fromStack(stack).resourceCountIs('AWS::ApiGateway::Account', 0);
   });

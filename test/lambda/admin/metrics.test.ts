@@ -1,6 +1,6 @@
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer } from '../../../lib';
+import { AllowlistAdminApi, IpAllowlistedApi, Upstream } from '../../../lib';
 import { createTables, localClient, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
 import { captureOutput } from '../authorizer/fixtures';
 import { proxyEvent } from './fixtures';
@@ -26,7 +26,8 @@ beforeAll(async () => {
   ddb.destroy();
 
   const stack = new Stack(new App({ context: { 'aws:cdk:version-reporting': false } }), 'Shop');
-  admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables: new AllowlistTables(stack, 'Tables') })], flushAuthorizerCaches: false });
+  const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://upstream.example.com'), adminApi: false });
+  admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [api.authorizer] });
   const fn = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(admin.function.node.defaultChild as CfnElement)];
   synthesizedEnv = fn.Properties.Environment.Variables;
 });
