@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DynamoDBClient,
@@ -6,6 +6,7 @@ import {
   QueryCommand,
   TransactWriteItem,
   TransactWriteItemsCommand,
+  TransactWriteItemsCommandInput,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
@@ -17,6 +18,11 @@ import { API_KEYS_BY_PROJECT_INDEX, organizationAllowlistPk, projectAllowlistPk,
  * version (or status) the change was computed from, plus the audit record. So there is no change without its
  * record and no record without its change, and a writer that computed its change from stale data writes nothing
  * (`WriteConflictError`) and can re-read and try again.
+ *
+ * A commit whose answer never came (timeout, reset connection, 5xx) may have been applied. It is resolved before
+ * the store answers (see `transact`): a commit method returns only when the change is known committed, throws
+ * WriteConflictError / ItemTooLargeError / StoreUnavailableError only when it is known NOT committed, and throws
+ * WriteOutcomeUnknownError when it could not find out.
  */
 
 export interface AdminTableNames {
@@ -76,9 +82,29 @@ export class ItemTooLargeError extends Error {
 /** Any other storage failure (network, throttling, permissions, missing table): the request fails with 503. */
 export class StoreUnavailableError extends Error {
   constructor(readonly cause: unknown) {
-    super(`DynamoDB request failed: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
+    super(`DynamoDB request failed: ${describeError(cause)}`);
     this.name = 'StoreUnavailableError';
   }
+}
+
+/**
+ * DynamoDB never confirmed the commit and it could not be found out whether it was applied: the audit record
+ * `eventId` exists if and only if the change was made.
+ */
+export class WriteOutcomeUnknownError extends Error {
+  constructor(
+    readonly organizationId: string,
+    readonly eventId: string,
+    readonly cause: unknown,
+  ) {
+    super(`outcome of the commit of audit event ${eventId} unknown: ${describeError(cause)}`);
+    this.name = 'WriteOutcomeUnknownError';
+  }
+}
+
+/** Where the store reports how it resolved a commit whose answer was lost (the admin Lambda's logger). */
+export interface AdminStoreLogger {
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface Page<T> {
@@ -123,6 +149,7 @@ export class AdminStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tables: AdminTableNames,
+    private readonly logger?: AdminStoreLogger,
   ) {}
 
   // ---- reads -------------------------------------------------------------------------------------------------
@@ -224,7 +251,7 @@ export class AdminStore {
   ): Promise<void> {
     const item: Item = { pk: { S: allowlistPk(target) }, ...allowlistToAttributes(nextSettings) };
     checkItemSize(item, 'the allowlist');
-    await this.transact([
+    await this.transact(
       {
         Put: {
           TableName: this.tables.allowlists,
@@ -232,8 +259,8 @@ export class AdminStore {
           ...versionCondition('version', expectedVersion, 'pk'),
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   /**
@@ -251,7 +278,7 @@ export class AdminStore {
     checkItemSize({ ...apiKeyToItem(key, projectScope(key.organizationId, key.projectId)), allowlist: { M: list } }, 'the API key with its allowlist');
     const versionCheck =
       expectedVersion === 0 ? 'attribute_not_exists(#al)' : '#al.#version = :expected';
-    await this.transact([
+    await this.transact(
       {
         Update: {
           TableName: this.tables.apiKeys,
@@ -266,13 +293,13 @@ export class AdminStore {
           },
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   /** Stores a new key (its hash, never the secret). */
   async createApiKey(record: ApiKeyRecord, audit: AuditEvent): Promise<void> {
-    await this.transact([
+    await this.transact(
       {
         Put: {
           TableName: this.tables.apiKeys,
@@ -280,8 +307,8 @@ export class AdminStore {
           ConditionExpression: 'attribute_not_exists(keyHash)',
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   /**
@@ -290,7 +317,7 @@ export class AdminStore {
    * @throws WriteConflictError if it is no longer active (nothing written)
    */
   async revokeApiKey(key: ApiKeyRecord, revokedAt: string, audit: AuditEvent): Promise<void> {
-    await this.transact([
+    await this.transact(
       {
         Update: {
           TableName: this.tables.apiKeys,
@@ -301,8 +328,8 @@ export class AdminStore {
           ExpressionAttributeValues: { ':revoked': { S: 'revoked' }, ':active': { S: 'active' }, ':at': { S: revokedAt } },
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   private auditPut(audit: AuditEvent): TransactWriteItem {
@@ -310,28 +337,101 @@ export class AdminStore {
       Put: {
         TableName: this.tables.auditLog,
         Item: auditEventToItem(audit),
-        // Event ids are random; this only guarantees a record is never silently replaced.
+        // The audit log is append-only: a record is never replaced. It is also what makes a re-sent commit
+        // recognisable: event ids are random, so only this change's own earlier attempt can have written it.
         ConditionExpression: 'attribute_not_exists(eventId)',
       },
     };
   }
 
-  private async transact(items: TransactWriteItem[]): Promise<void> {
+  /**
+   * Commits `change` with its audit record, and answers only what is known:
+   * - returns when the transaction is committed (once: the audit record is never written twice);
+   * - throws WriteConflictError / ItemTooLargeError / StoreUnavailableError when it is known not committed;
+   * - throws WriteOutcomeUnknownError when that could not be found out.
+   *
+   * Every attempt carries the same ClientRequestToken, so DynamoDB answers a repeat of a committed transaction
+   * (the SDK's own retry, or the re-send below) with success instead of applying it again. If DynamoDB no longer
+   * remembers the token (10 minutes), the repeat is cancelled and the audit record's `attribute_not_exists`
+   * condition failing is the proof that the first attempt committed: nobody else writes that event id.
+   *
+   * When no answer came back (timeout, reset connection, 5xx, a throttled retry of an unanswered attempt), the
+   * outcome is resolved before answering: a consistent read of the audit record (present: committed); if it is
+   * absent, the identical transaction is sent again, which either commits it now, is recognised as already
+   * committed, or is cancelled because its condition no longer holds. The conditions are on versions that only
+   * grow and statuses that never return to active, so a transaction cancelled for its condition can never
+   * commit later: "not committed" is then final. Only when neither step gets an answer is the outcome unknown.
+   */
+  private async transact(change: TransactWriteItem, audit: AuditEvent): Promise<void> {
+    const input: TransactWriteItemsCommandInput = {
+      TransactItems: [change, this.auditPut(audit)],
+      ClientRequestToken: randomUUID(),
+    };
+    const first = await this.send(input);
+    if (first.outcome === 'committed') return;
+    if (first.outcome === 'not_committed') throw first.error;
+
+    const context = { organizationId: audit.organizationId, eventId: audit.eventId, error: describeError(first.cause) };
+    if (await this.auditRecordExists(audit)) {
+      this.logger?.warn('commit answer lost; its audit record shows it committed', context);
+      return;
+    }
+    const again = await this.send(input);
+    if (again.outcome === 'committed') {
+      this.logger?.warn('commit answer lost; re-sending it committed it (once)', context);
+      return;
+    }
+    if (again.outcome === 'not_committed' && again.error instanceof WriteConflictError) {
+      this.logger?.warn('commit answer lost; the re-send shows it did not commit and no longer can', context);
+      throw again.error;
+    }
+    if ((await this.auditRecordExists(audit)) === true) {
+      this.logger?.warn('commit answer lost; its audit record shows it committed', context);
+      return;
+    }
+    throw new WriteOutcomeUnknownError(audit.organizationId, audit.eventId, again.outcome === 'unknown' ? again.cause : again.error);
+  }
+
+  /**
+   * One send (with the SDK's retries), classified. A middleware inside the retry loop sees the error of every
+   * attempt, because the final error alone does not say whether an earlier attempt went unanswered.
+   */
+  private async send(input: TransactWriteItemsCommandInput): Promise<SendResult> {
+    const command = new TransactWriteItemsCommand(input);
+    const attemptErrors: unknown[] = [];
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (err) {
+          attemptErrors.push(err);
+          throw err;
+        }
+      },
+      { step: 'deserialize', priority: 'high', name: 'recordTransactAttemptErrors' },
+    );
     try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      await this.client.send(command);
+      return { outcome: 'committed' };
     } catch (err) {
-      if (err instanceof TransactionCanceledException || (err as Error)?.name === 'TransactionCanceledException') {
-        const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
-        const codes = reasons.map((r) => r.Code ?? 'None');
-        if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
-          throw new WriteConflictError(`transaction cancelled: ${codes.join(', ')}`);
-        }
-        if (codes.some((c) => c === 'ValidationError') && /size/i.test(String((err as Error).message))) {
-          throw new ItemTooLargeError(String((err as Error).message));
-        }
-      }
-      if ((err as Error)?.name === 'TransactionConflictException') throw new WriteConflictError((err as Error).message);
-      throw new StoreUnavailableError(err);
+      return classifyTransactError(err, input.TransactItems!.length - 1, attemptErrors.length ? attemptErrors : [err]);
+    }
+  }
+
+  /** true/false when the consistent read answered, undefined when it failed too. */
+  private async auditRecordExists(audit: AuditEvent): Promise<boolean | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tables.auditLog,
+          Key: { organizationId: { S: audit.organizationId }, eventId: { S: audit.eventId } },
+          ConsistentRead: true,
+          ProjectionExpression: 'eventId',
+        }),
+      );
+      return out.Item !== undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -342,6 +442,58 @@ export class AdminStore {
       throw new StoreUnavailableError(err);
     }
   }
+}
+
+type SendResult =
+  | { readonly outcome: 'committed' }
+  | { readonly outcome: 'not_committed'; readonly error: Error }
+  | { readonly outcome: 'unknown'; readonly cause: unknown };
+
+/**
+ * What a failed TransactWriteItems says about whether it committed.
+ * - Cancelled: not committed by this request, unless the audit record's own condition failed, which only an
+ *   earlier attempt of the same request can have caused (then it IS committed). An earlier attempt that did commit
+ *   makes DynamoDB answer a repeat with success (same token), so a cancellation also speaks for the earlier ones.
+ * - Otherwise it is known not committed only if every attempt was either never sent (connection refused) or
+ *   answered by DynamoDB with a 4xx refusal (throttling, validation, missing table, access denied).
+ *   TransactionInProgressException (an earlier attempt with this token still running), timeouts, reset
+ *   connections and 5xx leave it unknown.
+ */
+export function classifyTransactError(err: unknown, auditIndex: number, attemptErrors: readonly unknown[]): SendResult {
+  const e = err as { name?: string; message?: string; CancellationReasons?: { Code?: string }[] };
+  if (err instanceof TransactionCanceledException || e?.name === 'TransactionCanceledException') {
+    const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+    if (codes[auditIndex] === 'ConditionalCheckFailed') return { outcome: 'committed' };
+    if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
+      return { outcome: 'not_committed', error: new WriteConflictError(`transaction cancelled: ${codes.join(', ')}`) };
+    }
+    if (codes.some((c) => c === 'ValidationError') && isSizeError(e.message)) {
+      return { outcome: 'not_committed', error: new ItemTooLargeError(String(e.message)) };
+    }
+    return { outcome: 'not_committed', error: new StoreUnavailableError(err) };
+  }
+  if (!attemptErrors.every(neverApplied)) return { outcome: 'unknown', cause: err };
+  if (e?.name === 'TransactionConflictException') return { outcome: 'not_committed', error: new WriteConflictError(String(e.message)) };
+  if (e?.name === 'ValidationException' && isSizeError(e.message)) {
+    return { outcome: 'not_committed', error: new ItemTooLargeError(String(e.message)) };
+  }
+  return { outcome: 'not_committed', error: new StoreUnavailableError(err) };
+}
+
+/** An attempt that cannot have been applied: never sent, or refused by DynamoDB with a 4xx answer. */
+function neverApplied(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.code === 'ECONNREFUSED') return true;
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  return status >= 400 && status < 500 && e.name !== 'TransactionInProgressException';
+}
+
+function isSizeError(message: unknown): boolean {
+  return /size/i.test(String(message));
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** `attribute_not_exists(<key>)` for a list never written, `version = :expected` otherwise. */

@@ -15,7 +15,7 @@ const config = loadAdminConfig(process.env);
 const dynamodb = createAdminDynamoDbClient();
 
 const run = createAdminHandler({
-  store: new AdminStore(dynamodb, config.tables),
+  store: new AdminStore(dynamodb, config.tables, logger),
   flusher: createStageCacheFlusher(createApiGatewayClient(), config.protectedStage, logger),
   config,
   logger,
