@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DynamoDBClient,
@@ -135,9 +135,10 @@ export function newEventId(at: string): string {
   return `${at}#${randomBytes(6).toString('base64url')}`;
 }
 
-/** DynamoDB's item limit is 400 KB; an audit record whose JSON would come near it is stored gzip-compressed. */
-const AUDIT_INLINE_LIMIT_BYTES = 300 * 1024;
+/** DynamoDB's item limit (400 KB), counted as DynamoDB does: attribute names plus values. */
 const ITEM_LIMIT_BYTES = 400 * 1024;
+/** What an audit record may take: the limit less a margin for the difference between our estimate and DynamoDB's. */
+export const AUDIT_RECORD_BUDGET_BYTES = ITEM_LIMIT_BYTES - 8 * 1024;
 
 export function allowlistPk(target: ScopeListTarget): string {
   return target.scope === 'organization'
@@ -535,9 +536,14 @@ function checkItemSize(item: Item, what: string): void {
 // ---- audit item mapping ---------------------------------------------------------------------------------------
 
 /**
- * before/after are JSON strings (schema.ts). A full 1000-entry list twice does not fit in one DynamoDB item, so
- * above a threshold the pair is stored gzip-compressed in `snapshotGzip` (a JSON `{before, after}`) instead;
- * readers of this module see the same event either way.
+ * before/after are JSON strings (schema.ts). A list can take up to one DynamoDB item, so a record of it before
+ * AND after cannot always be stored whole. The first form that fits within AUDIT_RECORD_BUDGET_BYTES is used:
+ * 1. `before` and `after` as JSON strings;
+ * 2. the same pair gzip-compressed in `snapshotGzip` (descriptions and ARNs repeat, so this usually fits);
+ * 3. both bounded (`boundedSnapshot`): every entry's value, without descriptions and creation details, plus the
+ *    entry count and the SHA-256 of the full snapshot. At most 1000 values of at most 43 characters a side, this
+ *    always fits, so every change that could be stored can be audited.
+ * Readers of this module see `{before, after}` either way.
  */
 export function auditEventToItem(e: AuditEvent): Item {
   const item: Item = {
@@ -552,13 +558,36 @@ export function auditEventToItem(e: AuditEvent): Item {
   if (e.requestId) item.requestId = { S: e.requestId };
   const before = JSON.stringify(e.before ?? null);
   const after = JSON.stringify(e.after ?? null);
-  if (Buffer.byteLength(before) + Buffer.byteLength(after) <= AUDIT_INLINE_LIMIT_BYTES) {
-    item.before = { S: before };
-    item.after = { S: after };
-  } else {
-    item.snapshotGzip = { B: gzipSync(`{"before":${before},"after":${after}}`) };
-  }
-  return item;
+  const inline: Item = { ...item, before: { S: before }, after: { S: after } };
+  if (estimateItemSize(inline) <= AUDIT_RECORD_BUDGET_BYTES) return inline;
+  const compressed: Item = { ...item, snapshotGzip: { B: gzipSync(`{"before":${before},"after":${after}}`) } };
+  if (estimateItemSize(compressed) <= AUDIT_RECORD_BUDGET_BYTES) return compressed;
+  const bounded: Item = {
+    ...item,
+    before: { S: JSON.stringify(boundedSnapshot(e.before ?? null, before)) },
+    after: { S: JSON.stringify(boundedSnapshot(e.after ?? null, after)) },
+  };
+  if (estimateItemSize(bounded) <= AUDIT_RECORD_BUDGET_BYTES) return bounded;
+  // Only reachable with entries or ids beyond the API's limits; refused as too large, never retried as a 5xx.
+  throw new ItemTooLargeError(`the audit record of this change would be about ${Math.ceil(estimateItemSize(bounded) / 1024)} KB`);
+}
+
+/**
+ * An allowlist snapshot (`{enabled, entries: [{value, ...}], version, ...}`) cut down to what bounds it: each
+ * entry keeps only its value, and `sha256` (hex, of `fullJson`: the snapshot's JSON as a full record would hold
+ * it) lets a full copy be checked against it. Anything that is not a list snapshot is small and kept as it is.
+ */
+export function boundedSnapshot(snapshot: unknown, fullJson: string): unknown {
+  const s = snapshot as { entries?: unknown } | null;
+  if (s === null || typeof s !== 'object' || !Array.isArray(s.entries)) return snapshot;
+  const entries = s.entries as { value?: unknown }[];
+  return {
+    ...s,
+    entries: entries.map((entry) => ({ value: entry?.value })),
+    truncated: true,
+    entryCount: entries.length,
+    sha256: createHash('sha256').update(fullJson, 'utf8').digest('hex'),
+  };
 }
 
 export function auditEventFromItem(item: Item): AuditEvent {

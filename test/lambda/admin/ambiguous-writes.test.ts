@@ -203,6 +203,19 @@ describe('resolving the outcome', () => {
     expect((await h.call('GET', LIST)).body.entries.map((e: any) => e.value)).toContain('192.0.2.20/32');
   });
 
+  test('commit requests still in flight when the outcome is resolved are applied at most once', async () => {
+    const version = (await h.call('GET', LIST)).body.version;
+    const recordsBefore = await auditCount(h, 'ip_allowlist.entries.add');
+    // Both SDK attempts reach DynamoDB 1.5 s late, long after the client gave up on them; even with the token
+    // forgotten by then, their conditions no longer hold once the re-send has committed.
+    proxy.inject({ operation: 'TransactWriteItems', holdRequestMs: 1500, forgetToken: true, times: 2 });
+    const res = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.30' } });
+    await expectCommittedOnce(h, res, 'ip_allowlist.entries.add', recordsBefore);
+    await new Promise((r) => setTimeout(r, 1800));
+    expect((await h.call('GET', LIST)).body.version).toBe(version + 1);
+    expect(await auditCount(h, 'ip_allowlist.entries.add')).toBe(recordsBefore + 1);
+  });
+
   test('unanswered commit, unanswered re-send, unreadable audit log: an honest 503 naming the event to look for', async () => {
     const version = (await h.call('GET', LIST)).body.version;
     proxy.inject({ operation: 'TransactWriteItems', refuse: true });
