@@ -12,6 +12,7 @@ import { ADMIN_ENV } from '../lambda/admin/config';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
+import { grantAdminTableAccess } from './table-access';
 import { createHandlerFunction } from './handler-function';
 
 /** Properties of `AllowlistAdminApi`. */
@@ -142,7 +143,7 @@ export class AllowlistAdminApi extends Construct {
     });
     this.function = parts.function;
     this.logGroup = parts.logGroup;
-    props.tables.grantReadWrite(this.function);
+    grantAdminTableAccess(props.tables, this.function);
 
     if (props.protectedStage) {
       this.function.addToRolePolicy(
