@@ -1,4 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AUDIT_RECORD_BUDGET_BYTES, ItemTooLargeError, auditEventToItem, estimateItemSize } from '../../../lambda/adapters/admin-store';
 import { MAX_DESCRIPTION_LENGTH, MAX_MAX_ENTRIES } from '../../../lambda/admin/allowlist-ops';
 import { AUDIT_PAGE_BUDGET_BYTES } from '../../../lambda/admin/audit-handlers';
@@ -201,6 +202,37 @@ test("a key's own list at the item limit: changes to it and the key's revocation
   expectFaithful(record.after, (await h.call('GET', keyList)).body);
   expect((await h.call('DELETE', `${KEYS}/${key.body.id}`)).status).toBe(200);
   expect((await newestRecord()).action).toBe('api_key.revoke');
+});
+
+test('the bounded form fits at the extreme: 1000 longest entries a side, incompressible descriptions, a long actor', async () => {
+  // Beyond what an item can hold (the API refuses such a list): the bound holds with room to spare anyway.
+  const longActor = `arn:aws:iam::123456789012:user/${'p/'.repeat(250)}${'u'.repeat(64)}`;
+  const side = (salt: number) => ({
+    enabled: true,
+    entries: entries(MAX_MAX_ENTRIES, salt, twoByteDescription, 6).map((e) => ({ ...e, createdAt: new Date().toISOString(), createdBy: longActor })),
+    version: salt,
+    updatedAt: new Date().toISOString(),
+    updatedBy: longActor,
+  });
+  const event = {
+    organizationId: ORG,
+    eventId: `${new Date().toISOString()}#extreme`,
+    at: new Date().toISOString(),
+    actor: longActor,
+    action: 'ip_allowlist.replace',
+    scope: 'project' as const,
+    target: `organizations/${ORG}/projects/extreme/ip_allowlist`,
+    before: side(1),
+    after: side(2),
+    requestId: 'req-extreme',
+  };
+  const item = auditEventToItem(event);
+  expect(estimateItemSize(item)).toBeLessThanOrEqual(AUDIT_RECORD_BUDGET_BYTES);
+  expect(JSON.parse(item.after.S!)).toMatchObject({ truncated: true, entryCount: MAX_MAX_ENTRIES });
+  // DynamoDB Local accepts it as one item.
+  await h.ddb.send(new PutItemCommand({ TableName: h.names.auditLog, Item: item, ConditionExpression: 'attribute_not_exists(eventId)' }));
+  const stored = (await h.auditRecords(ORG)).find((r) => r.eventId === event.eventId)!;
+  expect((stored.after as { entries: unknown[] }).entries).toHaveLength(MAX_MAX_ENTRIES);
 });
 
 test('small changes keep the full before and after (no truncation)', async () => {
