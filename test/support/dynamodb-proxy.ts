@@ -1,174 +1,216 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, Server, Socket, connect } from 'node:net';
-import { freePort } from './dynamodb-local';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
 
 /**
- * A loopback TCP proxy in front of DynamoDB Local that injects the network faults a Lambda meets: a reply held
- * (the request reached DynamoDB and was applied; the answer is late), a reply dropped (connection reset after the
- * request was applied), a request held before it reaches DynamoDB, and a request whose ClientRequestToken is
- * replaced (as if DynamoDB had forgotten it: the token is remembered for 10 minutes).
- *
- * It works at the TCP level but frames the client's HTTP/1.1 requests (headers + Content-Length body) so a fault
- * can target one DynamoDB operation (`X-Amz-Target`). The SDK sends one request at a time per connection, so the
- * bytes DynamoDB sends back on a connection are the reply to the last request forwarded on it.
+ * A loopback proxy in front of DynamoDB Local that injects, per DynamoDB operation (the `X-Amz-Target` header),
+ * the faults a Lambda meets on a real network and a real table:
+ * - a reply held (the request was applied; the answer is late, maybe after the client gave up), or held until
+ *   some time after another operation's reply;
+ * - a reply dropped: the connection is reset after DynamoDB applied the request;
+ * - a request held before it reaches DynamoDB (delivered even if the client gave up meanwhile), or refused (the
+ *   connection is reset and DynamoDB never sees it), or answered in DynamoDB's place with an error (a refusal
+ *   such as `ThrottlingException`);
+ * - a request whose ClientRequestToken is replaced, as if DynamoDB had forgotten it (tokens last 10 minutes);
+ * - BatchGetItem answered with keys left unprocessed (what DynamoDB does when it throttles part of a batch).
+ * Everything else passes through unchanged, so the SDK client on the other side is the real one with its real
+ * retries, timeouts and parsing.
  */
 
-export type DynamoDbOperation = 'TransactWriteItems' | 'GetItem' | 'Query' | 'BatchGetItem' | string;
-
 export interface ProxyFault {
-  /** The operation it applies to. */
-  readonly operation: DynamoDbOperation;
+  /** The DynamoDB operation it applies to, e.g. `BatchGetItem`, `TransactWriteItems`. */
+  readonly operation: string;
   /** Only requests whose JSON body contains this text (e.g. a table name). @default - every request of the operation */
   readonly bodyIncludes?: string;
-  /** How many matching requests it applies to (then it is spent). @default Infinity */
-  readonly times?: number;
-  /** Deliver DynamoDB's reply this many ms late (the client may have given up by then). */
-  readonly holdReplyMs?: number;
-  /** Reset the client's connection instead of delivering DynamoDB's reply (DynamoDB did process the request). */
+  /** How many matching requests it applies to. @default - all of them */
+  times?: number;
+  /** Milliseconds the reply is held back (counted from when the request arrived). @default 0 */
+  readonly delayMs?: number;
+  /**
+   * Hold the reply until this long after the next reply to `operation` has been sent (e.g. 300 ms after a commit
+   * was acknowledged), and at least `delayMs` after the request.
+   *
+   * @default - not held for another operation
+   */
+  readonly releaseAfter?: { readonly operation: string; readonly delayMs: number };
+  /**
+   * BatchGetItem only: leave the keys of every table whose name does not contain this text unprocessed; the other
+   * tables' items are DynamoDB Local's answer.
+   *
+   * @default - nothing left unprocessed
+   */
+  readonly unprocessedExcept?: string;
+  /** Reset the client's connection instead of delivering DynamoDB's reply (DynamoDB did apply the request). */
   readonly dropReply?: boolean;
-  /** Forward the request to DynamoDB only this many ms later, even if the client gave up meanwhile. */
+  /** Forward the request to DynamoDB only this many ms after it arrived, even if the client gave up meanwhile. */
   readonly holdRequestMs?: number;
   /** Reset the client's connection without forwarding the request: DynamoDB never sees it. */
   readonly refuse?: boolean;
-  /** Answer in DynamoDB's place with this error (HTTP 400) without forwarding: a refusal, e.g. `ThrottlingException`. */
+  /** Answer in DynamoDB's place with this error (HTTP 400) without forwarding, e.g. `ThrottlingException`. */
   readonly refuseWith?: string;
   /** Replace the request's ClientRequestToken with a fresh one of the same length (DynamoDB forgot the token). */
   readonly forgetToken?: boolean;
 }
 
-export interface ProxiedRequest {
+export interface ProxiedExchange {
   readonly operation: string;
+  /** The request body as forwarded (after any rewrite). */
   readonly body: string;
+  /** Clock time when the request arrived and when its reply was sent (or abandoned by the client). */
+  readonly requestAt: number;
+  replyAt?: number;
 }
 
 export interface DynamoDbProxy {
-  /** Point an SDK client here. */
   readonly endpoint: string;
-  /** Every request that passed through, in order (after any rewrite). */
-  readonly requests: ProxiedRequest[];
-  /** Adds a fault; faults are matched in the order added. */
+  /** Faults in force, first match wins; edit freely (or use inject/clear). */
+  faults: ProxyFault[];
+  /** Every request seen, in arrival order. */
+  readonly exchanges: ProxiedExchange[];
+  /** Resolves when the next request for `operation` arrives. */
+  nextRequest(operation: string): Promise<ProxiedExchange>;
+  /** Adds a fault after the others. */
   inject(fault: ProxyFault): void;
   /** Removes every fault. */
   clear(): void;
   close(): Promise<void>;
 }
 
-interface ActiveFault extends ProxyFault {
-  remaining: number;
-}
-
-export async function startDynamoDbProxy(upstreamEndpoint: string): Promise<DynamoDbProxy> {
-  const upstream = new URL(upstreamEndpoint);
-  const faults: ActiveFault[] = [];
-  const requests: ProxiedRequest[] = [];
-  const sockets = new Set<Socket>();
+export async function startDynamoDbProxy(upstream: string, clock: () => number = Date.now): Promise<DynamoDbProxy> {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true });
   const timers = new Set<NodeJS.Timeout>();
+  const waiters: Array<{ operation: string; resolve: (e: ProxiedExchange) => void }> = [];
+  const replyWaiters: Array<{ operation: string; resolve: () => void }> = [];
+  const nextReply = (operation: string) => new Promise<void>((resolve) => replyWaiters.push({ operation, resolve }));
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
       timers.delete(t);
       fn();
-    }, ms);
+    }, Math.max(0, ms));
     timers.add(t);
   };
 
-  const takeFault = (operation: string, body: string): ProxyFault | undefined => {
-    const f = faults.find(
-      (x) => x.operation === operation && x.remaining > 0 && (x.bodyIncludes === undefined || body.includes(x.bodyIncludes)),
-    );
-    if (f) f.remaining -= 1;
-    return f;
+  const proxy: DynamoDbProxy = {
+    endpoint: '',
+    faults: [],
+    exchanges: [],
+    nextRequest: (operation) => new Promise((resolve) => waiters.push({ operation, resolve })),
+    inject: (fault) => proxy.faults.push({ ...fault }),
+    clear: () => {
+      proxy.faults = [];
+    },
+    close: async () => undefined,
   };
 
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    const server = connect(Number(upstream.port), upstream.hostname);
-    sockets.add(server);
-    let pending = Buffer.alloc(0);
-    let current: ProxyFault | undefined;
-    const closeBoth = () => {
-      client.destroy();
-      server.destroy();
-    };
-    client.on('close', () => {
-      sockets.delete(client);
-      // A held request is still delivered after the client left: that is the fault it models.
-      if (!current?.holdRequestMs) server.destroy();
-    });
-    server.on('close', () => {
-      sockets.delete(server);
-      client.destroy();
-    });
-    client.on('error', () => undefined);
-    server.on('error', () => client.destroy());
-
-    server.on('data', (chunk: Buffer) => {
-      const fault = current;
-      if (fault?.dropReply) {
-        closeBoth();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      const text = body.toString('utf8');
+      const fault = proxy.faults.find(
+        (f) =>
+          f.operation === operation &&
+          (f.times === undefined || f.times > 0) &&
+          (f.bodyIncludes === undefined || text.includes(f.bodyIncludes)),
+      );
+      if (fault && fault.times !== undefined) fault.times -= 1;
+      if (fault?.forgetToken) {
+        body = Buffer.from(
+          text.replace(/("ClientRequestToken":")([^"]+)"/, (_m, p: string, token: string) => `${p}${randomBytes(token.length).toString('hex').slice(0, token.length)}"`),
+          'utf8',
+        );
+      }
+      const exchange: ProxiedExchange = { operation, body: body.toString('utf8'), requestAt: clock() };
+      proxy.exchanges.push(exchange);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i].operation === operation) waiters.splice(i, 1)[0].resolve(exchange);
+      }
+      if (fault?.refuse) {
+        req.socket.destroy();
         return;
       }
-      if (fault?.holdReplyMs) {
-        later(fault.holdReplyMs, () => {
-          if (!client.destroyed) client.write(chunk);
-        });
+
+      const arrived = Date.now();
+      const released = fault?.releaseAfter
+        ? nextReply(fault.releaseAfter.operation).then(() => new Promise<void>((r) => later(fault.releaseAfter!.delayMs, r)))
+        : Promise.resolve();
+      const send = (status: number, headers: http.OutgoingHttpHeaders, payload: Buffer) => {
+        void released.then(() =>
+          later((fault?.delayMs ?? 0) - (Date.now() - arrived), () => {
+            exchange.replyAt = clock();
+            for (let i = replyWaiters.length - 1; i >= 0; i--) {
+              if (replyWaiters[i].operation === operation) replyWaiters.splice(i, 1)[0].resolve();
+            }
+            if (res.destroyed) return;
+            if (fault?.dropReply) {
+              res.socket?.destroy();
+              return;
+            }
+            res.writeHead(status, headers);
+            res.end(payload);
+          }),
+        );
+      };
+
+      if (fault?.refuseWith) {
+        const payload = Buffer.from(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.refuseWith}`, message: 'injected by the test proxy' }));
+        send(400, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(payload.length) }, payload);
         return;
       }
-      if (!client.destroyed) client.write(chunk);
-    });
 
-    client.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      for (;;) {
-        const headerEnd = pending.indexOf('\r\n\r\n');
-        if (headerEnd < 0) return;
-        const head = pending.subarray(0, headerEnd).toString('latin1');
-        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        const total = headerEnd + 4 + length;
-        if (pending.length < total) return;
-        let body = pending.subarray(headerEnd + 4, total).toString('utf8');
-        pending = pending.subarray(total);
-        const operation = /\r\nx-amz-target:\s*DynamoDB_\d+\.(\w+)/i.exec(head)?.[1] ?? '';
-        const fault = takeFault(operation, body);
-        current = fault;
-        if (fault?.forgetToken) {
-          body = body.replace(/("ClientRequestToken":")([^"]+)"/, (_m, p: string, token: string) => `${p}${randomBytes(token.length).toString('hex').slice(0, token.length)}"`);
-        }
-        requests.push({ operation, body });
-        if (fault?.refuse) {
-          closeBoth();
+      let forwardBody = body;
+      let unprocessed: Record<string, unknown> | undefined;
+      if (fault?.unprocessedExcept !== undefined) {
+        const items = (JSON.parse(body.toString('utf8')) as { RequestItems: Record<string, unknown> }).RequestItems;
+        const kept = Object.fromEntries(Object.entries(items).filter(([t]) => t.includes(fault.unprocessedExcept!)));
+        unprocessed = Object.fromEntries(Object.entries(items).filter(([t]) => !t.includes(fault.unprocessedExcept!)));
+        if (Object.keys(kept).length === 0) {
+          const payload = Buffer.from(JSON.stringify({ Responses: {}, UnprocessedKeys: unprocessed }));
+          send(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(payload.length) }, payload);
           return;
         }
-        if (fault?.refuseWith) {
-          const answer = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.refuseWith}`, message: 'injected by the test proxy' });
-          client.write(
-            `HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: ${Buffer.byteLength(answer)}\r\n` +
-              `x-amzn-RequestId: proxy\r\n\r\n${answer}`,
-          );
-          current = undefined;
-          continue;
-        }
-        const bytes = Buffer.concat([Buffer.from(head + '\r\n\r\n', 'latin1'), Buffer.from(body, 'utf8')]);
-        if (fault?.holdRequestMs) later(fault.holdRequestMs, () => !server.destroyed && server.write(bytes));
-        else server.write(bytes);
+        forwardBody = Buffer.from(JSON.stringify({ RequestItems: kept }));
       }
+      const headers = { ...req.headers, 'content-length': String(forwardBody.length) };
+      const forward = () => {
+        const request = http.request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent },
+          (up) => {
+            const parts: Buffer[] = [];
+            up.on('data', (c: Buffer) => parts.push(c));
+            up.on('end', () => {
+              let payload = Buffer.concat(parts);
+              const upHeaders = { ...up.headers };
+              if (unprocessed && up.statusCode === 200) {
+                const answer = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+                payload = Buffer.from(JSON.stringify({ ...answer, UnprocessedKeys: unprocessed }));
+                delete upHeaders['x-amz-crc32'];
+                upHeaders['content-length'] = String(payload.length);
+              }
+              send(up.statusCode ?? 502, upHeaders, payload);
+            });
+          },
+        );
+        request.on('error', () => res.destroy());
+        request.end(forwardBody);
+      };
+      // A held request reaches DynamoDB even if the client has given up on it by then: that is the fault.
+      if (fault?.holdRequestMs) later(fault.holdRequestMs, forward);
+      else forward();
     });
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    inject(fault) {
-      faults.push({ ...fault, remaining: fault.times ?? Infinity });
-    },
-    clear() {
-      faults.splice(0);
-    },
-    close() {
-      timers.forEach(clearTimeout);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  (proxy as { endpoint: string }).endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.close = () =>
+    new Promise<void>((resolve) => {
+      for (const t of timers) clearTimeout(t);
       timers.clear();
-      sockets.forEach((s) => s.destroy());
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+      server.closeAllConnections();
+      agent.destroy();
+      server.close(() => resolve());
+    });
+  return proxy;
 }

@@ -126,7 +126,7 @@ describe("the issue's reproduction: every commit reply held 2.5 s, the admin Lam
   for (const w of writes(() => keyId)) {
     test(`${w.name}: answers success, flushes, one audit record`, async () => {
       const recordsBefore = await auditCount(h, w.action);
-      proxy.inject({ operation: 'TransactWriteItems', holdReplyMs: ADMIN_DYNAMODB_CLIENT.requestTimeoutMs + 500 });
+      proxy.inject({ operation: 'TransactWriteItems', delayMs: ADMIN_DYNAMODB_CLIENT.requestTimeoutMs + 500 });
       const res = await h.call(w.method, typeof w.path === 'function' ? w.path() : w.path, { body: 'body' in w ? w.body : undefined });
       await expectCommittedOnce(h, res, w.action, recordsBefore);
       await expectApplied(h, w.action, res.body, keyId);
@@ -156,7 +156,7 @@ describe('retries of a commit whose first attempt was applied', () => {
     const res = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.10' }, headers: { 'If-Match': `"${version}"` } });
     await expectCommittedOnce(h, res, 'ip_allowlist.entries.add');
     expect(res.body.version).toBe(version + 1);
-    const sent = proxy.requests.filter((r) => r.operation === 'TransactWriteItems').slice(-2);
+    const sent = proxy.exchanges.filter((r) => r.operation === 'TransactWriteItems').slice(-2);
     expect(sent).toHaveLength(2);
     expect(JSON.parse(sent[0].body).ClientRequestToken).toBe(JSON.parse(sent[1].body).ClientRequestToken);
   });
@@ -245,11 +245,11 @@ describe('resolving the outcome', () => {
   test('a commit DynamoDB refused (throttled on every attempt) is known not applied: 503 "nothing was changed"', async () => {
     // A refusal is an HTTP answer: the proxy answers with DynamoDB's throttling error instead of forwarding.
     proxy.inject({ operation: 'TransactWriteItems', refuseWith: 'ThrottlingException' });
-    const sentBefore = proxy.requests.length;
+    const sentBefore = proxy.exchanges.length;
     const res = await h.call('POST', KEYS, { body: { name: 'throttled' } });
     const error = expectError(res, 503, 'storage_unavailable');
     expect(error.message).toMatch(/Nothing was changed/);
-    expect(proxy.requests.slice(sentBefore).map((r) => r.operation)).toEqual(['TransactWriteItems', 'TransactWriteItems']);
+    expect(proxy.exchanges.slice(sentBefore).map((r) => r.operation)).toEqual(['TransactWriteItems', 'TransactWriteItems']);
     expect((await h.auditRecords(ORG)).filter((r) => JSON.stringify(r.after).includes('throttled'))).toEqual([]);
   });
 
