@@ -203,6 +203,27 @@ describe('resolving the outcome', () => {
     expect((await h.call('GET', LIST)).body.entries.map((e: any) => e.value)).toContain('192.0.2.20/32');
   });
 
+  test('a re-send cancelled because another change landed meanwhile is final: the change is re-applied on top', async () => {
+    const version = (await h.call('GET', LIST)).body.version;
+    const recordsBefore = await auditCount(h, 'ip_allowlist.entries.add');
+    // A's commit never reaches DynamoDB (both attempts reset); its audit read is held while B commits.
+    proxy.inject({ operation: 'TransactWriteItems', refuse: true, times: 2 });
+    proxy.inject({ operation: 'GetItem', bodyIncludes: h.names.auditLog, delayMs: 1000, times: 1 });
+    const seen = proxy.exchanges.length;
+    const a = h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.40' } });
+    while (!proxy.exchanges.slice(seen).some((e) => e.operation === 'GetItem' && e.body.includes(h.names.auditLog))) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const b = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.41' } });
+    expect(b.body.version).toBe(version + 1);
+    const res = await a;
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(version + 2);
+    expect(res.body.entries.map((e: any) => e.value)).toEqual(expect.arrayContaining(['192.0.2.40/32', '192.0.2.41/32']));
+    expect(await auditCount(h, 'ip_allowlist.entries.add')).toBe(recordsBefore + 2);
+    expect(h.logger.records.map((r) => r.message)).toContain('commit answer lost; the re-send shows it did not commit and no longer can');
+  });
+
   test('commit requests still in flight when the outcome is resolved are applied at most once', async () => {
     const version = (await h.call('GET', LIST)).body.version;
     const recordsBefore = await auditCount(h, 'ip_allowlist.entries.add');
