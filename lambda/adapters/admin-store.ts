@@ -79,7 +79,10 @@ export class ItemTooLargeError extends Error {
   }
 }
 
-/** Any other storage failure (network, throttling, permissions, missing table): the request fails with 503. */
+/**
+ * A storage failure after which nothing was written: a read failed, or a commit was refused by DynamoDB
+ * (throttling, permissions, missing table) or never reached it. The request fails with 503 "nothing was changed".
+ */
 export class StoreUnavailableError extends Error {
   constructor(readonly cause: unknown) {
     super(`DynamoDB request failed: ${describeError(cause)}`);
