@@ -16,6 +16,7 @@ import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
 import { IAllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
+import { grantAdminTableAccess } from './table-access';
 import { createHandlerFunction } from './handler-function';
 import { instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
 import { acknowledgeGrantWildcards, acknowledgeNagRules } from './nag';
@@ -190,7 +191,7 @@ export class AllowlistAdminApi extends Construct {
     });
     this.function = parts.function;
     this.logGroup = parts.logGroup;
-    this.tables.grantReadWrite(this.function);
+    grantAdminTableAccess(this.tables, this.function);
 
     // The stages are known only when the whole app is built (a method may attach an authorizer to an API after
     // this line), so they are wired in at synth time.

@@ -108,7 +108,7 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
 
   /**
    * Lets `grantee` read allowlists and API keys, nothing else: GetItem, BatchGetItem and Query on those two
-   * tables and the `byProject` index. This is exactly what the authorizer gets.
+   * tables and the `byProject` index. For your own readers; the authorizer gets less (lib/table-access.ts).
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({
@@ -125,8 +125,8 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   }
 
   /**
-   * Lets `grantee` read and write items in all three tables (and query their indexes). This is what the admin
-   * API gets: it writes each change together with its audit record.
+   * Lets `grantee` read and write items in all three tables (and query their indexes). For your own tools; the
+   * admin API gets only the actions it calls, and the audit log stays append-only for it (lib/table-access.ts).
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     const tableArns = [this.allowlistsTable.tableArn, this.apiKeysTable.tableArn, this.auditLogTable.tableArn];

@@ -24,6 +24,7 @@ import { AUTHORIZER_ENV } from '../lambda/authorizer/config';
 import { METRICS_NAMESPACE, METRICS_SERVICE_ENV, METRIC_NAMES } from '../lambda/authorizer/metrics';
 import { splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
+import { grantAuthorizerTableAccess } from './table-access';
 import { addGatewayResponsesTo, DEFAULT_API_KEY_HEADER, gatewayResponseDefinitions } from './gateway-responses';
 import type { IAllowlistTables } from './allowlist-tables';
 import { createHandlerFunction } from './handler-function';
@@ -230,7 +231,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
     });
     this.function = parts.function;
     this.logGroup = parts.logGroup;
-    this.tables.grantRead(this.function);
+    grantAuthorizerTableAccess(this.tables, this.function);
 
     // The source IP is part of the cache key: a decision made for one IP is never reused for another.
     this.identitySources = [

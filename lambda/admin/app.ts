@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ItemTooLargeError, StoreUnavailableError } from '../adapters/admin-store';
+import { ItemTooLargeError, StoreUnavailableError, WriteConflictError, WriteOutcomeUnknownError } from '../adapters/admin-store';
 import {
   addAllowlistEntries,
   checkIp,
@@ -12,7 +12,7 @@ import {
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { AdminError, internalError, storageUnavailable } from './errors';
+import { AdminError, internalError, storageUnavailable, tooMuchContention, writeOutcomeUnknown } from './errors';
 import { clock } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
@@ -102,6 +102,9 @@ function toAdminError(err: unknown): AdminError {
     return new AdminError(422, 'allowlist_too_large', `The change was not stored: ${err.message}.`, 'entries');
   }
   if (err instanceof StoreUnavailableError) return storageUnavailable();
+  if (err instanceof WriteOutcomeUnknownError) return writeOutcomeUnknown(err.organizationId, err.eventId);
+  // A write without a retry loop (create-key) that lost a transaction conflict: known not applied, like a 409.
+  if (err instanceof WriteConflictError) return tooMuchContention();
   return internalError();
 }
 

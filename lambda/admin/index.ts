@@ -23,7 +23,7 @@ const config = loadAdminConfig(process.env);
 const dynamodb = createAdminDynamoDbClient();
 
 const run = createAdminHandler({
-  store: new AdminStore(dynamodb, config.tables),
+  store: new AdminStore(dynamodb, config.tables, logger),
   flusher: createStageCacheFlusher(createApiGatewayClient(), config.protectedStages, logger),
   config,
   logger,

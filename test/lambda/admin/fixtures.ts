@@ -142,7 +142,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const ddb = localClient(testEndpoint());
   const names = await createTables(ddb, uniquePrefix(label));
   const logger = recordingLogger();
-  const store = new AdminStore(options.handlerClient ?? ddb, names);
+  const store = new AdminStore(options.handlerClient ?? ddb, names, logger);
   const deps: AdminDependencies = {
     store,
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
