@@ -7,6 +7,7 @@ import {
   EntryInput,
   ValidEntry,
   addEntries,
+  refuseWholeFamily,
   removeEntry,
   replaceEntries,
   setEnabled,
@@ -203,6 +204,8 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
   let draft: AllowlistSettings | undefined;
   if (body.entries !== undefined) {
     const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
+    // A draft that could never be saved is answered as saving it would be.
+    refuseWholeFamily(entries);
     draft = {
       enabled: true,
       entries: entries.map((e) => ({ value: e.value, description: e.description, createdAt: '', createdBy: '' })),

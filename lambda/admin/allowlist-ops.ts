@@ -1,9 +1,10 @@
-import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
+import { AllowlistEntryError, familiesCoveredBy, normalizeAllowlistEntry } from '../core/allowlist';
 import { AllowlistEntry, AllowlistSettings } from '../core/model';
 import {
   ADMIN_ERROR_TYPES,
   AdminError,
   RejectedEntry,
+  coversWholeFamily,
   emptyAllowlist,
   entryNotFound,
   limitExceeded,
@@ -123,6 +124,16 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+/**
+ * Refuses entries that together admit a whole address family, as a single `/0` entry is refused: split into
+ * pieces (`0.0.0.0/1` + `128.0.0.0/1`) they would restrict nothing for that family while the list looks enforced.
+ * Checked on the complete resulting list, so entries added one request at a time are caught too.
+ */
+export function refuseWholeFamily(entries: readonly { readonly value: string }[]): void {
+  const covers = familiesCoveredBy(entries.map((e) => e.value));
+  if (covers.length > 0) throw coversWholeFamily(covers);
+}
+
 function next(current: AllowlistSettings, ctx: ChangeContext, changes: Partial<AllowlistSettings>): AllowlistSettings {
   return {
     enabled: current.enabled,
@@ -163,7 +174,9 @@ export function addEntries(
     createdAt: ctx.now,
     createdBy: ctx.actor,
   }));
-  return next(current, ctx, { entries: [...current.entries, ...added] });
+  const entries = [...current.entries, ...added];
+  refuseWholeFamily(entries);
+  return next(current, ctx, { entries });
 }
 
 /**
@@ -191,6 +204,7 @@ export function replaceEntries(
       createdBy: old?.createdBy ?? ctx.actor,
     };
   });
+  refuseWholeFamily(replaced);
   return next(current, ctx, { entries: replaced, enabled: willBeEnabled });
 }
 
@@ -205,5 +219,7 @@ export function removeEntry(current: AllowlistSettings, value: string, ctx: Chan
 /** POST enable / disable. Enabling an empty list is refused; disabling is always allowed. */
 export function setEnabled(current: AllowlistSettings, enabled: boolean, ctx: ChangeContext): AllowlistSettings {
   if (enabled && current.entries.length === 0) throw emptyAllowlist('enable an allowlist with no entries');
+  // A list stored before this rule existed may cover a family; it is not put in force.
+  if (enabled) refuseWholeFamily(current.entries);
   return next(current, ctx, { enabled });
 }
