@@ -1,5 +1,6 @@
 import { AllowlistEntryError, familiesCoveredBy, normalizeAllowlistEntry } from '../core/allowlist';
 import { AllowlistEntry, AllowlistSettings } from '../core/model';
+import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
 import {
   ADMIN_ERROR_TYPES,
   AdminError,
@@ -81,6 +82,16 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
       });
       return;
     }
+    const unsafe = findUnsafeCharacter(description.trim());
+    if (unsafe) {
+      rejected.push({
+        index,
+        value: input.value,
+        code: 'invalid_characters',
+        reason: `${paramPrefix ? `${where}.description` : 'description'}: ${unsafeCharacterReason(unsafe)}`,
+      });
+      return;
+    }
     const length = characterCount(description.trim());
     if (length > MAX_DESCRIPTION_LENGTH) {
       rejected.push({
@@ -108,11 +119,15 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
   return valid;
 }
 
+/** Codes of a rejected entry that are about its description, not its value. */
+const DESCRIPTION_CODES: ReadonlySet<string> = new Set(['invalid_characters', 'description_too_long']);
+
 function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntry[], paramPrefix: string): AdminError {
   const type = status === 409 ? ADMIN_ERROR_TYPES.conflict : ADMIN_ERROR_TYPES.invalidRequest;
   if (rejected.length === 1 && !paramPrefix) {
     const r = rejected[0];
-    return new AdminError(status, r.code, capitalize(r.reason) + '.', 'value', type, rejected);
+    const param = DESCRIPTION_CODES.has(r.code) ? 'description' : 'value';
+    return new AdminError(status, r.code, capitalize(r.reason) + '.', param, type, rejected);
   }
   const code = status === 409 ? 'duplicate_entry' : 'invalid_entries';
   const list = rejected.map((r) => `${paramPrefix || 'entries'}[${r.index}]: ${r.reason}`).join('; ');
