@@ -423,7 +423,11 @@ const COMMANDS: Record<string, CommandSpec> = {
             k.redactedValue,
             k.status,
             shortTime(k.createdAt),
-            k.allowlist ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries` : '-',
+            k.allowlist?.corrupt
+              ? 'CORRUPT: every request refused; replace it'
+              : k.allowlist
+                ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries`
+                : '-',
           ]);
           ctx.io.stdout(`${table(['ID', 'NAME', 'KEY', 'STATUS', 'CREATED', 'KEY ALLOWLIST'], rows)}\n`);
         }

@@ -167,6 +167,21 @@ export const coversWholeFamily = (covers: readonly FamilyCover[]) => {
   );
 };
 
+/**
+ * A stored list that cannot be read (a corrupt item, or an entry that is not a valid range). The authorizer fails
+ * closed on it, so the operator must learn that every request it governs is refused, and how to repair it.
+ */
+export const allowlistCorrupt = (list: string, reason: string, version: number) =>
+  new AdminError(
+    409,
+    'allowlist_corrupt',
+    `The stored allowlist ${list} is corrupt (${reason}). The authorizer refuses every request it applies to ` +
+      '(503 authorizer_unavailable) until it is replaced: send the complete list with PUT, with "enabled" ' +
+      `(cdk-ip-allowlist allowlist replace ... --enable or --disable)${version > 0 ? `; If-Match, if you send one, is version ${version}` : ''}.`,
+    null,
+    ADMIN_ERROR_TYPES.conflict,
+  );
+
 export const versionMismatch = (expected: number, actual: number) =>
   new AdminError(
     412,
