@@ -17,6 +17,7 @@ import {
   allowlistFromAttributes,
   allowlistToAttributes,
   apiKeyToItem,
+  requireCanonicalEntries,
   storedApiKeyFromItem,
 } from './items';
 import { API_KEYS_BY_PROJECT_INDEX, organizationAllowlistPk, projectAllowlistPk, projectScope } from './schema';
@@ -151,7 +152,9 @@ export class AdminStore {
         }),
       ),
     );
-    return allowlistFromAttributes(out.Item);
+    const settings = allowlistFromAttributes(out.Item);
+    if (out.Item) requireCanonicalEntries(settings, out.Item);
+    return settings;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
 import { AllowlistEntry, AllowlistSettings, ApiKeyRecord, ApiKeyStatus, EMPTY_ALLOWLIST } from '../core/model';
 
 /**
@@ -209,12 +210,43 @@ export function apiKeyFromItem(item: Item): ApiKeyRecord {
   }
 }
 
+/**
+ * The admin API's stricter reading of a list: an entry that is not a canonical range (written by other means) is
+ * one the authorizer cannot compile, so it fails closed on it, and the list is as corrupt as an unreadable item.
+ * (The authorizer itself finds out when it compiles the list; it does not parse entries twice.)
+ *
+ * @throws CorruptAllowlistError
+ */
+export function requireCanonicalEntries(settings: AllowlistSettings, container: Item): void {
+  for (const entry of settings.entries) {
+    let canonical: string | undefined;
+    try {
+      canonical = normalizeAllowlistEntry(entry.value);
+    } catch (err) {
+      if (!(err instanceof AllowlistEntryError)) throw err;
+    }
+    if (canonical !== entry.value) {
+      const reason = `stored entry ${JSON.stringify(entry.value)} is not a canonical allowlist entry`;
+      throw new CorruptAllowlistError(corruptList(container, reason), container);
+    }
+  }
+}
+
 /** A key as the admin API sees it: readable even when its own list is not, with the list's problem beside it. */
 export type StoredApiKey = ApiKeyRecord & { readonly corruptAllowlist?: CorruptAllowlist };
 
 export function storedApiKeyFromItem(item: Item): StoredApiKey {
   try {
-    return apiKeyFromItem(item);
+    const key = apiKeyFromItem(item);
+    if (key.allowlist) {
+      try {
+        requireCanonicalEntries(key.allowlist, item.allowlist!.M!);
+      } catch (err) {
+        if (err instanceof CorruptAllowlistError) throw new CorruptAllowlistError(err.corrupt, item, { ...key, allowlist: undefined });
+        throw err;
+      }
+    }
+    return key;
   } catch (err) {
     if (err instanceof CorruptAllowlistError && err.key) return { ...err.key, corruptAllowlist: err.corrupt };
     throw err;

@@ -79,37 +79,12 @@ async function loadList(deps: AdminDependencies, target: AllowlistTarget): Promi
       if (err instanceof CorruptAllowlistError) return { settings: EMPTY_ALLOWLIST, corrupt: err.corrupt };
       throw err;
     }
-    return withStoredEntriesChecked({ settings });
+    return { settings };
   }
   const key = await deps.store.findApiKey(target.organizationId, target.projectId, target.keyId);
   if (!key) throw apiKeyNotFound(target.keyId);
   if (key.corruptAllowlist) return { settings: EMPTY_ALLOWLIST, key, corrupt: key.corruptAllowlist };
-  return withStoredEntriesChecked({ settings: key.allowlist ?? EMPTY_ALLOWLIST, key });
-}
-
-/**
- * A list whose item reads fine can still hold an entry that is not a canonical range (written by other means):
- * the authorizer cannot compile it and fails closed, so it is as corrupt as an unreadable item.
- */
-function withStoredEntriesChecked(loaded: LoadedList): LoadedList {
-  for (const entry of loaded.settings.entries) {
-    let canonical: string | undefined;
-    try {
-      canonical = normalizeAllowlistEntry(entry.value);
-    } catch (err) {
-      if (!(err instanceof AllowlistEntryError)) throw err;
-    }
-    if (canonical !== entry.value) {
-      const corrupt: CorruptAllowlist = {
-        reason: `stored entry ${JSON.stringify(entry.value)} is not a canonical allowlist entry`,
-        version: loaded.settings.version,
-        enabled: loaded.settings.enabled,
-        guard: { kind: 'version', raw: String(loaded.settings.version) },
-      };
-      return { ...loaded, corrupt };
-    }
-  }
-  return loaded;
+  return { settings: key.allowlist ?? EMPTY_ALLOWLIST, key };
 }
 
 /** How the error names a list: `of organization acme`, `of API key key_x (acme/web)`. */
