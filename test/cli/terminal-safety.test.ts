@@ -148,6 +148,31 @@ test('an error message quoting what was sent is escaped (the API quotes entries 
   for (const { err } of [refused, quoted]) expect(err).not.toMatch(RAW_UNSAFE);
 });
 
+test('allowlist check and keys list say when a stored list is corrupt', async () => {
+  // prepare: a key whose own list is {NULL: true}
+  const created = await h.call('POST', '/v1/organizations/termorg/projects/api/api_keys', { body: { name: 'narrowed' } });
+  await h.ddb.send(
+    new UpdateItemCommand({
+      TableName: h.names.apiKeys,
+      Key: { keyHash: { S: (await h.store.findApiKey('termorg', 'api', created.body.id))!.keyHash } },
+      UpdateExpression: 'SET #al = :al',
+      ExpressionAttributeNames: { '#al': 'allowlist' },
+      ExpressionAttributeValues: { ':al': { NULL: true } },
+    }),
+  );
+
+  // act
+  const check = await cli('allowlist', 'check', '--org', 'termorg', '--project', 'api', '--key', created.body.id, '203.0.113.9');
+  const list = await cli('keys', 'list', '--org', 'termorg', '--project', 'api');
+
+  // assess
+  expect(check.code).toBe(EXIT.error);
+  expect(check.err).toMatch(
+    new RegExp(`^error: The stored allowlist of API key ${created.body.id} \\(termorg/api\\) is corrupt \\(allowlist is NULL, not a map\\)\\. .*\\(allowlist_corrupt, HTTP 409\\)\\n$`),
+  );
+  expect(list.out).toMatch(new RegExp(`${created.body.id} +narrowed .* active .* CORRUPT: every request refused; replace it`));
+});
+
 test('printable escapes every unprintable character, printableOutput keeps only the line breaks', () => {
   expect(printable('a\u001bb\nc\td\u202e\ud800')).toBe('a\\u001bb\\u000ac\\u0009d\\u202e\\ud800');
   expect(printableOutput('a\u001bb\nc\td\u202e')).toBe('a\\u001bb\nc\\u0009d\\u202e');
