@@ -1,7 +1,10 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { allowlistToAttributes } from '../../../lambda/adapters/items';
 import { organizationAllowlistPk } from '../../../lambda/adapters/schema';
-import { expectError, Harness, makeHarness } from './fixtures';
+import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
+import { createAuthorizer } from '../../../lambda/authorizer/authorizer';
+import { authorizerEvent } from '../authorizer/fixtures';
+import { expectError, Harness, makeHarness, recordingLogger } from './fixtures';
 
 /**
  * No list may admit a whole address family: entries that together cover every IPv4 or every IPv6 address are
@@ -125,4 +128,24 @@ test('a list stored before the rule that covers IPv4 cannot be enabled (422), an
   expect(trim.status).toBe(200);
   expect(enableAfterTrim.status).toBe(200);
   expect(enableAfterTrim.body).toMatchObject({ enabled: true, version: 5, entries: [expect.objectContaining({ value: '0.0.0.0/1' })] });
+});
+
+test('at the authorizer, an IPv6 list around the IPv4-mapped range admits IPv6 callers inside it and no IPv4 caller', async () => {
+  // prepare
+  const created = await h.call('POST', '/v1/organizations/v6only/projects/web/api_keys', { body: { name: 'k' } });
+  const put = await h.call('PUT', '/v1/organizations/v6only/ip_allowlist', { body: { entries: ['::/64', '::fffe:0:0/95'], enabled: true } });
+  expect(put.status).toBe(200);
+  const authorizer = createAuthorizer({
+    store: new DynamoDbAuthorizerStore({ client: h.ddb, allowlistsTableName: h.names.allowlists, apiKeysTableName: h.names.apiKeys }),
+    logger: recordingLogger(),
+    memoryCacheTtlSeconds: 0,
+  });
+  const effect = async (sourceIp: string) =>
+    (await authorizer.handle(authorizerEvent({ key: created.body.key, sourceIp }))).policyDocument.Statement[0].Effect;
+
+  // act
+  const effects = await Promise.all(['::1', '::fffe:1:2', '203.0.113.9', '::ffff:203.0.113.9', '0.0.0.1'].map(effect));
+
+  // assess
+  expect(effects).toEqual(['Allow', 'Allow', 'Deny', 'Deny', 'Deny']);
 });

@@ -43,6 +43,7 @@ describe('normalizeAllowlistEntry: accepted forms', () => {
     ['IPv4-mapped address fully written out becomes IPv4', '0:0:0:0:0:ffff:203.0.113.10/128', '203.0.113.10/32'],
     ['IPv4-mapped /120 becomes IPv4 /24', '::ffff:203.0.113.0/120', '203.0.113.0/24'],
     ['IPv4-mapped /97 becomes IPv4 /1', '::ffff:128.0.0.0/97', '128.0.0.0/1'],
+    ['IPv4-mapped /104 becomes IPv4 /8 (the README example)', '::ffff:10.0.0.0/104', '10.0.0.0/8'],
     ['an IPv6 range containing the mapped range stays IPv6', '::fffe:0:0/95', '::fffe:0:0/95'],
     ['surrounding spaces are trimmed', '  10.0.0.0/8  ', '10.0.0.0/8'],
     ['surrounding tabs and newlines are trimmed', '\t2001:db8::/48\n', '2001:db8::/48'],
