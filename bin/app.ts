@@ -43,7 +43,7 @@ export class ExampleStack extends Stack {
         timeout: Duration.seconds(5),
         logRetention: logs.RetentionDays.ONE_MONTH,
       });
-      upstream = Upstream.lambda(parts.function);
+      upstream = Upstream.lambdaFunction(parts.function);
     }
 
     this.allowlistedApi = new IpAllowlistedApi(this, 'Api', {

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { defaultErrorResponseTemplate } from './gateway-responses';
 import { loggedStageOptions } from './stage-options';
 import { ENV } from '../lambda/adapters/schema';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/admin/allowlist-ops';
+import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
 import { ADMIN_ENV } from '../lambda/admin/config';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
@@ -83,7 +83,7 @@ export interface AllowlistAdminApiProps {
 
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
 /** The admin Lambda's timeout: API Gateway's default integration timeout (29 s). */
-export const ADMIN_TIMEOUT_SECONDS = 29;
+const ADMIN_TIMEOUT_SECONDS = 29;
 const MAX_PROPAGATION_DELAY_SECONDS = 3600;
 
 /**

@@ -10,7 +10,7 @@ import { Upstream } from './upstream';
 
 /** Properties of `IpAllowlistedApi`. */
 export interface IpAllowlistedApiProps {
-  /** Where requests that pass the allowlist go: `Upstream.http(url)` or `Upstream.lambda(fn)`. */
+  /** Where requests that pass the allowlist go: `Upstream.http(url)` or `Upstream.lambdaFunction(fn)`. */
   readonly upstream: Upstream;
 
   /**

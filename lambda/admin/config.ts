@@ -2,7 +2,7 @@ import { ENV } from '../adapters/schema';
 import { StageTarget } from '../adapters/stage-cache';
 import { AUTHORIZER_ENV } from '../authorizer/config';
 import { MAX_MEMORY_TTL_SECONDS, splitPropagationDelay } from '../core/propagation';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from './allowlist-ops';
+import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../core/limits';
 
 /**
  * The admin Lambda's configuration, read from the environment the construct (lib/allowlist-admin-api.ts) sets,

@@ -2,7 +2,8 @@ import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { AllowlistTables, IpAllowlistedApi, IpAllowlistedApiProps, Upstream, UPSTREAM_CONTEXT_HEADERS } from '../../lib';
+import { AllowlistTables, IpAllowlistedApi, IpAllowlistedApiProps, Upstream } from '../../lib';
+import { UPSTREAM_CONTEXT_HEADERS } from '../../lib/core';
 import { newStack, onlyResource, resourcesOfType, TempOutdirs } from './synth-helpers';
 
 const outdirs = new TempOutdirs();
@@ -224,7 +225,7 @@ describe('IpAllowlistedApi upstreams', () => {
   test('a Lambda upstream gets the Lambda proxy integration, which hands it the authorizer context in requestContext.authorizer', () => {
     const stack = newStack(outdirs);
     const fn = upstreamFunction(stack);
-    const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.lambda(fn) });
+    const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.lambdaFunction(fn) });
     const template = Template.fromStack(stack);
 
     const fnArn = { 'Fn::GetAtt': [logicalId(stack, fn), 'Arn'] };
