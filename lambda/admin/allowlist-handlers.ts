@@ -136,7 +136,6 @@ async function writeAllowlist(
     const now = new Date(nowMs).toISOString();
     const ctx: ChangeContext = { actor: req.actor, now, maxEntries: deps.config.maxEntries };
     const next = corrupt ? repair!(corrupt, ctx) : change(loaded, ctx);
-    const current = loaded;
     const audit: AuditEvent = {
       organizationId: target.organizationId,
       eventId: newEventId(now),
@@ -146,12 +145,12 @@ async function writeAllowlist(
       scope: target.scope,
       target: targetPath(target),
       // What was there, as far as it can be told: a corrupt list is recorded as such, with why.
-      before: corrupt ? { corrupt: corrupt.reason, version: corrupt.version } : allowlistSnapshot(current),
+      before: corrupt ? { corrupt: corrupt.reason, version: corrupt.version } : allowlistSnapshot(loaded),
       after: allowlistSnapshot(next),
       requestId: req.requestId,
     };
-    if (target.scope === 'key') await deps.store.commitKeyList(key!, current.version, next, audit, corrupt);
-    else await deps.store.commitScopeList(target, current.version, next, audit, corrupt);
+    if (target.scope === 'key') await deps.store.commitKeyList(key!, currentVersion, next, audit, corrupt);
+    else await deps.store.commitScopeList(target, currentVersion, next, audit, corrupt);
     committedAt = clock(deps);
     return next;
   });
@@ -267,9 +266,10 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
   const projectTarget: AllowlistTarget | undefined =
     target.scope === 'organization' ? undefined : { scope: 'project', organizationId: org, projectId: target.projectId };
   // Every list the authorizer would read: a corrupt one makes it fail closed, so the check says so, naming it.
+  // A draft stands in for its own scope's stored list, which then decides nothing, corrupt or not.
   const readable = async (t: AllowlistTarget): Promise<LoadedList> => {
     const loaded = await loadList(deps, t);
-    if (loaded.corrupt) throw corruptError(t, loaded.corrupt);
+    if (loaded.corrupt && !(draft && t.scope === target.scope)) throw corruptError(t, loaded.corrupt);
     return loaded;
   };
   const [organizationLoad, projectLoad, keyList] = await Promise.all([
@@ -288,7 +288,7 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
       ADMIN_ERROR_TYPES.conflict,
     );
   }
-  if (keyList?.corrupt) throw corruptError(target, keyList.corrupt);
+  if (keyList?.corrupt && !draft) throw corruptError(target, keyList.corrupt);
 
   const lists = {
     organization: target.scope === 'organization' && draft ? draft : organization,

@@ -218,6 +218,18 @@ describe('repairing a corrupt key list', () => {
     expect(replaces.filter((r) => (r.before as { corrupt?: string }).corrupt !== undefined)).toHaveLength(1);
   });
 
+  test('the check tool answers on a draft of the corrupt list itself: the draft stands in for it', async () => {
+    // prepare
+    const k = await keyWithStoredList('repairdraft', { NULL: true });
+
+    // act
+    const draft = await h.call('POST', `${k.listPath}/check`, { body: { ip: '203.0.113.9', entries: ['203.0.113.0/24'] } });
+
+    // assess
+    expect(draft.status).toBe(200);
+    expect(draft.body).toMatchObject({ allowed: true, draft: true, keyMatchedEntry: '203.0.113.0/24' });
+  });
+
   test('a key whose list is corrupt can still be revoked', async () => {
     // prepare
     const k = await keyWithStoredList('repairrevoke', { NULL: true });
@@ -274,8 +286,13 @@ describe('corrupt organization and project lists', () => {
 
     // act
     const res = await h.call('POST', `${keysPath('projc', 'web')}/${body.id}/ip_allowlist/check`, { body: { ip: '203.0.113.9' } });
+    const withDraft = await h.call('POST', `${keysPath('projc', 'web')}/${body.id}/ip_allowlist/check`, {
+      body: { ip: '203.0.113.9', entries: ['203.0.113.0/24'] },
+    });
 
     // assess
-    expect(expectError(res, 409, 'allowlist_corrupt').message).toContain('The stored allowlist of project projc/web is corrupt (entries is not a list)');
+    for (const reply of [res, withDraft]) {
+      expect(expectError(reply, 409, 'allowlist_corrupt').message).toContain('The stored allowlist of project projc/web is corrupt (entries is not a list)');
+    }
   });
 });
