@@ -9,7 +9,7 @@
  * After a change to the constructs' templates, update the example's snapshot: `npm pack` in the repository root,
  * then in examples/consumer `npm install && npx jest -u` (see examples/consumer/README.md).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,17 +77,30 @@ afterAll(() => {
   if (temp) fs.rmSync(temp, { recursive: true, force: true });
 });
 
-test('examples/ is neither compiled nor tested by the repository itself, and is not in the tarball', () => {
+// That the tarball holds no examples/ file is pinned with the rest of its file list in test/package/package.test.ts.
+test('examples/ is neither compiled nor tested by the repository itself', () => {
   const rootJest = require(path.join(REPO_ROOT, 'jest.config.js')) as { roots: string[] };
   const tsconfig = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8'));
-  const files = JSON.parse(
-    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-  )[0].files.map((f: { path: string }) => f.path);
 
   expect(rootJest.roots).toEqual(['<rootDir>/test']);
   expect(tsconfig.include.filter((p: string) => p.startsWith('examples'))).toEqual([]);
   expect(tsconfig.exclude).toContain('examples');
-  expect(files.filter((p: string) => p.startsWith('examples/'))).toEqual([]);
+});
+
+test("the example's README gives the commands this test runs, and the repository's README links it", () => {
+  const readme = fs.readFileSync(path.join(EXAMPLE, 'README.md'), 'utf8');
+  const block = /## Run it[\s\S]*?```bash\n([\s\S]*?)```/.exec(readme)![1];
+  const commands = block
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter(Boolean);
+
+  // `npm pack` and `cd` are what beforeAll does in the temp dir; the others are the tests below, in this order
+  // (`npm test` is the example's jest, run with --ci below; cdk synth with --quiet to keep the template off stdout).
+  expect(commands).toEqual(['npm pack', 'cd examples/consumer', 'npm install', 'npm run build', 'npx cdk synth', 'npm test']);
+  expect(readme).toContain('cdk-ip-allowlist-0.1.0.tgz');
+  expect(readme).toContain(`cdk-ip-allowlist-${JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}.tgz`);
+  expect(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')).toContain('](examples/consumer/README.md)');
 });
 
 test('the example installs the tarball and its pinned dependencies, and no esbuild at any depth', () => {
@@ -126,9 +139,9 @@ test('`npx cdk synth` succeeds with cdk-nag AwsSolutions registered, from the La
   expect(assets.sort()).toEqual([...shipped].sort());
 });
 
-test("the example's own jest passes with --ci against its committed snapshot", () => {
+test("`npm test`: the example's own jest passes with --ci against its committed snapshot", () => {
   const report = path.join(temp, 'jest-report.json');
-  run('npx', ['jest', '--ci', '--json', `--outputFile=${report}`, `--cacheDirectory=${path.join(temp, 'jest-cache')}`]);
+  run('npm', ['test', '--', '--ci', '--json', `--outputFile=${report}`, `--cacheDirectory=${path.join(temp, 'jest-cache')}`]);
   const result = JSON.parse(fs.readFileSync(report, 'utf8'));
 
   expect(fs.existsSync(path.join(EXAMPLE, 'test', '__snapshots__', 'consumer.test.ts.snap'))).toBe(true);
