@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../bin/app';
@@ -66,6 +66,13 @@ test('Orders: every method uses the allowlist authorizer except the public GET /
 
   expect(byPath).toEqual({ OrdersordersGET: 'CUSTOM', OrdersordersPOST: 'CUSTOM', OrdershealthGET: 'NONE' });
   template.hasResourceProperties('AWS::ApiGateway::Authorizer', { RestApiId: ordersApiId, Type: 'REQUEST' });
+  // cloudWatchRole: false on Orders: the one account-level logging setting is the library's, and Orders' stage
+  // deploys after it (through the Partners stage).
+  template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  const ordersStage = template.findResources('AWS::ApiGateway::Stage', { Properties: { StageName: 'prod' } });
+  expect(Object.values(ordersStage)[0].DependsOn).toEqual(
+    expect.arrayContaining([stack.getLogicalId(stack.partners.api.deploymentStage.node.defaultChild as CfnElement)]),
+  );
 });
 
 test("the admin API built from the authorizer flushes Orders' prod stage; each instance alarms on its own metrics", () => {
