@@ -9,21 +9,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { packTarball, REPO_ROOT } from './pack';
 
-const root = path.resolve(__dirname, '..', '..');
+const root = REPO_ROOT;
 let project: string;
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist', 'lib', 'index.js'))) {
-    throw new Error('dist/ is not built: run `npm run build` (npm ci runs it through the prepare script)');
-  }
   project = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-ip-allowlist-consumer-'));
-  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const tarball = path.join(project, (JSON.parse(out) as { filename: string }[])[0].filename);
+  const tarball = packTarball(project);
   const target = path.join(project, 'node_modules', 'cdk-ip-allowlist');
   fs.mkdirSync(target, { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
