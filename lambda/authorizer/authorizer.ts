@@ -81,8 +81,11 @@ export interface Authorizer {
   handle(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult>;
   /** Forgets every cached key record and allowlist. */
   resetCache(): void;
-  /** Number of cached keys (valid and invalid) and allowlists (for tests and diagnostics). */
-  cacheSizes(): { readonly keys: number; readonly allowlists: number };
+  /**
+   * Number of cached keys (valid and invalid), allowlists (stored, or vouched for by a valid key) and "no list
+   * stored" results for routes no valid key vouched for (for tests and diagnostics).
+   */
+  cacheSizes(): { readonly keys: number; readonly allowlists: number; readonly absentLists: number };
 }
 
 /** Thrown (after one log line) when the decision cannot be made; API Gateway answers 5xx and caches nothing. */
@@ -179,19 +182,19 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   }
 
   /**
-   * Reads the key record (unless cached) and the lists neither in memory nor already being read, in one store call,
-   * and registers the lists it reads as pending before it waits, so concurrent decisions join that read.
+   * Reads the key record (unless cached) and the lists asked for (neither in memory nor already being read) in one
+   * store call, and registers those lists as pending before it waits, so concurrent decisions join that read.
    */
   function startRead(
     route: ApiKeyRoute,
     keyHash: string | undefined,
     orgPk: string,
     projectPk: string,
+    readOrg: boolean,
+    readProject: boolean,
     readAt: number,
     timeoutMs: number,
   ): { read: Promise<AuthorizerReadResult>; organization?: PendingList; project?: PendingList } {
-    const readOrg = !pendingLists.has(orgPk);
-    const readProject = !pendingLists.has(projectPk);
     const read = store.read({
       keyHash,
       organizationId: route.organizationId,
@@ -278,7 +281,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
             if (key === undefined || needOrg || needProject) {
               // What is left of the bound once the data already held is counted (at least half of it: m <= B / 2).
               const timeoutMs = maxAgeMs - (readAt - Math.min(oldestRead, readAt));
-              const started = startRead(route, key === undefined ? keyHash : undefined, orgPk, projectPk, readAt, timeoutMs);
+              const keyToRead = key === undefined ? keyHash : undefined;
+              const started = startRead(route, keyToRead, orgPk, projectPk, needOrg, needProject, readAt, timeoutMs);
               read = started.read;
               orgPending ??= needOrg ? started.organization : undefined;
               projectPending ??= needProject ? started.project : undefined;
@@ -395,7 +399,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       lists.clear();
       absentLists.clear();
     },
-    cacheSizes: () => ({ keys: keys.size + invalidKeys.size, allowlists: lists.size + absentLists.size }),
+    cacheSizes: () => ({ keys: keys.size + invalidKeys.size, allowlists: lists.size, absentLists: absentLists.size }),
   };
 }
 
