@@ -37,7 +37,7 @@ describe('with a protected stage and no in-memory cache', () => {
 
   afterAll(() => h.destroy());
 
-  test('every kind of write flushes the stage once and reports flushed, 0 s', async () => {
+  test('every kind of write flushes the stage at once and again after the decision age bound, and reports flushed, 0 s', async () => {
     const writes: [string, string, unknown?][] = [
       ['POST', '/v1/organizations/f/ip_allowlist/entries', { value: '192.0.2.1' }],
       ['POST', '/v1/organizations/f/ip_allowlist/enable'],
@@ -55,7 +55,7 @@ describe('with a protected stage and no in-memory cache', () => {
     const revoke = await h.call('DELETE', `/v1/organizations/f/projects/p/api_keys/${key.body.data[0].id}`);
     expect(revoke.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
     expect(plane.requests).toEqual(
-      Array.from({ length: writes.length + 1 }, () => ({ method: 'DELETE', url: FLUSH_PATH('abc123defg', 'prod') })),
+      Array.from({ length: 2 * (writes.length + 1) }, () => ({ method: 'DELETE', url: FLUSH_PATH('abc123defg', 'prod') })),
     );
   });
 
@@ -73,7 +73,7 @@ describe('with a protected stage and no in-memory cache', () => {
     expect(res.status).toBe(200);
     expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 60 });
     expect((await h.call('GET', '/v1/organizations/f/ip_allowlist')).body.entries).toHaveLength(2);
-    expect(plane.requests).toHaveLength(1);
+    expect(plane.requests).toHaveLength(2);
     const warning = logger.records.find((r) => r.level === 'warn');
     expect(warning?.message).toMatch(/flush failed/);
     expect(warning?.extra).toMatchObject({ restApiId: 'abc123defg', stageName: 'prod' });
@@ -81,13 +81,14 @@ describe('with a protected stage and no in-memory cache', () => {
 });
 
 describe('with an in-memory cache in the authorizer', () => {
-  test('a second flush follows once the memory TTL has passed since the commit; maxDelay = memory TTL', async () => {
+  test('the last flush follows once the decision age bound (+100 ms) has passed since the commit; then maxDelay is 0', async () => {
     const waits: number[] = [];
     const h = await makeHarness('admin-flush-twice', {
       protectedStage: STAGE,
       flusher: plane.flusher(STAGE, recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
+      maxDecisionAgeSeconds: 4,
       // A frozen clock makes the wait exact; recording it instead of sleeping keeps the test fast.
       now: () => Date.parse('2026-01-01T00:00:00Z'),
       sleep: async (ms) => {
@@ -96,9 +97,9 @@ describe('with an in-memory cache in the authorizer', () => {
     });
     try {
       const res = await h.call('POST', '/v1/organizations/twice/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
-      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 2 });
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
       expect(plane.requests.map((r) => r.url)).toEqual([FLUSH_PATH('abc123defg', 'prod'), FLUSH_PATH('abc123defg', 'prod')]);
-      expect(waits).toEqual([2100]);
+      expect(waits).toEqual([4100]);
     } finally {
       h.destroy();
     }
@@ -133,6 +134,7 @@ describe('the Lambda timeout', () => {
       flusher: plane.flusher(STAGE, recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
+      maxDecisionAgeSeconds: 4,
       now: () => frozen,
       sleep: async (ms) => {
         waits.push(ms);
@@ -143,7 +145,7 @@ describe('the Lambda timeout', () => {
     const h = await withTtl('admin-deadline-ok');
     try {
       const res = await h.call('POST', '/v1/organizations/dl1/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 28_000 });
-      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 2 });
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
       expect(plane.requests).toHaveLength(2);
     } finally {
       h.destroy();
@@ -234,8 +236,12 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
       expect(res.statusCode).toBe(200);
       const body = JSON.parse(res.body);
       expect(body).toMatchObject({ maxEntries: 2, propagationDelaySeconds: 30, updatedBy: 'local:dev' });
+      // The decision age bound is derived from the delay as the authorizer's construct derives it (30 s -> 3 s).
       expect(body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
-      expect(plane.requests).toEqual([{ method: 'DELETE', url: FLUSH_PATH('restapi1', 'live') }]);
+      expect(plane.requests).toEqual([
+        { method: 'DELETE', url: FLUSH_PATH('restapi1', 'live') },
+        { method: 'DELETE', url: FLUSH_PATH('restapi1', 'live') },
+      ]);
       const over = await handler(proxyEvent('POST', path, { body: { value: '192.0.2.3' } }));
       expect(JSON.parse(over.body).error.code).toBe('allowlist_limit_exceeded');
     } finally {
@@ -253,6 +259,7 @@ describe('configuration', () => {
       maxEntries: 50,
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
+      maxDecisionAgeSeconds: 4,
       protectedStage: undefined,
     });
   });
@@ -265,6 +272,7 @@ describe('configuration', () => {
     [{ PROPAGATION_DELAY_SECONDS: '3601' }, /PROPAGATION_DELAY_SECONDS/],
     [{ MEMORY_CACHE_TTL_SECONDS: '3' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number from 0 to 2/],
     [{ PROPAGATION_DELAY_SECONDS: '1', MEMORY_CACHE_TTL_SECONDS: '2' }, /cannot exceed PROPAGATION_DELAY_SECONDS/],
+    [{ MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number from 1 to 4/],
     [{ PROTECTED_REST_API_ID: 'x' }, /must be set together/],
   ])('%j is refused, naming the variable', (env, message) => {
     expect(() => loadAdminConfig({ ...tables, ...env })).toThrow(message);
