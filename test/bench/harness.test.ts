@@ -148,7 +148,12 @@ describe('targets', () => {
     expect(byId['cache.invocations_per_pair_per_ttl'].met).toBe(true);
     expect(byId['forged.list_reads_per_tenant_window'].met).toBeNull();
     const forged = (v: number) =>
-      Object.fromEntries(evaluateTargets({ ...base, cold: { forged: { list_reads_per_tenant_window: v } } as never }).map((t) => [t.id, t]));
+      Object.fromEntries(evaluateTargets({
+        ...base,
+        warm: { p50_us: 1, ratio_vs_naive: 25, growth_50_to_1000: 1.1 } as never,
+        cache: { status: 'measured' },
+        cold: { forged: { list_reads_per_tenant_window: v } } as never,
+      }).map((t) => [t.id, t]));
     expect(forged(1)['forged.list_reads_per_tenant_window'].met).toBe(true);
     expect(forged(2)['forged.list_reads_per_tenant_window']).toMatchObject({ met: false, miss: '2 reads per window' });
   });
