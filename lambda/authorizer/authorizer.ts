@@ -17,7 +17,14 @@ import { DEFAULT_API_KEY_HEADER } from './config';
  * metrics, the in-memory cache) is injected and resettable. lambda/authorizer/index.ts wires the real ones.
  *
  * Warm path (key and lists in memory): extract the bearer token, SHA-256 it, two or three Map lookups, one
- * compiled match, and a response object reused per key. Cold path: one BatchGetItem for whatever is missing.
+ * compiled match, and a response object reused per key. Cold path: one BatchGetItem for whatever is missing, the
+ * lists of the key's route included (so a valid cold key costs one round trip); a list already being read by a
+ * concurrent decision is joined, not read again. Either way the decision age bound holds: no decision is returned
+ * on data read more than `maxDecisionAgeSeconds` ago (lambda/core/propagation.ts).
+ *
+ * Made-up keys: the route is readable in every key, so a made-up key naming a real project makes the cold read
+ * fetch that project's lists. They are kept in memory like any others (a stored list is real data whoever asked
+ * for it), so N made-up keys cost the project one read of each list per in-memory window plus one key item each.
  */
 
 /** The slice of Powertools Logger the authorizer uses (tests may pass any object with these methods). */
