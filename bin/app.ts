@@ -43,7 +43,7 @@ export class ExampleStack extends Stack {
         timeout: Duration.seconds(5),
         logRetention: logs.RetentionDays.ONE_MONTH,
       });
-      upstream = Upstream.lambda(parts.function);
+      upstream = Upstream.lambdaFunction(parts.function);
     }
 
     this.allowlistedApi = new IpAllowlistedApi(this, 'Api', {
@@ -52,23 +52,10 @@ export class ExampleStack extends Stack {
         props.propagationDelaySeconds === undefined ? undefined : Duration.seconds(props.propagationDelaySeconds),
     });
 
-    Validations.of(this.allowlistedApi.api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'A transparent proxy: the upstream owns the request schema. What the API Gateway layer validates (the key ' +
-          'and the source IP) the authorizer validates before any request reaches the upstream.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'WAF is an optional extra layer for a user to attach (rate-based rules, managed rule groups); the IP ' +
-          'allowlist itself is enforced by the authorizer, per organization and project, which WAF cannot express.',
-      },
-    );
-
     new CfnOutput(this, 'AllowlistsTableName', { value: this.allowlistedApi.tables.allowlistsTable.tableName });
     new CfnOutput(this, 'ApiKeysTableName', { value: this.allowlistedApi.tables.apiKeysTable.tableName });
+    // With the two above: what AllowlistTables.fromTableNames needs to attach a redeployed stack to the retained tables.
+    new CfnOutput(this, 'AuditLogTableName', { value: this.allowlistedApi.tables.auditLogTable.tableName });
   }
 }
 

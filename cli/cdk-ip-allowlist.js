@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /*
  * The `cdk-ip-allowlist` command (package.json "bin").
- * - In the published package it runs the compiled CLI from dist/.
+ * - In the published package it runs dist/cli/index.js: the CLI bundled by the build (scripts/build.js) with
+ *   its own dependencies, so installing the package installs nothing else.
  * - In a checkout of the repository (cli/main.ts is next to this file) it runs the TypeScript source through
  *   ts-node, transpile-only: no build step, and never a stale dist/.
  */
@@ -15,7 +16,7 @@ if (fs.existsSync(source)) {
   require('ts-node').register({ transpileOnly: true, project: path.join(__dirname, '..', 'tsconfig.json') });
   cli = require(source);
 } else {
-  cli = require(path.join(__dirname, '..', 'dist', 'cli', 'main.js'));
+  cli = require(path.join(__dirname, '..', 'dist', 'cli', 'index.js'));
 }
 
 cli.runCli(process.argv.slice(2)).then(

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { DEFAULT_ADMIN_PORT, findStateDir, runningLocalState } from '../local/state';
 import { AdminApiError, AdminClient, AllowlistTarget, AllowlistView, AllowlistWriteView, EntryInput, Propagation } from './admin-client';
@@ -160,6 +161,10 @@ ${GLOBAL_HELP}
 Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists.
 With --entries, that draft list is tested in place of this scope's list (as if saved and enabled).
 Exit code 0 if allowed, 3 if blocked.
+
+The authorizer checks the address the client connected from. On a dual-stack API (ipAddressType
+DUAL_STACK), a client that has IPv6 connects over IPv6 and is checked by its IPv6 address: check (and
+allowlist) that address too. An IPv4-only API (the default) is never reached over IPv6.
 
 ${SCOPE_HELP}
 
@@ -382,7 +387,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         } else {
           line = `blocked: ${body.ip} is not in ${where ?? 'the allowlist'}${draftNote}; requests from it get 401 ip_not_authorized`;
         }
-        ctx.io.stdout(`${line}\n`);
+        ctx.io.stdout(`${line}\n${addressFamilyNote(body.ip)}\n`);
       }
       return body.allowed ? EXIT.ok : EXIT.blocked;
     },
@@ -578,4 +583,16 @@ if (require.main === module) {
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * What the check cannot see: which address the client will connect from. On a dual-stack API that is its IPv6
+ * address whenever it has one, so "allowed" for its IPv4 egress does not mean the client gets in.
+ */
+function addressFamilyNote(ip: string): string {
+  return isIPv6(ip)
+    ? 'note: an IPv6 client reaches the API over IPv6 only when the API is dual-stack (ipAddressType DUAL_STACK); ' +
+        'on an IPv4-only API it connects from its IPv4 address, so check that one'
+    : 'note: if the API is dual-stack (ipAddressType DUAL_STACK), a client that has IPv6 connects over IPv6 and ' +
+        'is checked by its IPv6 address, not this one: allowlist (and check) that address too';
 }

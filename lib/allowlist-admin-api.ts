@@ -1,40 +1,44 @@
-import { Duration, Stack, ArnFormat, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, AspectPriority, Duration, IAspect, RemovalPolicy, Stack, ArnFormat, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { defaultErrorResponseTemplate } from './gateway-responses';
 import { loggedStageOptions } from './stage-options';
 import { ENV } from '../lambda/adapters/schema';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/admin/allowlist-ops';
-import { ADMIN_ENV } from '../lambda/admin/config';
+import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
+import { ADMIN_ENV, STAGE_LIST_SEPARATOR, STAGE_SEPARATOR } from '../lambda/admin/config';
+import { ADMIN_METRIC_NAMES } from '../lambda/admin/metrics';
+import { METRICS_NAMESPACE, METRICS_SERVICE_ENV } from '../lambda/authorizer/metrics';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
-import { AllowlistTables } from './allowlist-tables';
+import { IAllowlistTables } from './allowlist-tables';
+import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
+import { grantAdminTableAccess } from './table-access';
 import { createHandlerFunction } from './handler-function';
+import { instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
+import { acknowledgeGrantWildcards, acknowledgeNagRules } from './nag';
 
 /** Properties of `AllowlistAdminApi`. */
 export interface AllowlistAdminApiProps {
-  /** The tables the admin API manages. Its Lambda gets read and write access to them. */
-  readonly tables: AllowlistTables;
+  /**
+   * The authorizers whose allowlists and keys this admin API manages. Everything else follows from them: the
+   * tables (they must share one `AllowlistTables`), the propagation delay it reports (the longest of theirs), and
+   * the stages whose authorizer cache it flushes after every change (every stage of every API they protect,
+   * however they were attached).
+   */
+  readonly authorizers: IpAllowlistAuthorizer[];
 
   /**
-   * The stage of the API that the IP allowlist protects. After every change the admin Lambda flushes that stage's
-   * authorizer cache (FlushStageAuthorizersCache), so changes apply in seconds rather than after the cache TTL,
-   * and it is allowed to do exactly that (`apigateway:DELETE` on the stage's `cache/authorizers`) and no more.
+   * Whether every write flushes the authorizer cache of every stage the authorizers protect, so changes apply in
+   * seconds rather than after the propagation delay. Turning it off is an explicit choice: changes then apply
+   * within `propagationDelay`, and write responses say `flushed: false`.
    *
-   * @default - no flush: changes apply within `propagationDelay`, and write responses say `flushed: false`
+   * @default true
    */
-  readonly protectedStage?: apigateway.IStage;
-
-  /**
-   * The protected API's propagation delay (the authorizer's `propagationDelay`). The admin API reports it and
-   * needs it to know how long the authorizer's in-memory cache lives. Must equal the authorizer's.
-   *
-   * @default Duration.minutes(5)
-   */
-  readonly propagationDelay?: Duration;
+  readonly flushAuthorizerCaches?: boolean;
 
   /**
    * The most entries one allowlist (organization, project or API key) may hold. At most 1000.
@@ -58,6 +62,13 @@ export interface AllowlistAdminApiProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
+   * What happens to the admin Lambda's log group and the access log group when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+
+  /**
    * API Gateway execution logging of the admin API. Needs the account's API Gateway CloudWatch role (see
    * `cloudWatchRole`).
    *
@@ -66,30 +77,45 @@ export interface AllowlistAdminApiProps {
   readonly executionLoggingLevel?: apigateway.MethodLoggingLevel;
 
   /**
-   * Whether to create the account-level role that lets API Gateway write execution logs. There is one per
-   * account and Region; turn this off when another construct (such as `IpAllowlistedApi`) already sets it.
+   * Whether to set the account-level role through which API Gateway writes logs to CloudWatch (an IAM role and the
+   * `AWS::ApiGateway::Account` setting, retained on delete). Logging needs it once per account and Region: every API
+   * of this package in a stack shares one. Set false when the account already has one.
    *
-   * @default true
+   * @default - true, unless the feature flag `@aws-cdk/aws-apigateway:disableCloudWatchRole` is set (as for
+   * aws-cdk-lib's RestApi)
    */
   readonly cloudWatchRole?: boolean;
 
   /**
    * Name of the RestApi.
    *
-   * @default - the construct id
+   * @default - the stack name and the construct's path in the stack, joined with `-` (e.g. `MyStack-Api-Admin`),
+   * so that no two APIs of the app share a name
    */
   readonly restApiName?: string;
+
+  /**
+   * The `service` dimension of the admin API's CloudWatch metrics (`AdminWrites`, `AdminFailures`), passed to the
+   * admin Lambda's Powertools Metrics. 1 to 1024 characters.
+   *
+   * @default - the stack name and the construct's path in the stack, e.g. `MyStack/Api/Admin`: distinct for every
+   * admin API of the account and Region
+   */
+  readonly metricsServiceName?: string;
 }
 
-const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
 /** The admin Lambda's timeout: API Gateway's default integration timeout (29 s). */
-export const ADMIN_TIMEOUT_SECONDS = 29;
+const ADMIN_TIMEOUT_SECONDS = 29;
 const MAX_PROPAGATION_DELAY_SECONDS = 3600;
 
 /**
  * The admin API of the IP allowlist: a RestApi with AWS_IAM (SigV4) authorization on every method, in front of
  * one Lambda that manages organization, project and API key allowlists, issues and revokes API keys, checks
  * IPs against the lists and serves the audit log. Routes: openapi/admin-api.json in this package.
+ *
+ * Built from the authorizers it serves (`new AllowlistAdminApi(this, 'Admin', { authorizers: [allowlist] })`), from
+ * which it takes the tables, the propagation delay and the stages whose authorizer cache it flushes after every
+ * write: nothing it needs can disagree with what the authorizers do.
  *
  * The IP allowlist never applies to this API: it restricts the protected API only. Who may manage which
  * organization is IAM's business; `grantRead` and `grantWrite` write those policies.
@@ -105,30 +131,52 @@ export class AllowlistAdminApi extends Construct {
   public readonly accessLogGroup: logs.LogGroup;
   /** The most entries one allowlist may hold. */
   public readonly maxEntries: number;
+  /** The `service` dimension of this admin API's metrics. */
+  public readonly metricsServiceName: string;
+  /** The tables it manages: those of its authorizers. */
+  public readonly tables: IAllowlistTables;
+  /** The worst-case delay before a change is enforced without a flush: the longest of its authorizers'. */
+  public readonly propagationDelay: Duration;
+
+  private readonly authorizers: IpAllowlistAuthorizer[];
+  private readonly flushAuthorizerCaches: boolean;
+  /** The stages it flushes, known once the app's constructs are all in place (see `StageDiscovery`). */
+  private stagesToFlush?: apigateway.Stage[];
+  private readonly flushProblems: string[] = [];
 
   constructor(scope: Construct, id: string, props: AllowlistAdminApiProps) {
     super(scope, id);
+    this.authorizers = [...props.authorizers];
+    if (this.authorizers.length === 0) {
+      throw new Error('authorizers must name at least one IpAllowlistAuthorizer: the admin API manages their tables');
+    }
+    this.tables = this.authorizers[0].tables;
+    const stranger = this.authorizers.find((a) => a.tables !== this.tables);
+    if (stranger) {
+      throw new Error(
+        `authorizers must share one AllowlistTables: ${this.authorizers[0].node.path} reads ${this.tables.node.path}, ` +
+          `${stranger.node.path} reads ${stranger.tables.node.path}. Use one admin API per set of tables.`,
+      );
+    }
+    this.flushAuthorizerCaches = props.flushAuthorizerCaches ?? true;
     this.maxEntries = props.maxEntries ?? DEFAULT_MAX_ENTRIES;
     if (!Token.isUnresolved(this.maxEntries) && !(Number.isInteger(this.maxEntries) && this.maxEntries >= 1 && this.maxEntries <= MAX_MAX_ENTRIES)) {
       throw new Error(`maxEntries must be a whole number from 1 to ${MAX_MAX_ENTRIES}, got ${this.maxEntries}`);
     }
-    const propagation = propagationSettings(props.propagationDelay ?? DEFAULT_PROPAGATION_DELAY);
+    this.propagationDelay = slowest(this.authorizers);
+    const propagation = propagationSettings(this.propagationDelay);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    this.metricsServiceName = metricsServiceName(this, props.metricsServiceName, 'metricsServiceName');
 
     const environment: { [name: string]: string } = {
-      [ENV.allowlistsTable]: props.tables.allowlistsTable.tableName,
-      [ENV.apiKeysTable]: props.tables.apiKeysTable.tableName,
-      [ENV.auditLogTable]: props.tables.auditLogTable.tableName,
+      [ENV.allowlistsTable]: this.tables.allowlistsTable.tableName,
+      [ENV.apiKeysTable]: this.tables.apiKeysTable.tableName,
+      [ENV.auditLogTable]: this.tables.auditLogTable.tableName,
       [ADMIN_ENV.maxEntries]: Token.isUnresolved(this.maxEntries) ? Token.asString(this.maxEntries) : String(this.maxEntries),
       [ADMIN_ENV.propagationDelaySeconds]: propagation.totalSeconds,
       [ADMIN_ENV.memoryCacheTtlSeconds]: String(propagation.memoryTtlSeconds),
-      POWERTOOLS_SERVICE_NAME: 'cdk-ip-allowlist-admin',
+      [METRICS_SERVICE_ENV]: this.metricsServiceName,
     };
-    if (props.protectedStage) {
-      environment[ADMIN_ENV.protectedRestApiId] = props.protectedStage.restApi.restApiId;
-      environment[ADMIN_ENV.protectedStageName] = props.protectedStage.stageName;
-    }
-
     const parts = createHandlerFunction(this, {
       asset: 'admin',
       description: 'cdk-ip-allowlist: admin API (allowlists, API keys, check tool, audit log)',
@@ -139,33 +187,29 @@ export class AllowlistAdminApi extends Construct {
       // that was slow to commit skips a flush it has no time left for rather than run into this limit.
       timeout: Duration.seconds(ADMIN_TIMEOUT_SECONDS),
       logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
     });
     this.function = parts.function;
     this.logGroup = parts.logGroup;
-    props.tables.grantReadWrite(this.function);
+    grantAdminTableAccess(this.tables, this.function);
 
-    if (props.protectedStage) {
-      this.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['apigateway:DELETE'],
-          resources: [
-            Stack.of(this).formatArn({
-              service: 'apigateway',
-              account: '',
-              resource: `/restapis/${props.protectedStage.restApi.restApiId}/stages/${props.protectedStage.stageName}/cache/authorizers`,
-              arnFormat: ArnFormat.NO_RESOURCE_NAME,
-            }),
-          ],
-        }),
-      );
+    // The stages are known only when the whole app is built (a method may attach an authorizer to an API after
+    // this line), so they are wired in at synth time.
+    if (this.flushAuthorizerCaches) {
+      Aspects.of(this).add(new StageDiscovery(this), { priority: AspectPriority.MUTATING });
+      this.node.addValidation({ validate: () => this.flushProblems });
     }
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logRetention,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
     this.api = new apigateway.RestApi(this, 'Resource', {
-      restApiName: props.restApiName ?? id,
+      restApiName: props.restApiName ?? instanceName(this, '-'),
       description: 'cdk-ip-allowlist admin API: allowlists, API keys, check tool and audit log (AWS_IAM)',
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
-      cloudWatchRole: props.cloudWatchRole ?? true,
+      // Shared with every other API of this package in the stack (useSharedCloudWatchRole below).
+      cloudWatchRole: false,
       // Data trace stays off (loggedStageOptions): bodies carry newly created API keys.
       deployOptions: loggedStageOptions({
         stageName: props.stageName ?? 'admin',
@@ -192,21 +236,73 @@ export class AllowlistAdminApi extends Construct {
       });
     }
 
-    Validations.of(this.api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG2',
-        reason:
-          'The admin Lambda validates every request strictly (types, unknown fields, sizes, ids) and answers with a ' +
-          'JSON error naming the problem; an API Gateway model would duplicate that with worse messages.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason: 'Every method requires SigV4 (AWS_IAM); WAF is an optional extra layer for a user to attach.',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
-      },
+    useSharedCloudWatchRole(this.api, props.cloudWatchRole);
+    // Each on the resource its rule checks: the RestApi (APIG2), the stage (APIG3), the methods (COG4).
+    acknowledgeNagRules(this.api.node.defaultChild as IConstruct, {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'The admin Lambda validates every request strictly (types, unknown fields, sizes, ids) and answers with a ' +
+        'JSON error naming the problem; an API Gateway model would duplicate that with worse messages.',
+    });
+    acknowledgeNagRules(this.api.deploymentStage, {
+      id: 'AwsSolutions-APIG3',
+      reason: 'Every method requires SigV4 (AWS_IAM); WAF is an optional extra layer for a user to attach.',
+    });
+    acknowledgeNagRules(this.api.root, {
+      id: 'AwsSolutions-COG4',
+      reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
+    });
+  }
+
+  /**
+   * The stages whose authorizer cache every write flushes: each stage of each API the authorizers protect. Known
+   * at synth time (empty before, and when `flushAuthorizerCaches` is false).
+   */
+  public get flushedStages(): apigateway.Stage[] {
+    return [...(this.stagesToFlush ?? [])];
+  }
+
+  /**
+   * Finds the stages to flush and lets the Lambda flush exactly those. Runs once, from an Aspect.
+   *
+   * @internal
+   */
+  public _wireStages(): void {
+    if (this.stagesToFlush) return;
+    const apis = new Set(this.authorizers.flatMap((a) => a._protectedApis));
+    const stages = this.node.root.node.findAll().filter((c): c is apigateway.Stage => c instanceof apigateway.Stage && apis.has(c.restApi));
+    this.stagesToFlush = stages;
+    for (const api of apis) {
+      if (stages.some((s) => s.restApi === api)) continue;
+      this.flushProblems.push(
+        `AllowlistAdminApi ${this.node.path} cannot flush the authorizer cache of ${api.node.path}: this app defines ` +
+          'no Stage of it (an imported API, or deploy: false). Define its Stage in this app, or set ' +
+          'flushAuthorizerCaches: false (changes then apply within the propagation delay).',
+      );
+    }
+    if (apis.size === 0) {
+      this.flushProblems.push(
+        `AllowlistAdminApi ${this.node.path} would flush nothing: its authorizers (${this.authorizers.map((a) => a.node.path).join(', ')}) ` +
+          'protect no API. Attach them to an API, or set flushAuthorizerCaches: false.',
+      );
+    }
+    if (stages.length === 0) return;
+    this.function.addEnvironment(
+      ADMIN_ENV.protectedStages,
+      stages.map((stage) => `${stage.restApi.restApiId}${STAGE_SEPARATOR}${stage.stageName}`).join(STAGE_LIST_SEPARATOR),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['apigateway:DELETE'],
+        resources: stages.map((stage) =>
+          Stack.of(this).formatArn({
+            service: 'apigateway',
+            account: '',
+            resource: `/restapis/${stage.restApi.restApiId}/stages/${stage.stageName}/cache/authorizers`,
+            arnFormat: ArnFormat.NO_RESOURCE_NAME,
+          }),
+        ),
+      }),
     );
   }
 
@@ -240,6 +336,39 @@ export class AllowlistAdminApi extends Construct {
     return this.grantInvoke(grantee, [this.executeApiArn('*', `${this.organizationPath(organizationId)}/*`)]);
   }
 
+  /**
+   * Change requests (allowlist and API key writes) the admin API answered with success.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricWrites(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(ADMIN_METRIC_NAMES.write, props);
+  }
+
+  /**
+   * Requests the admin API answered with a server error (5xx: storage unavailable, an unexpected error).
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(ADMIN_METRIC_NAMES.failure, props);
+  }
+
+  /**
+   * One of the admin API's metrics (namespace `CdkIpAllowlist`, dimension `service` = `metricsServiceName`), by name.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.metricsServiceName },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    }).attachTo(this);
+  }
+
   private organizationPath(organizationId: string | undefined): string {
     if (organizationId !== undefined && !Token.isUnresolved(organizationId) && !isValidId(organizationId)) {
       throw new Error(
@@ -254,8 +383,40 @@ export class AllowlistAdminApi extends Construct {
   }
 
   private grantInvoke(grantee: iam.IGrantable, resourceArns: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    acknowledgeGrantWildcards(
+      grantee,
+      grant,
+      "execute-api:Invoke on this admin API's routes, scoped to one organization when the grant names one; the " +
+        'wildcards stand for the HTTP method and for path parameters (project, key and entry ids) that IAM cannot enumerate.',
+    );
+    return grant;
   }
+}
+
+/** Runs `_wireStages` of one admin API once the app is complete. */
+class StageDiscovery implements IAspect {
+  constructor(private readonly admin: AllowlistAdminApi) {}
+
+  public visit(node: IConstruct): void {
+    if (node === this.admin) this.admin._wireStages();
+  }
+}
+
+/**
+ * The longest propagation delay of the authorizers: what a write may take to apply everywhere when a flush
+ * fails. Several authorizers with a delay known only at deploy time cannot be compared, so that is refused.
+ */
+function slowest(authorizers: readonly IpAllowlistAuthorizer[]): Duration {
+  if (authorizers.length === 1) return authorizers[0].propagationDelay;
+  const unresolved = authorizers.find((a) => a.propagationDelay.isUnresolved());
+  if (unresolved) {
+    throw new Error(
+      `the propagationDelay of ${unresolved.node.path} is a token: with several authorizers the admin API needs each ` +
+        'delay as a number, to report the longest',
+    );
+  }
+  return authorizers.map((a) => a.propagationDelay).reduce((a, b) => (b.toSeconds() > a.toSeconds() ? b : a));
 }
 
 /** What the admin Lambda is told about the protected API's propagation delay, split as the authorizer splits it. */

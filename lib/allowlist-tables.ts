@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { API_KEYS_BY_PROJECT_INDEX, AttributeSchema, TABLE_SCHEMAS, TableSchema } from '../lambda/adapters/schema';
 
 /** Properties of `AllowlistTables`. */
@@ -29,6 +29,61 @@ export interface AllowlistTablesProps {
   readonly deletionProtection?: boolean;
 }
 
+/**
+ * The tables behind the IP allowlist, created by this stack (`new AllowlistTables`) or brought from elsewhere
+ * (`AllowlistTables.fromTableNames`, `AllowlistTables.fromTables`).
+ */
+export interface IAllowlistTables extends IConstruct {
+  /** Organization and project allowlists. */
+  readonly allowlistsTable: dynamodb.ITable;
+  /** API keys, stored as SHA-256 hashes of the secret. */
+  readonly apiKeysTable: dynamodb.ITable;
+  /** Every change made through the admin API. */
+  readonly auditLogTable: dynamodb.ITable;
+  /**
+   * The customer-managed key the tables are encrypted with, if any.
+   *
+   * @default - the AWS managed key
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** Lets `grantee` read allowlists and API keys: what the authorizer gets. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` read and write items in all three tables: what the admin API gets. */
+  grantReadWrite(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** The names of existing tables, for `AllowlistTables.fromTableNames`. */
+export interface AllowlistTableNames {
+  /** Name of the Allowlists table. */
+  readonly allowlistsTableName: string;
+  /** Name of the ApiKeys table (with its `byProject` index). */
+  readonly apiKeysTableName: string;
+  /** Name of the AuditLog table. */
+  readonly auditLogTableName: string;
+  /**
+   * The customer-managed key the tables are encrypted with; grants include it.
+   *
+   * @default - the tables use an AWS managed key
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** Existing tables, for `AllowlistTables.fromTables`. */
+export interface AllowlistTablesAttributes {
+  /** The Allowlists table. */
+  readonly allowlistsTable: dynamodb.ITable;
+  /** The ApiKeys table (with its `byProject` index). */
+  readonly apiKeysTable: dynamodb.ITable;
+  /** The AuditLog table. */
+  readonly auditLogTable: dynamodb.ITable;
+  /**
+   * The customer-managed key the tables are encrypted with; grants include it.
+   *
+   * @default - the tables use an AWS managed key
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
 /** Actions that read items. Scan is deliberately absent: no handler needs to read a whole table. */
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
@@ -42,13 +97,95 @@ const WRITE_ACTIONS = [
 ];
 
 /**
+ * What created and imported tables share: the grants, which name exactly the tables and index the handlers use.
+ * Exported because jsii requires the base class of an exported class to be.
+ */
+export abstract class AllowlistTablesBase extends Construct implements IAllowlistTables {
+  public abstract readonly allowlistsTable: dynamodb.ITable;
+  public abstract readonly apiKeysTable: dynamodb.ITable;
+  public abstract readonly auditLogTable: dynamodb.ITable;
+  public abstract readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Lets `grantee` read allowlists and API keys, nothing else: GetItem, BatchGetItem and Query on those two
+   * tables and the `byProject` index. For your own readers; the authorizer gets less (lib/table-access.ts).
+   */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: READ_ACTIONS,
+      resourceArns: [
+        this.allowlistsTable.tableArn,
+        this.apiKeysTable.tableArn,
+        indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX),
+      ],
+    });
+    this.encryptionKey?.grantDecrypt(grantee);
+    return grant;
+  }
+
+  /**
+   * Lets `grantee` read and write items in all three tables (and query their indexes). For your own tools; the
+   * admin API gets only the actions it calls, and the audit log stays append-only for it (lib/table-access.ts).
+   */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    const tableArns = [this.allowlistsTable.tableArn, this.apiKeysTable.tableArn, this.auditLogTable.tableArn];
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: READ_ACTIONS,
+      resourceArns: [...tableArns, indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)],
+    }).combine(iam.Grant.addToPrincipal({ grantee, actions: WRITE_ACTIONS, resourceArns: tableArns }));
+    this.encryptionKey?.grantEncryptDecrypt(grantee);
+    return grant;
+  }
+
+}
+
+class ImportedAllowlistTables extends AllowlistTablesBase {
+  public readonly allowlistsTable: dynamodb.ITable;
+  public readonly apiKeysTable: dynamodb.ITable;
+  public readonly auditLogTable: dynamodb.ITable;
+  public readonly encryptionKey?: kms.IKey;
+
+  constructor(scope: Construct, id: string, attrs: AllowlistTablesAttributes) {
+    super(scope, id);
+    this.allowlistsTable = attrs.allowlistsTable;
+    this.apiKeysTable = attrs.apiKeysTable;
+    this.auditLogTable = attrs.auditLogTable;
+    this.encryptionKey = attrs.encryptionKey;
+  }
+}
+
+/**
  * The DynamoDB tables behind the IP allowlist: `Allowlists` (organization and project lists), `ApiKeys` (key
  * hashes, with the `byProject` index) and `AuditLog`. The layout is lambda/adapters/schema.ts, which the
  * handlers, the tests and the local mode read too.
  *
- * Every table is on-demand, encrypted, and has point-in-time recovery.
+ * Every table is on-demand, encrypted, and has point-in-time recovery. They are retained when they leave the
+ * stack (`cdk destroy` included): a stack deployed again can attach to them with `AllowlistTables.fromTableNames`.
  */
-export class AllowlistTables extends Construct {
+export class AllowlistTables extends AllowlistTablesBase {
+  /**
+   * Tables that exist already, by name: typically the tables a destroyed stack retained, attached to the stack
+   * that replaces it. The names are in the old stack's outputs or the DynamoDB console.
+   */
+  public static fromTableNames(scope: Construct, id: string, names: AllowlistTableNames): IAllowlistTables {
+    const holder = new Construct(scope, id);
+    const table = (tableId: string, tableName: string) =>
+      dynamodb.Table.fromTableAttributes(holder, tableId, { tableName, encryptionKey: names.encryptionKey });
+    return new ImportedAllowlistTables(holder, 'Tables', {
+      allowlistsTable: table('Allowlists', names.allowlistsTableName),
+      apiKeysTable: table('ApiKeys', names.apiKeysTableName),
+      auditLogTable: table('AuditLog', names.auditLogTableName),
+      encryptionKey: names.encryptionKey,
+    });
+  }
+
+  /** Tables that exist already, as `ITable`s (from another stack of this app, or imported yourself). */
+  public static fromTables(scope: Construct, id: string, attrs: AllowlistTablesAttributes): IAllowlistTables {
+    return new ImportedAllowlistTables(scope, id, attrs);
+  }
+
   /** Organization and project allowlists. */
   public readonly allowlistsTable: dynamodb.Table;
   /** API keys, stored as SHA-256 hashes of the secret. */
@@ -68,39 +205,6 @@ export class AllowlistTables extends Construct {
     this.allowlistsTable = tables.get('Allowlists')!;
     this.apiKeysTable = tables.get('ApiKeys')!;
     this.auditLogTable = tables.get('AuditLog')!;
-  }
-
-  /**
-   * Lets `grantee` read allowlists and API keys, nothing else: GetItem, BatchGetItem and Query on those two
-   * tables and the `byProject` index. This is exactly what the authorizer gets.
-   */
-  public grantRead(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [
-        this.allowlistsTable.tableArn,
-        this.apiKeysTable.tableArn,
-        indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX),
-      ],
-    });
-    this.encryptionKey?.grantDecrypt(grantee);
-    return grant;
-  }
-
-  /**
-   * Lets `grantee` read and write items in all three tables (and query their indexes). This is what the admin
-   * API gets: it writes each change together with its audit record.
-   */
-  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
-    const tableArns = [this.allowlistsTable.tableArn, this.apiKeysTable.tableArn, this.auditLogTable.tableArn];
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [...tableArns, indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)],
-    }).combine(iam.Grant.addToPrincipal({ grantee, actions: WRITE_ACTIONS, resourceArns: tableArns }));
-    this.encryptionKey?.grantEncryptDecrypt(grantee);
-    return grant;
   }
 
   private createTable(schema: TableSchema, props: AllowlistTablesProps): dynamodb.Table {

@@ -17,6 +17,13 @@ export interface GatewayResponseDefinition {
   readonly statusCode?: string;
   /** Response headers, name to plain value (not the quoted CloudFormation form). */
   readonly headers: { [name: string]: string };
+  /**
+   * Further response headers, name to API Gateway mapping expression as the template holds it (`'value'` for a
+   * fixed value, `method.request.header.Origin` for a request value): the authorizer's `gatewayResponseHeaders`.
+   *
+   * @default - none
+   */
+  readonly mappedHeaders?: { [name: string]: string };
   /** The `application/json` body template; `$context...` variables are filled in by API Gateway. */
   readonly template: string;
 }
@@ -58,13 +65,17 @@ export function defaultErrorResponseTemplate(type: string): string {
  *
  * @param apiKeyHeader the header carrying `Bearer <key>`, named in the missing-key message
  */
-export function gatewayResponseDefinitions(apiKeyHeader: string = DEFAULT_API_KEY_HEADER): GatewayResponseDefinition[] {
+export function gatewayResponseDefinitions(
+  apiKeyHeader: string = DEFAULT_API_KEY_HEADER,
+  mappedHeaders: { readonly [name: string]: string } = {},
+): GatewayResponseDefinition[] {
   const missingKey = {
     ...ERRORS.missingApiKey,
     message: ERRORS.missingApiKey.message.split(DEFAULT_API_KEY_HEADER).join(apiKeyHeader),
   };
   const unavailable = JSON.stringify(errorBody(ERRORS.authorizerUnavailable));
-  return [
+  const extra = Object.keys(mappedHeaders).length > 0 ? { mappedHeaders: { ...mappedHeaders } } : {};
+  const definitions: GatewayResponseDefinition[] = [
     { type: 'UNAUTHORIZED', statusCode: '401', headers: JSON_HEADERS, template: JSON.stringify(errorBody(missingKey)) },
     { type: 'ACCESS_DENIED', statusCode: '401', headers: JSON_HEADERS, template: ACCESS_DENIED_TEMPLATE },
     { type: 'AUTHORIZER_FAILURE', statusCode: '503', headers: JSON_HEADERS, template: unavailable },
@@ -72,6 +83,7 @@ export function gatewayResponseDefinitions(apiKeyHeader: string = DEFAULT_API_KE
     { type: 'DEFAULT_4XX', headers: JSON_HEADERS, template: defaultErrorResponseTemplate('invalid_request_error') },
     { type: 'DEFAULT_5XX', headers: JSON_HEADERS, template: defaultErrorResponseTemplate('server_error') },
   ];
+  return definitions.map((d) => ({ ...d, ...extra }));
 }
 
 /** Construct id of a gateway response under the RestApi, e.g. `IpAllowlistAccessDenied`. */
@@ -83,12 +95,13 @@ function responseId(type: string): string {
  * Adds `definitions` to `api`. Adding them twice to one API is a no-op; a gateway response of the same type
  * defined elsewhere on the API is reported at synth time (CloudFormation would refuse the second one).
  */
-export function addGatewayResponsesTo(api: apigateway.RestApi, definitions: readonly GatewayResponseDefinition[]): void {
+export function addGatewayResponsesTo(api: apigateway.RestApiBase, definitions: readonly GatewayResponseDefinition[]): void {
   for (const def of definitions) {
     const id = responseId(def.type);
     if (api.node.tryFindChild(id)) continue;
     const responseHeaders: { [name: string]: string } = {};
     for (const [name, value] of Object.entries(def.headers)) responseHeaders[name] = `'${value}'`;
+    Object.assign(responseHeaders, def.mappedHeaders);
     api.addGatewayResponse(id, {
       type: apigateway.ResponseType.of(def.type),
       statusCode: def.statusCode,
@@ -103,9 +116,9 @@ export function addGatewayResponsesTo(api: apigateway.RestApi, definitions: read
 }
 
 /** APIs that already carry the duplicate check (keyed by the construct, so nothing outlives its app). */
-const checkedApis = new WeakSet<apigateway.RestApi>();
+const checkedApis = new WeakSet<apigateway.RestApiBase>();
 
-function duplicateResponseTypes(api: apigateway.RestApi): string[] {
+function duplicateResponseTypes(api: apigateway.RestApiBase): string[] {
   const seen = new Map<string, string>();
   const errors: string[] = [];
   for (const child of api.node.findAll()) {

@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HANDLER, handlerCode } from './assets';
+import { acknowledgeNagRules } from './nag';
 
 /**
  * Pinned rather than NODEJS_LATEST so that a CDK upgrade never changes the runtime (and the template) behind the
@@ -67,7 +68,7 @@ export function createHandlerFunction(scope: Construct, options: HandlerFunction
     environment: options.environment,
   });
 
-  Validations.of(role).acknowledge({
+  acknowledgeNagRules(role, {
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason:
       'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +

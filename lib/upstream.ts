@@ -22,7 +22,7 @@ export interface HttpUpstreamOptions {
   readonly timeout?: Duration;
 }
 
-/** Options of `Upstream.lambda`. */
+/** Options of `Upstream.lambdaFunction`. */
 export interface LambdaUpstreamOptions {
   /**
    * How long API Gateway waits for the function to answer.
@@ -59,8 +59,10 @@ export abstract class Upstream {
   /**
    * A Lambda function, invoked with the Lambda proxy integration. The authorizer's context arrives in
    * `event.requestContext.authorizer` (`organizationId`, `projectId`, `apiKeyId`).
+   *
+   * Not named `lambda`: that is a reserved word in Python, one of the languages jsii generates bindings for.
    */
-  public static lambda(handler: lambda.IFunction, options: LambdaUpstreamOptions = {}): Upstream {
+  public static lambdaFunction(handler: lambda.IFunction, options: LambdaUpstreamOptions = {}): Upstream {
     return new LambdaUpstream(handler, options);
   }
 

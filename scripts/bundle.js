@@ -10,6 +10,9 @@ const fs = require('node:fs');
 
 const root = path.resolve(__dirname, '..');
 
+/** Left to the Lambda runtime, which ships the AWS SDK v3 with every nodejs runtime. */
+const EXTERNAL = ['@aws-sdk/*', '@smithy/*'];
+
 /** name -> entry file. The asset folder names are part of the construct's contract (lib/assets.ts). */
 const HANDLERS = {
   admin: 'lambda/admin/index.ts',
@@ -17,12 +20,16 @@ const HANDLERS = {
   echo: 'lambda/echo/index.ts',
 };
 
-async function bundle({ quiet = false } = {}) {
+/**
+ * Bundles every handler. With `write: false` nothing is written (the results still carry esbuild's metafile):
+ * test/package/package.test.ts reads which packages each bundle contains.
+ */
+async function bundle({ quiet = false, write = true } = {}) {
   const esbuild = require('esbuild');
   const results = {};
   for (const [name, entry] of Object.entries(HANDLERS)) {
     const outdir = path.join(root, 'assets', name);
-    fs.mkdirSync(outdir, { recursive: true });
+    if (write) fs.mkdirSync(outdir, { recursive: true });
     const result = await esbuild.build({
       entryPoints: [path.join(root, entry)],
       outfile: path.join(outdir, 'index.js'),
@@ -31,19 +38,20 @@ async function bundle({ quiet = false } = {}) {
       platform: 'node',
       target: 'node20',
       format: 'cjs',
-      external: ['@aws-sdk/*', '@smithy/*'],
+      external: EXTERNAL,
       legalComments: 'none',
       metafile: true,
       logLevel: 'warning',
+      write,
     });
-    const bytes = fs.statSync(path.join(outdir, 'index.js')).size;
+    const bytes = write ? fs.statSync(path.join(outdir, 'index.js')).size : result.outputFiles[0].contents.length;
     results[name] = { bytes, metafile: result.metafile };
     if (!quiet) console.log(`bundled ${name}: ${(bytes / 1024).toFixed(1)} KiB -> assets/${name}/index.js`);
   }
   return results;
 }
 
-module.exports = { bundle, HANDLERS };
+module.exports = { bundle, HANDLERS, EXTERNAL };
 
 if (require.main === module) {
   bundle({ quiet: process.argv.includes('--quiet') }).catch((err) => {

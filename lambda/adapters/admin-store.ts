@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DynamoDBClient,
@@ -6,6 +6,7 @@ import {
   QueryCommand,
   TransactWriteItem,
   TransactWriteItemsCommand,
+  TransactWriteItemsCommandInput,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
@@ -17,6 +18,11 @@ import { API_KEYS_BY_PROJECT_INDEX, organizationAllowlistPk, projectAllowlistPk,
  * version (or status) the change was computed from, plus the audit record. So there is no change without its
  * record and no record without its change, and a writer that computed its change from stale data writes nothing
  * (`WriteConflictError`) and can re-read and try again.
+ *
+ * A commit whose answer never came (timeout, reset connection, 5xx) may have been applied. It is resolved before
+ * the store answers (see `transact`): a commit method returns only when the change is known committed, throws
+ * WriteConflictError / ItemTooLargeError / StoreUnavailableError only when it is known NOT committed, and throws
+ * WriteOutcomeUnknownError when it could not find out.
  */
 
 export interface AdminTableNames {
@@ -73,12 +79,35 @@ export class ItemTooLargeError extends Error {
   }
 }
 
-/** Any other storage failure (network, throttling, permissions, missing table): the request fails with 503. */
+/**
+ * A storage failure after which nothing was written: a read failed, or a commit was refused by DynamoDB
+ * (throttling, permissions, missing table) or never reached it. The request fails with 503 "nothing was changed".
+ */
 export class StoreUnavailableError extends Error {
   constructor(readonly cause: unknown) {
-    super(`DynamoDB request failed: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
+    super(`DynamoDB request failed: ${describeError(cause)}`);
     this.name = 'StoreUnavailableError';
   }
+}
+
+/**
+ * DynamoDB never confirmed the commit and it could not be found out whether it was applied: the audit record
+ * `eventId` exists if and only if the change was made.
+ */
+export class WriteOutcomeUnknownError extends Error {
+  constructor(
+    readonly organizationId: string,
+    readonly eventId: string,
+    readonly cause: unknown,
+  ) {
+    super(`outcome of the commit of audit event ${eventId} unknown: ${describeError(cause)}`);
+    this.name = 'WriteOutcomeUnknownError';
+  }
+}
+
+/** Where the store reports how it resolved a commit whose answer was lost (the admin Lambda's logger). */
+export interface AdminStoreLogger {
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface Page<T> {
@@ -109,9 +138,10 @@ export function newEventId(at: string): string {
   return `${at}#${randomBytes(6).toString('base64url')}`;
 }
 
-/** DynamoDB's item limit is 400 KB; an audit record whose JSON would come near it is stored gzip-compressed. */
-const AUDIT_INLINE_LIMIT_BYTES = 300 * 1024;
+/** DynamoDB's item limit (400 KB), counted as DynamoDB does: attribute names plus values. */
 const ITEM_LIMIT_BYTES = 400 * 1024;
+/** What an audit record may take: the limit less a margin for the difference between our estimate and DynamoDB's. */
+export const AUDIT_RECORD_BUDGET_BYTES = ITEM_LIMIT_BYTES - 8 * 1024;
 
 export function allowlistPk(target: ScopeListTarget): string {
   return target.scope === 'organization'
@@ -123,6 +153,7 @@ export class AdminStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tables: AdminTableNames,
+    private readonly logger?: AdminStoreLogger,
   ) {}
 
   // ---- reads -------------------------------------------------------------------------------------------------
@@ -224,7 +255,7 @@ export class AdminStore {
   ): Promise<void> {
     const item: Item = { pk: { S: allowlistPk(target) }, ...allowlistToAttributes(nextSettings) };
     checkItemSize(item, 'the allowlist');
-    await this.transact([
+    await this.transact(
       {
         Put: {
           TableName: this.tables.allowlists,
@@ -232,8 +263,8 @@ export class AdminStore {
           ...versionCondition('version', expectedVersion, 'pk'),
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   /**
@@ -251,7 +282,7 @@ export class AdminStore {
     checkItemSize({ ...apiKeyToItem(key, projectScope(key.organizationId, key.projectId)), allowlist: { M: list } }, 'the API key with its allowlist');
     const versionCheck =
       expectedVersion === 0 ? 'attribute_not_exists(#al)' : '#al.#version = :expected';
-    await this.transact([
+    await this.transact(
       {
         Update: {
           TableName: this.tables.apiKeys,
@@ -266,13 +297,13 @@ export class AdminStore {
           },
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   /** Stores a new key (its hash, never the secret). */
   async createApiKey(record: ApiKeyRecord, audit: AuditEvent): Promise<void> {
-    await this.transact([
+    await this.transact(
       {
         Put: {
           TableName: this.tables.apiKeys,
@@ -280,8 +311,8 @@ export class AdminStore {
           ConditionExpression: 'attribute_not_exists(keyHash)',
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   /**
@@ -290,7 +321,7 @@ export class AdminStore {
    * @throws WriteConflictError if it is no longer active (nothing written)
    */
   async revokeApiKey(key: ApiKeyRecord, revokedAt: string, audit: AuditEvent): Promise<void> {
-    await this.transact([
+    await this.transact(
       {
         Update: {
           TableName: this.tables.apiKeys,
@@ -301,8 +332,8 @@ export class AdminStore {
           ExpressionAttributeValues: { ':revoked': { S: 'revoked' }, ':active': { S: 'active' }, ':at': { S: revokedAt } },
         },
       },
-      this.auditPut(audit),
-    ]);
+      audit,
+    );
   }
 
   private auditPut(audit: AuditEvent): TransactWriteItem {
@@ -310,28 +341,101 @@ export class AdminStore {
       Put: {
         TableName: this.tables.auditLog,
         Item: auditEventToItem(audit),
-        // Event ids are random; this only guarantees a record is never silently replaced.
+        // The audit log is append-only: a record is never replaced. It is also what makes a re-sent commit
+        // recognisable: event ids are random, so only this change's own earlier attempt can have written it.
         ConditionExpression: 'attribute_not_exists(eventId)',
       },
     };
   }
 
-  private async transact(items: TransactWriteItem[]): Promise<void> {
+  /**
+   * Commits `change` with its audit record, and answers only what is known:
+   * - returns when the transaction is committed (once: the audit record is never written twice);
+   * - throws WriteConflictError / ItemTooLargeError / StoreUnavailableError when it is known not committed;
+   * - throws WriteOutcomeUnknownError when that could not be found out.
+   *
+   * Every attempt carries the same ClientRequestToken, so DynamoDB answers a repeat of a committed transaction
+   * (the SDK's own retry, or the re-send below) with success instead of applying it again. If DynamoDB no longer
+   * remembers the token (10 minutes), the repeat is cancelled and the audit record's `attribute_not_exists`
+   * condition failing is the proof that the first attempt committed: nobody else writes that event id.
+   *
+   * When no answer came back (timeout, reset connection, 5xx, a throttled retry of an unanswered attempt), the
+   * outcome is resolved before answering: a consistent read of the audit record (present: committed); if it is
+   * absent, the identical transaction is sent again, which either commits it now, is recognised as already
+   * committed, or is cancelled because its condition no longer holds. The conditions are on versions that only
+   * grow and statuses that never return to active, so a transaction cancelled for its condition can never
+   * commit later: "not committed" is then final. Only when neither step gets an answer is the outcome unknown.
+   */
+  private async transact(change: TransactWriteItem, audit: AuditEvent): Promise<void> {
+    const input: TransactWriteItemsCommandInput = {
+      TransactItems: [change, this.auditPut(audit)],
+      ClientRequestToken: randomUUID(),
+    };
+    const first = await this.send(input);
+    if (first.outcome === 'committed') return;
+    if (first.outcome === 'not_committed') throw first.error;
+
+    const context = { organizationId: audit.organizationId, eventId: audit.eventId, error: describeError(first.cause) };
+    if (await this.auditRecordExists(audit)) {
+      this.logger?.warn('commit answer lost; its audit record shows it committed', context);
+      return;
+    }
+    const again = await this.send(input);
+    if (again.outcome === 'committed') {
+      this.logger?.warn('commit answer lost; re-sending it committed it (once)', context);
+      return;
+    }
+    if (again.outcome === 'not_committed' && again.error instanceof WriteConflictError) {
+      this.logger?.warn('commit answer lost; the re-send shows it did not commit and no longer can', context);
+      throw again.error;
+    }
+    if ((await this.auditRecordExists(audit)) === true) {
+      this.logger?.warn('commit answer lost; its audit record shows it committed', context);
+      return;
+    }
+    throw new WriteOutcomeUnknownError(audit.organizationId, audit.eventId, again.outcome === 'unknown' ? again.cause : again.error);
+  }
+
+  /**
+   * One send (with the SDK's retries), classified. A middleware inside the retry loop sees the error of every
+   * attempt, because the final error alone does not say whether an earlier attempt went unanswered.
+   */
+  private async send(input: TransactWriteItemsCommandInput): Promise<SendResult> {
+    const command = new TransactWriteItemsCommand(input);
+    const attemptErrors: unknown[] = [];
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (err) {
+          attemptErrors.push(err);
+          throw err;
+        }
+      },
+      { step: 'deserialize', priority: 'high', name: 'recordTransactAttemptErrors' },
+    );
     try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      await this.client.send(command);
+      return { outcome: 'committed' };
     } catch (err) {
-      if (err instanceof TransactionCanceledException || (err as Error)?.name === 'TransactionCanceledException') {
-        const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
-        const codes = reasons.map((r) => r.Code ?? 'None');
-        if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
-          throw new WriteConflictError(`transaction cancelled: ${codes.join(', ')}`);
-        }
-        if (codes.some((c) => c === 'ValidationError') && /size/i.test(String((err as Error).message))) {
-          throw new ItemTooLargeError(String((err as Error).message));
-        }
-      }
-      if ((err as Error)?.name === 'TransactionConflictException') throw new WriteConflictError((err as Error).message);
-      throw new StoreUnavailableError(err);
+      return classifyTransactError(err, input.TransactItems!.length - 1, attemptErrors.length ? attemptErrors : [err]);
+    }
+  }
+
+  /** true/false when the consistent read answered, undefined when it failed too. */
+  private async auditRecordExists(audit: AuditEvent): Promise<boolean | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tables.auditLog,
+          Key: { organizationId: { S: audit.organizationId }, eventId: { S: audit.eventId } },
+          ConsistentRead: true,
+          ProjectionExpression: 'eventId',
+        }),
+      );
+      return out.Item !== undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -342,6 +446,58 @@ export class AdminStore {
       throw new StoreUnavailableError(err);
     }
   }
+}
+
+type SendResult =
+  | { readonly outcome: 'committed' }
+  | { readonly outcome: 'not_committed'; readonly error: Error }
+  | { readonly outcome: 'unknown'; readonly cause: unknown };
+
+/**
+ * What a failed TransactWriteItems says about whether it committed.
+ * - Cancelled: not committed by this request, unless the audit record's own condition failed, which only an
+ *   earlier attempt of the same request can have caused (then it IS committed). An earlier attempt that did commit
+ *   makes DynamoDB answer a repeat with success (same token), so a cancellation also speaks for the earlier ones.
+ * - Otherwise it is known not committed only if every attempt was either never sent (connection refused) or
+ *   answered by DynamoDB with a 4xx refusal (throttling, validation, missing table, access denied).
+ *   TransactionInProgressException (an earlier attempt with this token still running), timeouts, reset
+ *   connections and 5xx leave it unknown.
+ */
+export function classifyTransactError(err: unknown, auditIndex: number, attemptErrors: readonly unknown[]): SendResult {
+  const e = err as { name?: string; message?: string; CancellationReasons?: { Code?: string }[] };
+  if (err instanceof TransactionCanceledException || e?.name === 'TransactionCanceledException') {
+    const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+    if (codes[auditIndex] === 'ConditionalCheckFailed') return { outcome: 'committed' };
+    if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
+      return { outcome: 'not_committed', error: new WriteConflictError(`transaction cancelled: ${codes.join(', ')}`) };
+    }
+    if (codes.some((c) => c === 'ValidationError') && isSizeError(e.message)) {
+      return { outcome: 'not_committed', error: new ItemTooLargeError(String(e.message)) };
+    }
+    return { outcome: 'not_committed', error: new StoreUnavailableError(err) };
+  }
+  if (!attemptErrors.every(neverApplied)) return { outcome: 'unknown', cause: err };
+  if (e?.name === 'TransactionConflictException') return { outcome: 'not_committed', error: new WriteConflictError(String(e.message)) };
+  if (e?.name === 'ValidationException' && isSizeError(e.message)) {
+    return { outcome: 'not_committed', error: new ItemTooLargeError(String(e.message)) };
+  }
+  return { outcome: 'not_committed', error: new StoreUnavailableError(err) };
+}
+
+/** An attempt that cannot have been applied: never sent, or refused by DynamoDB with a 4xx answer. */
+function neverApplied(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.code === 'ECONNREFUSED') return true;
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  return status >= 400 && status < 500 && e.name !== 'TransactionInProgressException';
+}
+
+function isSizeError(message: unknown): boolean {
+  return /size/i.test(String(message));
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** `attribute_not_exists(<key>)` for a list never written, `version = :expected` otherwise. */
@@ -383,9 +539,14 @@ function checkItemSize(item: Item, what: string): void {
 // ---- audit item mapping ---------------------------------------------------------------------------------------
 
 /**
- * before/after are JSON strings (schema.ts). A full 1000-entry list twice does not fit in one DynamoDB item, so
- * above a threshold the pair is stored gzip-compressed in `snapshotGzip` (a JSON `{before, after}`) instead;
- * readers of this module see the same event either way.
+ * before/after are JSON strings (schema.ts). A list can take up to one DynamoDB item, so a record of it before
+ * AND after cannot always be stored whole. The first form that fits within AUDIT_RECORD_BUDGET_BYTES is used:
+ * 1. `before` and `after` as JSON strings;
+ * 2. the same pair gzip-compressed in `snapshotGzip` (descriptions and ARNs repeat, so this usually fits);
+ * 3. both bounded (`boundedSnapshot`): every entry's value, without descriptions and creation details, plus the
+ *    entry count and the SHA-256 of the full snapshot. At most 1000 values of at most 43 characters a side, this
+ *    always fits, so every change that could be stored can be audited.
+ * Readers of this module see `{before, after}` either way.
  */
 export function auditEventToItem(e: AuditEvent): Item {
   const item: Item = {
@@ -400,13 +561,36 @@ export function auditEventToItem(e: AuditEvent): Item {
   if (e.requestId) item.requestId = { S: e.requestId };
   const before = JSON.stringify(e.before ?? null);
   const after = JSON.stringify(e.after ?? null);
-  if (Buffer.byteLength(before) + Buffer.byteLength(after) <= AUDIT_INLINE_LIMIT_BYTES) {
-    item.before = { S: before };
-    item.after = { S: after };
-  } else {
-    item.snapshotGzip = { B: gzipSync(`{"before":${before},"after":${after}}`) };
-  }
-  return item;
+  const inline: Item = { ...item, before: { S: before }, after: { S: after } };
+  if (estimateItemSize(inline) <= AUDIT_RECORD_BUDGET_BYTES) return inline;
+  const compressed: Item = { ...item, snapshotGzip: { B: gzipSync(`{"before":${before},"after":${after}}`) } };
+  if (estimateItemSize(compressed) <= AUDIT_RECORD_BUDGET_BYTES) return compressed;
+  const bounded: Item = {
+    ...item,
+    before: { S: JSON.stringify(boundedSnapshot(e.before ?? null, before)) },
+    after: { S: JSON.stringify(boundedSnapshot(e.after ?? null, after)) },
+  };
+  if (estimateItemSize(bounded) <= AUDIT_RECORD_BUDGET_BYTES) return bounded;
+  // Only reachable with entries or ids beyond the API's limits; refused as too large, never retried as a 5xx.
+  throw new ItemTooLargeError(`the audit record of this change would be about ${Math.ceil(estimateItemSize(bounded) / 1024)} KB`);
+}
+
+/**
+ * An allowlist snapshot (`{enabled, entries: [{value, ...}], version, ...}`) cut down to what bounds it: each
+ * entry keeps only its value, and `sha256` (hex, of `fullJson`: the snapshot's JSON as a full record would hold
+ * it) lets a full copy be checked against it. Anything that is not a list snapshot is small and kept as it is.
+ */
+export function boundedSnapshot(snapshot: unknown, fullJson: string): unknown {
+  const s = snapshot as { entries?: unknown } | null;
+  if (s === null || typeof s !== 'object' || !Array.isArray(s.entries)) return snapshot;
+  const entries = s.entries as { value?: unknown }[];
+  return {
+    ...s,
+    entries: entries.map((entry) => ({ value: entry?.value })),
+    truncated: true,
+    entryCount: entries.length,
+    sha256: createHash('sha256').update(fullJson, 'utf8').digest('hex'),
+  };
 }
 
 export function auditEventFromItem(item: Item): AuditEvent {

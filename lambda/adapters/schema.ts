@@ -13,7 +13,9 @@
  *   createdBy, revokedAt?, allowlist? (M, same shape as an Allowlists item without pk).
  *   GSI `byProject`: partition `projectScope`, sort `keyId` (list a project's keys; find one by id).
  * - AuditLog: partition `organizationId`, sort `eventId` (= `<ISO time>#<random>`, so a reverse Query is newest
- *   first). attributes: at, actor, action, scope, target, before, after (JSON strings), requestId.
+ *   first). attributes: at, actor, action, scope, target, before, after (JSON strings; for a large list either
+ *   both gzip-compressed in `snapshotGzip`, or both bounded: see admin-store.ts auditEventToItem), requestId.
+ *   Append-only: written with attribute_not_exists(eventId), never updated or deleted.
  *
  * Ids are restricted to ID_PATTERN (no `#`), so the composite keys cannot collide.
  */

@@ -1,7 +1,7 @@
 import { APIGatewayClient, FlushStageAuthorizersCacheCommand } from '@aws-sdk/client-api-gateway';
 
 /**
- * Flushes API Gateway's authorizer result cache of the protected stage, so an allowlist change applies in
+ * Flushes API Gateway's authorizer result cache of the protected stages, so an allowlist change applies in
  * seconds instead of after the cache TTL. Best effort by design: the change is already committed when this
  * runs, and the TTL still bounds the delay if the flush fails, so a failure is reported (false), never thrown.
  */
@@ -12,7 +12,10 @@ export interface StageTarget {
 }
 
 export interface StageCacheFlusher {
-  /** True if API Gateway acknowledged the flush; false if it failed or there is no stage to flush. */
+  /**
+   * Flushes every stage at once. True if API Gateway acknowledged the flush of each; false if any failed (that
+   * stage's change then waits for the TTL) or there is no stage to flush.
+   */
   flush(): Promise<boolean>;
 }
 
@@ -27,32 +30,37 @@ export interface FlushLogger {
  */
 export const FLUSH_TIMEOUT_MS = 3000;
 
-/** A flusher for a deployment without a protected stage (nothing is cached anywhere, so nothing to flush). */
+/** A flusher for a deployment without protected stages (nothing is cached anywhere, so nothing to flush). */
 export const NO_STAGE_FLUSHER: StageCacheFlusher = { flush: async () => false };
 
 export function createStageCacheFlusher(
   client: APIGatewayClient,
-  target: StageTarget | undefined,
+  targets: readonly StageTarget[],
   logger: FlushLogger,
   timeoutMs: number = FLUSH_TIMEOUT_MS,
 ): StageCacheFlusher {
-  if (!target) return NO_STAGE_FLUSHER;
+  if (targets.length === 0) return NO_STAGE_FLUSHER;
+  const flushOne = async (target: StageTarget): Promise<boolean> => {
+    try {
+      await client.send(
+        new FlushStageAuthorizersCacheCommand({ restApiId: target.restApiId, stageName: target.stageName }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+      return true;
+    } catch (err) {
+      logger.warn('authorizer cache flush failed; the change applies within the propagation delay', {
+        restApiId: target.restApiId,
+        stageName: target.stageName,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return false;
+    }
+  };
   return {
     async flush(): Promise<boolean> {
-      try {
-        await client.send(
-          new FlushStageAuthorizersCacheCommand({ restApiId: target.restApiId, stageName: target.stageName }),
-          { abortSignal: AbortSignal.timeout(timeoutMs) },
-        );
-        return true;
-      } catch (err) {
-        logger.warn('authorizer cache flush failed; the change applies within the propagation delay', {
-          restApiId: target.restApiId,
-          stageName: target.stageName,
-          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-        });
-        return false;
-      }
+      // In parallel: each flush is bounded by timeoutMs, and so is the whole.
+      const results = await Promise.all(targets.map(flushOne));
+      return results.every(Boolean);
     },
   };
 }

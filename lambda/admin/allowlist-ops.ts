@@ -17,8 +17,7 @@ import {
  */
 
 export const MAX_DESCRIPTION_LENGTH = 140;
-export const DEFAULT_MAX_ENTRIES = 50;
-export const MAX_MAX_ENTRIES = 1000;
+export { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../core/limits';
 
 /** An entry as the caller sent it: a string, or `{ value, description? }` (shape already checked). */
 export interface EntryInput {

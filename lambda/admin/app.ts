@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ItemTooLargeError, StoreUnavailableError } from '../adapters/admin-store';
+import { ItemTooLargeError, StoreUnavailableError, WriteConflictError, WriteOutcomeUnknownError } from '../adapters/admin-store';
 import {
   addAllowlistEntries,
   checkIp,
@@ -12,7 +12,7 @@ import {
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { AdminError, internalError, storageUnavailable } from './errors';
+import { AdminError, internalError, storageUnavailable, tooMuchContention, writeOutcomeUnknown } from './errors';
 import { clock } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
@@ -82,12 +82,14 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
       const res = await HANDLERS[route.operation](deps, req);
       if (route.write) {
         deps.logger.info('admin change', { operation: route.operation, path, actor: req.actor, status: res.statusCode });
+        if (res.statusCode < 400) deps.metrics?.record('write');
       }
       return respond(res.statusCode, res.body, res.headers);
     } catch (err) {
       const error = toAdminError(err);
       if (error.statusCode >= 500) {
         deps.logger.error('admin request failed', { method, path, requestId, error: describe(err) });
+        deps.metrics?.record('failure');
       }
       return respond(error.statusCode, error.body(), error.headers);
     }
@@ -100,6 +102,9 @@ function toAdminError(err: unknown): AdminError {
     return new AdminError(422, 'allowlist_too_large', `The change was not stored: ${err.message}.`, 'entries');
   }
   if (err instanceof StoreUnavailableError) return storageUnavailable();
+  if (err instanceof WriteOutcomeUnknownError) return writeOutcomeUnknown(err.organizationId, err.eventId);
+  // A write without a retry loop (create-key) that lost a transaction conflict: known not applied, like a 409.
+  if (err instanceof WriteConflictError) return tooMuchContention();
   return internalError();
 }
 

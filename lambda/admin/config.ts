@@ -2,7 +2,7 @@ import { ENV } from '../adapters/schema';
 import { StageTarget } from '../adapters/stage-cache';
 import { AUTHORIZER_ENV } from '../authorizer/config';
 import { MAX_DECISION_AGE_SECONDS, MAX_MEMORY_TTL_SECONDS, splitPropagationDelay } from '../core/propagation';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from './allowlist-ops';
+import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../core/limits';
 
 /**
  * The admin Lambda's configuration, read from the environment the construct (lib/allowlist-admin-api.ts) sets,
@@ -18,9 +18,14 @@ export const ADMIN_ENV = {
   memoryCacheTtlSeconds: AUTHORIZER_ENV.memoryCacheTtlSeconds,
   /** The authorizer's decision age bound: the same variable (and value) as the authorizer's. */
   maxDecisionAgeSeconds: AUTHORIZER_ENV.maxDecisionAgeSeconds,
-  protectedRestApiId: 'PROTECTED_REST_API_ID',
-  protectedStageName: 'PROTECTED_STAGE_NAME',
+  /** The stages whose authorizer cache a write flushes: `restApiId/stageName`, comma-separated. */
+  protectedStages: 'PROTECTED_STAGES',
 } as const;
+
+/** Between a stage's API id and its name in `PROTECTED_STAGES` (neither may contain it). */
+export const STAGE_SEPARATOR = '/';
+/** Between the stages of `PROTECTED_STAGES`. */
+export const STAGE_LIST_SEPARATOR = ',';
 
 export const DEFAULT_PROPAGATION_DELAY_SECONDS = 300;
 
@@ -36,8 +41,8 @@ export interface AdminConfig {
    * after it, so a write waits that long before its last flush (lambda/admin/writes.ts).
    */
   readonly maxDecisionAgeSeconds: number;
-  /** The stage whose authorizer cache is flushed after each write; absent: no flush. */
-  readonly protectedStage?: StageTarget;
+  /** The stages whose authorizer cache is flushed after each write; empty: no flush. */
+  readonly protectedStages: readonly StageTarget[];
 }
 
 export class AdminConfigError extends Error {
@@ -86,19 +91,26 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     );
   }
 
-  const restApiId = env[ADMIN_ENV.protectedRestApiId]?.trim();
-  const stageName = env[ADMIN_ENV.protectedStageName]?.trim();
-  if (Boolean(restApiId) !== Boolean(stageName)) {
-    throw new AdminConfigError(
-      `${ADMIN_ENV.protectedRestApiId} and ${ADMIN_ENV.protectedStageName} must be set together (or neither)`,
-    );
-  }
   return {
     tables,
     maxEntries,
     propagationDelaySeconds,
     memoryCacheTtlSeconds,
     maxDecisionAgeSeconds,
-    protectedStage: restApiId && stageName ? { restApiId, stageName } : undefined,
+    protectedStages: parseStages(env[ADMIN_ENV.protectedStages]),
   };
+}
+
+function parseStages(text: string | undefined): StageTarget[] {
+  if (!text?.trim()) return [];
+  return text.split(STAGE_LIST_SEPARATOR).map((item) => {
+    const parts = item.trim().split(STAGE_SEPARATOR);
+    if (parts.length !== 2 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) {
+      throw new AdminConfigError(
+        `${ADMIN_ENV.protectedStages} must list restApiId${STAGE_SEPARATOR}stageName pairs separated by ` +
+          `"${STAGE_LIST_SEPARATOR}", got ${JSON.stringify(item)} in ${JSON.stringify(text)}`,
+      );
+    }
+    return { restApiId: parts[0], stageName: parts[1] };
+  });
 }

@@ -1,6 +1,7 @@
 import type { AdminStore, AuditEvent } from '../adapters/admin-store';
 import type { StageCacheFlusher } from '../adapters/stage-cache';
 import type { AdminConfig } from './config';
+import type { AdminMetrics } from './metrics';
 import type { PathParams, RouteDefinition } from './routes';
 
 /** What the handlers are given: the store, the flusher and the configuration, injected so tests use real ones. */
@@ -8,9 +9,11 @@ export interface AdminDependencies {
   readonly store: AdminStore;
   readonly flusher: StageCacheFlusher;
   readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'> & {
-    readonly protectedStage?: AdminConfig['protectedStage'];
+    readonly protectedStages?: AdminConfig['protectedStages'];
   };
   readonly logger: AdminLogger;
+  /** Counts successful writes and server errors. Defaults to none. */
+  readonly metrics?: AdminMetrics;
   /** Defaults to the system clock. */
   readonly now?: () => number;
   /** Defaults to setTimeout. Waits between write retries and before the last flush. */

@@ -166,6 +166,21 @@ export const storageUnavailable = () =>
     { 'Retry-After': '1' },
   );
 
+/**
+ * A commit whose answer was lost and could not be resolved (see AdminStore.transact). Never "nothing was changed":
+ * the change was made if and only if its audit record exists, so the message says where to look.
+ */
+export const writeOutcomeUnknown = (organizationId: string, eventId: string) =>
+  new AdminError(
+    503,
+    'write_outcome_unknown',
+    'The allowlist store did not confirm this change and could not be asked whether it was applied: it may or ' +
+      `may not have been saved. It was saved if and only if the audit log has event ${eventId} ` +
+      `(GET /v1/organizations/${organizationId}/audit_log). Check that, or read the current state, before retrying.`,
+    null,
+    ADMIN_ERROR_TYPES.server,
+  );
+
 export const internalError = () =>
   new AdminError(500, 'internal_error', 'The admin API failed unexpectedly; the error is logged.', null, ADMIN_ERROR_TYPES.server);
 

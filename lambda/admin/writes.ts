@@ -50,7 +50,7 @@ export async function withConflictRetry<T>(deps: AdminDependencies, attempt: () 
 
 export interface Propagation {
   /**
-   * True when the protected stage's authorizer cache was flushed after every decision on the old data had been
+   * True when every protected stage's authorizer cache was flushed after every decision on the old data had been
    * returned: from this response on, the change is in force (on our side: API Gateway applies a flush
    * asynchronously, and that is not something this Lambda can observe).
    */
@@ -85,9 +85,9 @@ export const LAST_FLUSH_MARGIN_MS = 100;
  * change that did happen.
  */
 export async function propagate(deps: AdminDependencies, committedAtMs: number, deadlineMs?: number): Promise<Propagation> {
-  const { maxDecisionAgeSeconds, propagationDelaySeconds, protectedStage } = deps.config;
+  const { maxDecisionAgeSeconds, propagationDelaySeconds, protectedStages } = deps.config;
   const notFlushed: Propagation = { flushed: false, maxDelaySeconds: propagationDelaySeconds };
-  if (!protectedStage) return notFlushed;
+  if (!protectedStages?.length) return notFlushed;
   const hasTimeFor = (waitMs: number): boolean => {
     if (deadlineMs === undefined || clock(deps) + waitMs + FLUSH_TIMEOUT_MS <= deadlineMs) return true;
     deps.logger.warn('authorizer cache flush skipped: too little time left before the Lambda timeout', { waitMs, deadlineMs });

@@ -5,7 +5,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { DynamoDbAuthorizerStore } from '../adapters/dynamodb-store';
 import { createAuthorizer } from './authorizer';
 import { loadAuthorizerConfig } from './config';
-import { BatchedMetrics, METRICS_NAMESPACE } from './metrics';
+import { BatchedMetrics, METRICS_NAMESPACE, METRICS_SERVICE_ENV } from './metrics';
 
 /**
  * The Lambda entry point: wiring only. Configuration is validated and the DynamoDB client is created once per
@@ -24,8 +24,8 @@ const client = new DynamoDBClient({
   requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
 });
 
-// Powertools' own variables still win when set, so a stack can tell several authorizers apart in CloudWatch.
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'cdk-ip-allowlist-authorizer';
+// The construct sets the service per authorizer instance, so that two authorizers never share a metric.
+const serviceName = process.env[METRICS_SERVICE_ENV] || 'cdk-ip-allowlist-authorizer';
 const logger = new Logger({ serviceName });
 const metrics = new BatchedMetrics(
   new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName }),

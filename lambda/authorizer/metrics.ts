@@ -8,10 +8,17 @@ import type { AuthorizerMetrics, AuthorizerOutcome } from './authorizer';
  * whole warm decision. So counts are summed and published as one line when an invocation already paid for I/O
  * (it read DynamoDB or failed) or when `flushIntervalMs` has passed since the last line. A container that is
  * reclaimed can lose at most that interval's warm-path counts; CloudWatch sums the lines, so the totals per
- * period are otherwise exact. No dimension has high cardinality: only Powertools' `service`.
+ * period are otherwise exact. No dimension has high cardinality: only Powertools' `service`, one value per
+ * authorizer instance.
  */
 
 export const METRICS_NAMESPACE = 'CdkIpAllowlist';
+
+/**
+ * The environment variable carrying the `service` dimension, set by the constructs (their `metricsServiceName`,
+ * by default derived from the construct path). Powertools' own variable, so its Logger reports the same service.
+ */
+export const METRICS_SERVICE_ENV = 'POWERTOOLS_SERVICE_NAME';
 
 /** CloudWatch metric names (unit Count), for the construct's metric methods. */
 export const METRIC_NAMES: Readonly<Record<AuthorizerOutcome | 'storeReads', string>> = {

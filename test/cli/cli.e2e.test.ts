@@ -83,6 +83,21 @@ test('the README walkthrough: create a key, call, enable a list, see the 401, ch
   expect(checkAgain.stdout).toMatch(/^allowed: 127\.0\.0\.2 matches 127\.0\.0\.2\/32 in the organization list/);
 });
 
+test('check says what a dual-stack API means for the address it checked; --json stays the API object', async () => {
+  const [v4, v6, json] = await Promise.all([
+    cli('allowlist', 'check', '--org', 'family', '192.0.2.10'),
+    cli('allowlist', 'check', '--org', 'family', '2001:db8::10'),
+    cli('allowlist', 'check', '--org', 'family', '192.0.2.10', '--json'),
+  ]);
+
+  expect(v4.stdout.split('\n')[1]).toBe(
+    'note: if the API is dual-stack (ipAddressType DUAL_STACK), a client that has IPv6 connects over IPv6 and is ' +
+      'checked by its IPv6 address, not this one: allowlist (and check) that address too',
+  );
+  expect(v6.stdout.split('\n')[1]).toMatch(/^note: an IPv6 client reaches the API over IPv6 only when the API is dual-stack/);
+  expect(JSON.parse(json.stdout)).toMatchObject({ object: 'ip_allowlist_check', ip: '192.0.2.10' });
+});
+
 test('show prints a table, or the API object with --json', async () => {
   await cli('allowlist', 'replace', '--org', 'show-org', '--project', 'p', '198.51.100.0/24', '2001:db8::/48', '--description', 'office');
 

@@ -89,7 +89,7 @@ async function world(label: string, propagationDelaySeconds: number, flush: bool
     propagationDelaySeconds,
     memoryCacheTtlSeconds: budget.memoryTtlSeconds,
     maxDecisionAgeSeconds: budget.maxDecisionAgeSeconds,
-    protectedStage: flush ? STAGE : undefined,
+    protectedStages: flush ? [STAGE] : [],
     flusher: { flush: () => gateway.flusher.flush() },
     // The admin's table calls go through the proxy too: it records when DynamoDB acknowledged the commit.
     handlerClient: adminClient,

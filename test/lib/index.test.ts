@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as entry from '../../lib';
+import * as core from '../../lib/core';
 import { assetDirectory, packageRoot } from '../../lib/assets';
 
 describe('package entry (lib/index.ts)', () => {
@@ -10,10 +11,24 @@ describe('package entry (lib/index.ts)', () => {
     }
   });
 
+  // Constants, which jsii also drops silently, are caught by test/package/jsii.test.ts (exports = the assembly's
+  // classes and enums): an enum and a constant object look alike at run time.
+  test('exports no free function and no Error subclass (jsii cannot carry them to Python, Java, .NET or Go)', () => {
+    const functions = Object.entries(entry).filter(([, value]) => typeof value === 'function');
+
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    for (const [name, value] of functions) {
+      expect({ name, isClass: /^class\b/.test(Function.prototype.toString.call(value)) }).toEqual({ name, isClass: true });
+      expect({ name, extendsError: (value as { prototype?: unknown }).prototype instanceof Error }).toEqual({ name, extendsError: false });
+    }
+  });
+});
+
+describe('cdk-ip-allowlist/core (lib/core.ts, the TypeScript-only sub-path)', () => {
   test('exports the allowlist core under its names', () => {
-    expect(entry.normalizeAllowlistEntry(' 10.0.0.1 ')).toBe('10.0.0.1/32');
-    expect(entry.compileAllowlist(['10.0.0.0/8']).match('10.1.2.3')).toBe('10.0.0.0/8');
-    expect(() => entry.normalizeAllowlistEntry('not an ip')).toThrow(entry.AllowlistEntryError);
+    expect(core.normalizeAllowlistEntry(' 10.0.0.1 ')).toBe('10.0.0.1/32');
+    expect(core.compileAllowlist(['10.0.0.0/8']).match('10.1.2.3')).toBe('10.0.0.0/8');
+    expect(() => core.normalizeAllowlistEntry('not an ip')).toThrow(core.AllowlistEntryError);
   });
 });
 

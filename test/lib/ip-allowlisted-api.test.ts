@@ -2,7 +2,8 @@ import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { AllowlistTables, IpAllowlistedApi, IpAllowlistedApiProps, Upstream, UPSTREAM_CONTEXT_HEADERS } from '../../lib';
+import { AllowlistTables, IpAllowlistedApi, IpAllowlistedApiProps, Upstream } from '../../lib';
+import { UPSTREAM_CONTEXT_HEADERS } from '../../lib/core';
 import { newStack, onlyResource, resourcesOfType, TempOutdirs } from './synth-helpers';
 
 const outdirs = new TempOutdirs();
@@ -49,10 +50,23 @@ function retentionOf(template: Template, stack: Stack, group: { node: { defaultC
 }
 
 describe('IpAllowlistedApi endpoint and stage', () => {
-  test('is a regional, dual-stack endpoint so IPv6 callers can reach it', () => {
+  test('is a regional, IPv4-only endpoint by default: callers are checked by the IPv4 address they allowlisted', () => {
     const { stack, api, template } = synthApi();
 
     expect(template.toJSON().Resources[logicalId(stack, api.api)].Properties.EndpointConfiguration).toEqual({
+      Types: ['REGIONAL'],
+      IpAddressType: 'ipv4',
+    });
+  });
+
+  test('ipAddressType DUAL_STACK opts in to IPv6 callers', () => {
+    const stack = newStack(outdirs);
+    const api = new IpAllowlistedApi(stack, 'Api', {
+      upstream: Upstream.http('https://upstream.example.com'),
+      ipAddressType: apigateway.IpAddressType.DUAL_STACK,
+    });
+
+    expect(Template.fromStack(stack).toJSON().Resources[logicalId(stack, api.api)].Properties.EndpointConfiguration).toEqual({
       Types: ['REGIONAL'],
       IpAddressType: 'dualstack',
     });
@@ -132,7 +146,7 @@ describe('IpAllowlistedApi methods', () => {
   test('ANY / and ANY /{proxy+} both use the IP allowlist authorizer', () => {
     const { stack, api, template } = synthApi();
 
-    const authorizerRef = { Ref: logicalId(stack, api.authorizer.authorizer) };
+    const authorizerRef = { Ref: onlyResource(Template.fromStack(stack), 'AWS::ApiGateway::Authorizer').logicalId };
     expect(methods(template, stack, api).map((m) => [m.HttpMethod, m.AuthorizationType, m.AuthorizerId])).toEqual([
       ['ANY', 'CUSTOM', authorizerRef],
       ['ANY', 'CUSTOM', authorizerRef],
@@ -140,16 +154,17 @@ describe('IpAllowlistedApi methods', () => {
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}' });
   });
 
-  test('a method the user adds later is protected too', () => {
+  test('a method the user adds later is protected too, unless it is added as explicitly public', () => {
     const stack = newStack(outdirs);
     const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://upstream.example.com') });
+    api.api.root.addResource('status').addMethod('GET', new apigateway.MockIntegration());
     api.api.root.addResource('health').addMethod('GET', new apigateway.MockIntegration(), {
       authorizationType: apigateway.AuthorizationType.NONE,
     });
 
     const all = methods(Template.fromStack(stack), stack, api);
-    expect(all).toHaveLength(3);
-    expect(all.map((m) => m.AuthorizationType)).toEqual(['CUSTOM', 'CUSTOM', 'CUSTOM']);
+    expect(all).toHaveLength(4);
+    expect(all.map((m) => m.AuthorizationType).sort()).toEqual(['CUSTOM', 'CUSTOM', 'CUSTOM', 'NONE']);
   });
 
   test('the gateway responses are on the API', () => {
@@ -224,7 +239,7 @@ describe('IpAllowlistedApi upstreams', () => {
   test('a Lambda upstream gets the Lambda proxy integration, which hands it the authorizer context in requestContext.authorizer', () => {
     const stack = newStack(outdirs);
     const fn = upstreamFunction(stack);
-    const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.lambda(fn) });
+    const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.lambdaFunction(fn) });
     const template = Template.fromStack(stack);
 
     const fnArn = { 'Fn::GetAtt': [logicalId(stack, fn), 'Arn'] };

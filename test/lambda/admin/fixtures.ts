@@ -133,7 +133,7 @@ export interface HarnessOptions {
   /** @default 1 (the smallest bound: writes with a protected stage wait it before their last flush) */
   readonly maxDecisionAgeSeconds?: number;
   readonly flusher?: StageCacheFlusher;
-  readonly protectedStage?: { restApiId: string; stageName: string };
+  readonly protectedStages?: { restApiId: string; stageName: string }[];
   /** Another DynamoDB client for the handler (e.g. one pointed at a dead endpoint). */
   readonly handlerClient?: DynamoDBClient;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -144,7 +144,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const ddb = localClient(testEndpoint());
   const names = await createTables(ddb, uniquePrefix(label));
   const logger = recordingLogger();
-  const store = new AdminStore(options.handlerClient ?? ddb, names);
+  const store = new AdminStore(options.handlerClient ?? ddb, names, logger);
   const deps: AdminDependencies = {
     store,
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
@@ -153,7 +153,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       propagationDelaySeconds: options.propagationDelaySeconds ?? 300,
       memoryCacheTtlSeconds: options.memoryCacheTtlSeconds ?? 0,
       maxDecisionAgeSeconds: options.maxDecisionAgeSeconds ?? 1,
-      protectedStage: options.protectedStage,
+      protectedStages: options.protectedStages,
     },
     logger,
     sleep: options.sleep,
@@ -214,11 +214,13 @@ export interface FakeControlPlane {
   readonly endpoint: string;
   readonly requests: { method: string; url: string }[];
   failWith: number | undefined;
+  /** When set, only flushes of this REST API id fail with `failWith`; the others succeed. */
+  failOnlyApi: string | undefined;
   /** Never answer (until close). */
   hang: boolean;
   client(): APIGatewayClient;
   flusher(
-    target: { restApiId: string; stageName: string },
+    targets: { restApiId: string; stageName: string }[],
     logger: Parameters<typeof createStageCacheFlusher>[2],
     timeoutMs?: number,
   ): StageCacheFlusher;
@@ -228,13 +230,14 @@ export interface FakeControlPlane {
 export async function startFakeControlPlane(): Promise<FakeControlPlane> {
   const requests: { method: string; url: string }[] = [];
   const clients: APIGatewayClient[] = [];
-  const state = { failWith: undefined as number | undefined, hang: false };
+  const state = { failWith: undefined as number | undefined, failOnlyApi: undefined as string | undefined, hang: false };
   const server: Server = createServer((req: IncomingMessage, res) => {
     req.resume();
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '' });
       if (state.hang) return;
-      if (state.failWith !== undefined) {
+      const failsHere = state.failOnlyApi === undefined || (req.url ?? '').startsWith(`/restapis/${state.failOnlyApi}/`);
+      if (state.failWith !== undefined && failsHere) {
         res.writeHead(state.failWith, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'TooManyRequestsException' });
         res.end(JSON.stringify({ message: 'Too Many Requests' }));
         return;
@@ -255,6 +258,12 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
     set failWith(v) {
       state.failWith = v;
     },
+    get failOnlyApi() {
+      return state.failOnlyApi;
+    },
+    set failOnlyApi(v) {
+      state.failOnlyApi = v;
+    },
     get hang() {
       return state.hang;
     },
@@ -271,8 +280,8 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
       clients.push(c);
       return c;
     },
-    flusher(target, logger, timeoutMs) {
-      return createStageCacheFlusher(plane.client(), target, logger, timeoutMs);
+    flusher(targets, logger, timeoutMs) {
+      return createStageCacheFlusher(plane.client(), targets, logger, timeoutMs);
     },
     close() {
       clients.forEach((c) => c.destroy());

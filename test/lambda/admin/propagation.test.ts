@@ -19,6 +19,7 @@ afterAll(() => plane.close());
 beforeEach(() => {
   plane.requests.length = 0;
   plane.failWith = undefined;
+  plane.failOnlyApi = undefined;
   plane.hang = false;
 });
 
@@ -28,8 +29,8 @@ describe('with a protected stage and no in-memory cache', () => {
 
   beforeAll(async () => {
     h = await makeHarness('admin-flush', {
-      protectedStage: STAGE,
-      flusher: plane.flusher(STAGE, logger),
+      protectedStages: [STAGE],
+      flusher: plane.flusher([STAGE], logger),
       propagationDelaySeconds: 60,
       memoryCacheTtlSeconds: 0,
     });
@@ -84,8 +85,8 @@ describe('with an in-memory cache in the authorizer', () => {
   test('the last flush follows once the decision age bound (+100 ms) has passed since the commit; then maxDelay is 0', async () => {
     const waits: number[] = [];
     const h = await makeHarness('admin-flush-twice', {
-      protectedStage: STAGE,
-      flusher: plane.flusher(STAGE, recordingLogger()),
+      protectedStages: [STAGE],
+      flusher: plane.flusher([STAGE], recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
       maxDecisionAgeSeconds: 4,
@@ -107,8 +108,8 @@ describe('with an in-memory cache in the authorizer', () => {
 
   test('if the second flush fails, the full delay is reported', async () => {
     const h = await makeHarness('admin-flush-second-fails', {
-      protectedStage: STAGE,
-      flusher: plane.flusher(STAGE, recordingLogger()),
+      protectedStages: [STAGE],
+      flusher: plane.flusher([STAGE], recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
       sleep: async () => {
@@ -130,8 +131,8 @@ describe('the Lambda timeout', () => {
   const frozen = Date.parse('2026-01-01T00:00:00Z');
   const withTtl = (label: string, waits: number[] = []) =>
     makeHarness(label, {
-      protectedStage: STAGE,
-      flusher: plane.flusher(STAGE, recordingLogger()),
+      protectedStages: [STAGE],
+      flusher: plane.flusher([STAGE], recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
       maxDecisionAgeSeconds: 4,
@@ -183,9 +184,42 @@ describe('the Lambda timeout', () => {
   test('a flush that never answers is abandoned after its timeout and reported as failed', async () => {
     plane.hang = true;
     const logger = recordingLogger();
-    const flushed = await plane.flusher(STAGE, logger, 200).flush();
+    const flushed = await plane.flusher([STAGE], logger, 200).flush();
     expect(flushed).toBe(false);
     expect(logger.records.find((r) => r.level === 'warn')?.message).toMatch(/flush failed/);
+  });
+});
+
+describe('with several protected stages (one admin API for every stage that uses the tables)', () => {
+  const STAGES = [STAGE, { restApiId: 'abc123defg', stageName: 'beta' }, { restApiId: 'zyx987wvut', stageName: 'v1' }];
+  let h: Harness;
+  const logger = recordingLogger();
+
+  beforeAll(async () => {
+    h = await makeHarness('admin-flush-many', {
+      protectedStages: STAGES,
+      flusher: plane.flusher(STAGES, logger),
+      propagationDelaySeconds: 60,
+      memoryCacheTtlSeconds: 0,
+    });
+  });
+
+  afterAll(() => h.destroy());
+
+  test('a write flushes every stage once, and reports flushed only when all were', async () => {
+    const res = await h.call('POST', '/v1/organizations/many/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+    expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
+    expect(plane.requests.map((r) => r.url).sort()).toEqual(STAGES.map((s) => FLUSH_PATH(s.restApiId, s.stageName)).sort());
+  });
+
+  test('one stage whose flush fails makes the answer the slowest: flushed false, the full delay', async () => {
+    plane.failWith = 429;
+    plane.failOnlyApi = 'zyx987wvut';
+    const res = await h.call('POST', '/v1/organizations/many/ip_allowlist/entries', { body: { value: '192.0.2.2' } });
+    expect(res.status).toBe(200);
+    expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 60 });
+    expect(plane.requests).toHaveLength(3);
+    expect(logger.records.find((r) => r.level === 'warn')?.extra).toMatchObject({ restApiId: 'zyx987wvut', stageName: 'v1' });
   });
 });
 
@@ -223,8 +257,7 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
         MAX_ENTRIES: '2',
         PROPAGATION_DELAY_SECONDS: '30',
         MEMORY_CACHE_TTL_SECONDS: '0',
-        PROTECTED_REST_API_ID: 'restapi1',
-        PROTECTED_STAGE_NAME: 'live',
+        PROTECTED_STAGES: 'restapi1/live,restapi2/prod',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       };
       let handler!: typeof import('../../../lambda/admin/index').handler;
@@ -238,9 +271,12 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
       expect(body).toMatchObject({ maxEntries: 2, propagationDelaySeconds: 30, updatedBy: 'local:dev' });
       // The decision age bound is derived from the delay as the authorizer's construct derives it (30 s -> 3 s).
       expect(body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
-      expect(plane.requests).toEqual([
-        { method: 'DELETE', url: FLUSH_PATH('restapi1', 'live') },
-        { method: 'DELETE', url: FLUSH_PATH('restapi1', 'live') },
+      // Both stages, flushed in parallel (so in either order), at once and again after the decision age bound.
+      expect(plane.requests.map((r) => r.url).sort()).toEqual([
+        FLUSH_PATH('restapi1', 'live'),
+        FLUSH_PATH('restapi1', 'live'),
+        FLUSH_PATH('restapi2', 'prod'),
+        FLUSH_PATH('restapi2', 'prod'),
       ]);
       const over = await handler(proxyEvent('POST', path, { body: { value: '192.0.2.3' } }));
       expect(JSON.parse(over.body).error.code).toBe('allowlist_limit_exceeded');
@@ -253,6 +289,13 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
 describe('configuration', () => {
   const tables = { ALLOWLISTS_TABLE_NAME: 'a', API_KEYS_TABLE_NAME: 'k', AUDIT_LOG_TABLE_NAME: 'l' };
 
+  test('PROTECTED_STAGES lists the stages to flush', () => {
+    expect(loadAdminConfig({ ...tables, PROTECTED_STAGES: 'a1b2c3/live,d4e5f6/beta_2' }).protectedStages).toEqual([
+      { restApiId: 'a1b2c3', stageName: 'live' },
+      { restApiId: 'd4e5f6', stageName: 'beta_2' },
+    ]);
+  });
+
   test('defaults: 50 entries, 300 s, the memory TTL the construct would choose, no stage', () => {
     expect(loadAdminConfig(tables)).toEqual({
       tables: { allowlists: 'a', apiKeys: 'k', auditLog: 'l' },
@@ -260,7 +303,7 @@ describe('configuration', () => {
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
       maxDecisionAgeSeconds: 4,
-      protectedStage: undefined,
+      protectedStages: [],
     });
   });
 
@@ -273,7 +316,8 @@ describe('configuration', () => {
     [{ MEMORY_CACHE_TTL_SECONDS: '3' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number from 0 to 2/],
     [{ PROPAGATION_DELAY_SECONDS: '1', MEMORY_CACHE_TTL_SECONDS: '2' }, /cannot exceed PROPAGATION_DELAY_SECONDS/],
     [{ MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number from 1 to 4/],
-    [{ PROTECTED_REST_API_ID: 'x' }, /must be set together/],
+    [{ PROTECTED_STAGES: 'x' }, /PROTECTED_STAGES must list restApiId\/stageName pairs separated by ",", got "x"/],
+    [{ PROTECTED_STAGES: 'a/b,c/d/e' }, /PROTECTED_STAGES must list restApiId\/stageName pairs/],
   ])('%j is refused, naming the variable', (env, message) => {
     expect(() => loadAdminConfig({ ...tables, ...env })).toThrow(message);
   });

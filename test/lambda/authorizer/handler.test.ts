@@ -1,6 +1,10 @@
 import { createServer, Socket } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { generateApiKey } from '../../../lambda/core/api-key';
+import { IpAllowlistAuthorizer } from '../../../lib';
 import { ERRORS } from '../../../lambda/core/errors';
 import { testEndpoint } from '../../support/dynamodb-local';
 import { authorizerEvent, captureOutput, list, logRecords, makeTables, putKey, putOrgList, SeededKey, STAGE_RESOURCE, Tables } from './fixtures';
@@ -75,6 +79,13 @@ afterAll(() => {
   t.admin.destroy();
 });
 
+/** A RestApi the authorizer protects (an authorizer must be attached to one to synthesize). */
+function protectNewApi(stack: Stack, authorizer: IpAllowlistAuthorizer, id: string): void {
+  const api = new apigateway.RestApi(stack, id, { cloudWatchRole: false });
+  api.root.addMethod('GET', new apigateway.MockIntegration());
+  authorizer.protectRestApi(api);
+}
+
 /** EMF lines written by Powertools Metrics, as metric name -> value. */
 function emfLines(): Record<string, unknown>[] {
   return output
@@ -132,6 +143,36 @@ test('metrics: counts are published with the cold read, and warm decisions in be
   const unknown = generateApiKey({ organizationId: 'acme', projectId: 'web' });
   await handler(authorizerEvent({ key: unknown.key, sourceIp: '198.51.100.7' }));
   expect(emfLines()[1]).toMatchObject({ AllowedRequests: 50, InvalidKeyRequests: 1, StoreReads: 1 });
+});
+
+test('metrics: each authorizer instance publishes under the service dimension its construct sets and its metric methods read', async () => {
+  // Prepare: two instances in one stack; each function's environment as synthesized.
+  const stack = new Stack(new App({ context: { 'aws:cdk:version-reporting': false } }), 'Shop');
+  const instances = ['Eu', 'Us'].map((id) => new IpAllowlistAuthorizer(stack, id));
+  for (const [i, instance] of instances.entries()) protectNewApi(stack, instance, `Api${i}`);
+  const template = Template.fromStack(stack);
+  const envOf = (instance: IpAllowlistAuthorizer): Record<string, string> =>
+    template.toJSON().Resources[stack.getLogicalId(instance.function.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+
+  const published: unknown[] = [];
+  for (const instance of instances) {
+    output.restore();
+    output = captureOutput();
+    // Act: the real entry point with the synthesized dimension, one cold decision.
+    const { handler } = loadHandler(lambdaEnv({ POWERTOOLS_SERVICE_NAME: envOf(instance).POWERTOOLS_SERVICE_NAME }));
+    await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
+
+    // Assess: the EMF line carries the dimension the construct's metric reads, under the metric's name.
+    const metric = instance.metricAllowedRequests();
+    const [line] = emfLines();
+    expect(line).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: metric.namespace, Dimensions: [['service']] }] },
+      service: metric.dimensions!.service,
+      [metric.metricName]: 1,
+    });
+    published.push(line.service);
+  }
+  expect(published).toEqual(['Shop/Eu', 'Shop/Us']);
 });
 
 test('storage unavailable (a table that does not exist): the handler rejects with authorizer_unavailable and logs why', async () => {
