@@ -83,7 +83,8 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
   // Without the variable, assume the split the construct would make: never under-report the delay.
   const split = splitPropagationDelay(propagationDelaySeconds);
   const memoryCacheTtlSeconds = wholeNumber(ADMIN_ENV.memoryCacheTtlSeconds, 0, MAX_MEMORY_TTL_SECONDS, split.memoryTtlSeconds);
-  // Without the variable, the split the construct makes; a larger value only makes writes wait longer.
+  // Without the variable, the split the construct makes. The bound grows with the delay, so with several authorizers
+  // the longest delay (what the construct passes) gives the longest bound; a larger value only makes writes wait longer.
   const maxDecisionAgeSeconds = wholeNumber(ADMIN_ENV.maxDecisionAgeSeconds, 1, MAX_DECISION_AGE_SECONDS, split.maxDecisionAgeSeconds);
   if (memoryCacheTtlSeconds > propagationDelaySeconds) {
     throw new AdminConfigError(

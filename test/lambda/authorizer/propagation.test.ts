@@ -137,8 +137,12 @@ describe.each([0, 5, 60, 300, 3600])('propagation delay %i s', (propagationDelay
 });
 
 test('for every whole second from 0 to 3600: gateway TTL + decision age bound <= P, memory TTL <= bound / 2, bound <= 4 s', () => {
+  let previousBound = 0;
   for (let p = 0; p <= 3600; p++) {
     const b = splitPropagationDelay(p);
+    // Never shrinks as P grows: an admin API serving several authorizers waits the bound of the longest delay.
+    expect(b.maxDecisionAgeSeconds).toBeGreaterThanOrEqual(previousBound);
+    previousBound = b.maxDecisionAgeSeconds;
     expect(Number.isInteger(b.gatewayTtlSeconds) && b.gatewayTtlSeconds >= 0).toBe(true);
     expect(b.gatewayTtlSeconds + (p === 0 ? 0 : b.maxDecisionAgeSeconds)).toBeLessThanOrEqual(p);
     expect(b.memoryTtlSeconds * 2).toBeLessThanOrEqual(b.maxDecisionAgeSeconds);
