@@ -347,7 +347,7 @@ export interface ApiKeyView {
   readonly createdAt: string;
   readonly createdBy: string;
   readonly revokedAt: string | null;
-  readonly allowlist?: { readonly enabled: boolean; readonly entryCount: number; readonly version: number };
+  readonly allowlist?: { readonly enabled: boolean; readonly entryCount: number; readonly version: number; readonly corrupt?: boolean };
 }
 
 export interface AuditView {

@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { DEFAULT_ADMIN_PORT, findStateDir, runningLocalState } from '../local/state';
 import { AdminApiError, AdminClient, AllowlistTarget, AllowlistView, AllowlistWriteView, EntryInput, Propagation } from './admin-client';
-import { shortTime, table } from './format';
+import { printable, printableOutput, shortTime, table } from './format';
 
 /**
  * `cdk-ip-allowlist`: the admin API from a terminal. Commands map one-to-one to routes of the admin API; the
@@ -206,8 +206,9 @@ ${GLOBAL_HELP}
 `,
 };
 
-export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
   const json = argv.includes('--json');
+  const io: CliIo = { ...rawIo, stdout: (t) => rawIo.stdout(printableOutput(t)), stderr: (t) => rawIo.stderr(printableOutput(t)) };
   try {
     return await dispatch(argv, io);
   } catch (err) {
@@ -219,7 +220,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       if (json && err.body !== undefined && typeof err.body === 'object') io.stderr(`${JSON.stringify(err.body, null, 2)}\n`);
       else {
         const details = [err.code, err.status === undefined ? undefined : `HTTP ${err.status}`].filter(Boolean).join(', ');
-        io.stderr(`error: ${err.message}${details && !err.message.includes(`HTTP ${err.status}`) ? ` (${details})` : ''}\n`);
+        io.stderr(`error: ${printable(err.message)}${details && !err.message.includes(`HTTP ${err.status}`) ? ` (${printable(details)})` : ''}\n`);
       }
       return EXIT.error;
     }
@@ -403,7 +404,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(body, null, 2)}\n`);
       else {
         ctx.io.stdout(
-          `Created API key ${body.id} ("${body.name}") for ${org}/${project}.\n` +
+          `Created API key ${body.id} ("${printable(body.name)}") for ${org}/${project}.\n` +
             `Secret, shown only now (store it safely):\n${body.key}\n` +
             propagationLine(body.propagation),
         );
@@ -427,7 +428,11 @@ const COMMANDS: Record<string, CommandSpec> = {
             k.redactedValue,
             k.status,
             shortTime(k.createdAt),
-            k.allowlist ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries` : '-',
+            k.allowlist?.corrupt
+              ? 'CORRUPT: every request refused; replace it'
+              : k.allowlist
+                ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries`
+                : '-',
           ]);
           ctx.io.stdout(`${table(['ID', 'NAME', 'KEY', 'STATUS', 'CREATED', 'KEY ALLOWLIST'], rows)}\n`);
         }
@@ -444,7 +449,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       if (ids.length !== 1) throw new UsageError('give exactly one key id to revoke (see keys list)', ctx.name);
       const { body } = await ctx.client.revokeKey(org, project, ids[0]);
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(body, null, 2)}\n`);
-      else ctx.io.stdout(`Revoked API key ${body.id} ("${body.name}").\n${propagationLine(body.propagation)}`);
+      else ctx.io.stdout(`Revoked API key ${body.id} ("${printable(body.name)}").\n${propagationLine(body.propagation)}`);
       return EXIT.ok;
     },
   },

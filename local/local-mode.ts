@@ -134,6 +134,11 @@ export interface RunningLocalMode {
   readonly adminUrl?: string;
   readonly adminPort?: number;
   readonly dynamoDbEndpoint: string;
+  /**
+   * Where the DynamoDB Local this run started listens (`127.0.0.1`, or `all interfaces (why)`); undefined when
+   * it was given one (`dynamoDbEndpoint` option).
+   */
+  readonly dynamoDbListensOn?: string;
   /** The emulated API Gateway management endpoint (AWS_ENDPOINT_URL_API_GATEWAY of the Lambdas). */
   readonly controlUrl: string;
   readonly model: StackModel;
@@ -174,7 +179,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
   // DynamoDB Local starts while the app synthesizes (both take seconds). Its stop is registered as soon as it
   // runs, and a failed start waits for it, so java never outlives a failed start.
   const ddbPromise = options.dynamoDbEndpoint
-    ? Promise.resolve({ endpoint: options.dynamoDbEndpoint, stop: async () => undefined })
+    ? Promise.resolve({ endpoint: options.dynamoDbEndpoint, listensOn: undefined, stop: async () => undefined })
     : startDynamoDbLocal({ dbPath: options.inMemory ? undefined : path.join(stateDir, 'dynamodb') });
   ddbPromise.then((d) => cleanups.push(d.stop)).catch(() => undefined);
   try {
@@ -281,6 +286,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
       adminUrl,
       adminPort: adminServer?.port,
       dynamoDbEndpoint: ddb.endpoint,
+      dynamoDbListensOn: ddb.listensOn,
       controlUrl,
       model,
       gateway,

@@ -106,6 +106,9 @@ export function banner(local: RunningLocalMode, args: StartArgs): string[] {
   ];
   if (local.adminUrl) lines.push(`  admin API       ${local.adminUrl}   (no SigV4 locally: callers are local:<user>)`);
   lines.push(`  DynamoDB Local  ${local.dynamoDbEndpoint}   (${args.inMemory ? 'in memory' : `data in ${args.dataDir ?? '.local'}/dynamodb`})`);
+  if (local.dynamoDbListensOn !== undefined && local.dynamoDbListensOn !== '127.0.0.1') {
+    lines.push(`  warning         DynamoDB Local listens on ${local.dynamoDbListensOn}`);
+  }
   lines.push(`  upstream        ${args.upstreamUrl ?? 'the example echo Lambda'}`);
   if (authorizer) {
     lines.push(`  authorizer      cache TTL ${authorizer.ttlSeconds} s, keyed by ${authorizer.identitySources.map((s) => s.expression).join(' + ')}`);

@@ -10,7 +10,17 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
-import { Item, allowlistFromAttributes, allowlistToAttributes, apiKeyFromItem, apiKeyToItem } from './items';
+import {
+  CorruptAllowlist,
+  Item,
+  StoredApiKey,
+  StoredListGuard,
+  allowlistFromAttributes,
+  allowlistToAttributes,
+  apiKeyToItem,
+  requireCanonicalEntries,
+  storedApiKeyFromItem,
+} from './items';
 import { API_KEYS_BY_PROJECT_INDEX, organizationAllowlistPk, projectAllowlistPk, projectScope } from './schema';
 
 /**
@@ -158,7 +168,11 @@ export class AdminStore {
 
   // ---- reads -------------------------------------------------------------------------------------------------
 
-  /** The organization or project list; a list never written is the empty, disabled list (version 0). */
+  /**
+   * The organization or project list; a list never written is the empty, disabled list (version 0).
+   *
+   * @throws CorruptAllowlistError when the stored list is unreadable
+   */
   async readScopeList(target: ScopeListTarget): Promise<AllowlistSettings> {
     const out = await this.call(() =>
       this.client.send(
@@ -169,14 +183,17 @@ export class AdminStore {
         }),
       ),
     );
-    return allowlistFromAttributes(out.Item);
+    const settings = allowlistFromAttributes(out.Item);
+    if (out.Item) requireCanonicalEntries(settings, out.Item);
+    return settings;
   }
 
   /**
    * A key of one project, by id. The id is found through the byProject index, then the item itself is read
-   * with a consistent read, so a write computed from it sees the latest version and status.
+   * with a consistent read, so a write computed from it sees the latest version and status. A key whose own list
+   * is unreadable is still found (it can be revoked, and its list replaced), with `corruptAllowlist` set.
    */
-  async findApiKey(organizationId: string, projectId: string, keyId: string): Promise<ApiKeyRecord | undefined> {
+  async findApiKey(organizationId: string, projectId: string, keyId: string): Promise<StoredApiKey | undefined> {
     const found = await this.call(() =>
       this.client.send(
         new QueryCommand({
@@ -196,7 +213,7 @@ export class AdminStore {
       ),
     );
     if (!out.Item) return undefined;
-    const record = apiKeyFromItem(out.Item);
+    const record = storedApiKeyFromItem(out.Item);
     // The index is keyed by the project; a record naming another one would be corrupt, never a match.
     return record.organizationId === organizationId && record.projectId === projectId ? record : undefined;
   }
@@ -206,7 +223,7 @@ export class AdminStore {
     projectId: string,
     limit: number,
     exclusiveStartKey?: Item,
-  ): Promise<Page<ApiKeyRecord>> {
+  ): Promise<Page<StoredApiKey>> {
     const out = await this.call(() =>
       this.client.send(
         new QueryCommand({
@@ -219,7 +236,7 @@ export class AdminStore {
         }),
       ),
     );
-    return { items: (out.Items ?? []).map(apiKeyFromItem), lastEvaluatedKey: out.LastEvaluatedKey };
+    return { items: (out.Items ?? []).map(storedApiKeyFromItem), lastEvaluatedKey: out.LastEvaluatedKey };
   }
 
   /** Newest first. */
@@ -245,6 +262,8 @@ export class AdminStore {
   /**
    * Writes `next` for an organization or project list if it is still at `expectedVersion` (0: no item yet).
    *
+   * `overwriting`: the corrupt list that was read instead (its guard replaces the version condition).
+   *
    * @throws WriteConflictError when it is not (nothing written)
    */
   async commitScopeList(
@@ -252,6 +271,7 @@ export class AdminStore {
     expectedVersion: number,
     nextSettings: AllowlistSettings,
     audit: AuditEvent,
+    overwriting?: CorruptAllowlist,
   ): Promise<void> {
     const item: Item = { pk: { S: allowlistPk(target) }, ...allowlistToAttributes(nextSettings) };
     checkItemSize(item, 'the allowlist');
@@ -260,7 +280,7 @@ export class AdminStore {
         Put: {
           TableName: this.tables.allowlists,
           Item: item,
-          ...versionCondition('version', expectedVersion, 'pk'),
+          ...(overwriting ? guardCondition(overwriting.guard, undefined, 'pk') : versionCondition('version', expectedVersion, 'pk')),
         },
       },
       audit,
@@ -270,6 +290,8 @@ export class AdminStore {
   /**
    * Writes a key's own list if the key is still active and its list still at `expectedVersion`.
    *
+   * `overwriting`: the corrupt list that was read instead (its guard replaces the version condition).
+   *
    * @throws WriteConflictError otherwise (nothing written; the caller re-reads to find out which)
    */
   async commitKeyList(
@@ -277,23 +299,31 @@ export class AdminStore {
     expectedVersion: number,
     nextSettings: AllowlistSettings,
     audit: AuditEvent,
+    overwriting?: CorruptAllowlist,
   ): Promise<void> {
     const list = allowlistToAttributes(nextSettings);
     checkItemSize({ ...apiKeyToItem(key, projectScope(key.organizationId, key.projectId)), allowlist: { M: list } }, 'the API key with its allowlist');
-    const versionCheck =
-      expectedVersion === 0 ? 'attribute_not_exists(#al)' : '#al.#version = :expected';
+    const listCheck: Condition = overwriting
+      ? guardCondition(overwriting.guard, '#al', '#al')
+      : expectedVersion === 0
+        ? { ConditionExpression: 'attribute_not_exists(#al)' }
+        : {
+            ConditionExpression: '#al.#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
+          };
     await this.transact(
       {
         Update: {
           TableName: this.tables.apiKeys,
           Key: { keyHash: { S: key.keyHash } },
           UpdateExpression: 'SET #al = :al',
-          ConditionExpression: `attribute_exists(keyHash) AND #status = :active AND ${versionCheck}`,
-          ExpressionAttributeNames: { '#al': 'allowlist', '#status': 'status', ...(expectedVersion === 0 ? {} : { '#version': 'version' }) },
+          ConditionExpression: `attribute_exists(keyHash) AND #status = :active AND (${listCheck.ConditionExpression})`,
+          ExpressionAttributeNames: { '#al': 'allowlist', '#status': 'status', ...listCheck.ExpressionAttributeNames },
           ExpressionAttributeValues: {
             ':al': { M: list },
             ':active': { S: 'active' },
-            ...(expectedVersion === 0 ? {} : { ':expected': { N: String(expectedVersion) } }),
+            ...listCheck.ExpressionAttributeValues,
           },
         },
       },
@@ -509,6 +539,32 @@ function versionCondition(attribute: string, expectedVersion: number, partitionK
         ExpressionAttributeNames: { '#version': attribute },
         ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
       };
+}
+
+/**
+ * The condition that holds while the stored list is still the corrupt one that was read (see StoredListGuard).
+ * `container` is the list's map attribute (`#al` for a key's list), or undefined when the list is the item itself;
+ * `present` is an attribute that exists exactly when the list does.
+ */
+function guardCondition(guard: StoredListGuard, container: string | undefined, present: string): Condition {
+  const version = container ? `${container}.#version` : '#version';
+  const names = { '#version': 'version' };
+  switch (guard.kind) {
+    case 'version':
+      return { ConditionExpression: `${version} = :guard`, ExpressionAttributeNames: names, ExpressionAttributeValues: { ':guard': { N: guard.raw } } };
+    case 'noVersion':
+      return { ConditionExpression: `attribute_exists(${present}) AND attribute_not_exists(${version})`, ExpressionAttributeNames: names };
+    case 'versionType':
+      return { ConditionExpression: `attribute_type(${version}, :guard)`, ExpressionAttributeNames: names, ExpressionAttributeValues: { ':guard': { S: guard.type } } };
+    case 'containerType':
+      return { ConditionExpression: `attribute_type(${container ?? present}, :guard)`, ExpressionAttributeValues: { ':guard': { S: guard.type } } };
+  }
+}
+
+interface Condition {
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ExpressionAttributeValues?: Item;
 }
 
 /** A conservative estimate of DynamoDB's item size (attribute names + values, UTF-8). */

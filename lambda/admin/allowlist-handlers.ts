@@ -1,4 +1,5 @@
 import { AllowlistTarget, AuditEvent, newEventId } from '../adapters/admin-store';
+import { CorruptAllowlist, CorruptAllowlistError } from '../adapters/items';
 import { AllowlistEntryError, normalizeAllowlistEntry, normalizeIpAddress } from '../core/allowlist';
 import { decideIpFromSettings } from '../core/decision';
 import { AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../core/model';
@@ -7,6 +8,7 @@ import {
   EntryInput,
   ValidEntry,
   addEntries,
+  refuseWholeFamily,
   removeEntry,
   replaceEntries,
   setEnabled,
@@ -16,6 +18,7 @@ import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import {
   ADMIN_ERROR_TYPES,
   AdminError,
+  allowlistCorrupt,
   apiKeyNotFound,
   apiKeyRevoked,
   badRequest,
@@ -63,13 +66,36 @@ interface LoadedList {
   readonly settings: AllowlistSettings;
   /** The key whose list it is (key scope only). */
   readonly key?: ApiKeyRecord;
+  /** Set when the stored list is unreadable; `settings` is then meaningless. */
+  readonly corrupt?: CorruptAllowlist;
 }
 
 async function loadList(deps: AdminDependencies, target: AllowlistTarget): Promise<LoadedList> {
-  if (target.scope !== 'key') return { settings: await deps.store.readScopeList(target) };
+  if (target.scope !== 'key') {
+    let settings: AllowlistSettings;
+    try {
+      settings = await deps.store.readScopeList(target);
+    } catch (err) {
+      if (err instanceof CorruptAllowlistError) return { settings: EMPTY_ALLOWLIST, corrupt: err.corrupt };
+      throw err;
+    }
+    return { settings };
+  }
   const key = await deps.store.findApiKey(target.organizationId, target.projectId, target.keyId);
   if (!key) throw apiKeyNotFound(target.keyId);
+  if (key.corruptAllowlist) return { settings: EMPTY_ALLOWLIST, key, corrupt: key.corruptAllowlist };
   return { settings: key.allowlist ?? EMPTY_ALLOWLIST, key };
+}
+
+/** How the error names a list: `of organization acme`, `of API key key_x (acme/web)`. */
+function listName(target: AllowlistTarget): string {
+  if (target.scope === 'organization') return `of organization ${target.organizationId}`;
+  if (target.scope === 'project') return `of project ${target.organizationId}/${target.projectId}`;
+  return `of API key ${target.keyId} (${target.organizationId}/${target.projectId})`;
+}
+
+function corruptError(target: AllowlistTarget, corrupt: CorruptAllowlist): AdminError {
+  return allowlistCorrupt(listName(target), corrupt.reason, corrupt.version);
 }
 
 function etag(version: number): string {
@@ -82,26 +108,34 @@ function view(deps: AdminDependencies, target: AllowlistTarget, settings: Allowl
 
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const target = targetOf(req);
-  const { settings } = await loadList(deps, target);
+  const { settings, corrupt } = await loadList(deps, target);
+  if (corrupt) throw corruptError(target, corrupt);
   return { statusCode: 200, body: view(deps, target, settings), headers: { ETag: etag(settings.version) } };
 }
 
-/** The shared write path of every allowlist change. */
+/**
+ * The shared write path of every allowlist change. `repair` is how the change applies to a list that is stored
+ * but unreadable; a change without one is refused there (only a replacement of the whole list can repair it).
+ */
 async function writeAllowlist(
   deps: AdminDependencies,
   req: AdminRequest,
   action: string,
   change: Change,
+  repair?: (corrupt: CorruptAllowlist, ctx: ChangeContext) => AllowlistSettings,
 ): Promise<AdminResponse> {
   const target = targetOf(req);
   let committedAt = 0;
   const written = await withConflictRetry(deps, async () => {
-    const { settings: current, key } = await loadList(deps, target);
+    const { settings: loaded, key, corrupt } = await loadList(deps, target);
     if (key && key.status !== 'active') throw apiKeyRevoked(key.keyId);
-    if (req.ifMatch !== undefined && req.ifMatch !== current.version) throw versionMismatch(req.ifMatch, current.version);
+    if (corrupt && !repair) throw corruptError(target, corrupt);
+    const currentVersion = corrupt ? corrupt.version : loaded.version;
+    if (req.ifMatch !== undefined && req.ifMatch !== currentVersion) throw versionMismatch(req.ifMatch, currentVersion);
     const nowMs = clock(deps);
     const now = new Date(nowMs).toISOString();
-    const next = change(current, { actor: req.actor, now, maxEntries: deps.config.maxEntries });
+    const ctx: ChangeContext = { actor: req.actor, now, maxEntries: deps.config.maxEntries };
+    const next = corrupt ? repair!(corrupt, ctx) : change(loaded, ctx);
     const audit: AuditEvent = {
       organizationId: target.organizationId,
       eventId: newEventId(now),
@@ -110,12 +144,13 @@ async function writeAllowlist(
       action,
       scope: target.scope,
       target: targetPath(target),
-      before: allowlistSnapshot(current),
+      // What was there, as far as it can be told: a corrupt list is recorded as such, with why.
+      before: corrupt ? { corrupt: corrupt.reason, version: corrupt.version } : allowlistSnapshot(loaded),
       after: allowlistSnapshot(next),
       requestId: req.requestId,
     };
-    if (target.scope === 'key') await deps.store.commitKeyList(key!, current.version, next, audit);
-    else await deps.store.commitScopeList(target, current.version, next, audit);
+    if (target.scope === 'key') await deps.store.commitKeyList(key!, currentVersion, next, audit, corrupt);
+    else await deps.store.commitScopeList(target, currentVersion, next, audit, corrupt);
     committedAt = clock(deps);
     return next;
   });
@@ -143,7 +178,20 @@ export async function replaceAllowlist(deps: AdminDependencies, req: AdminReques
   if (body.entries === undefined) throw missingParameter('entries', 'the complete new list; [] empties it');
   const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
   const enabled = optionalBoolean(body, 'enabled');
-  return writeAllowlist(deps, req, 'ip_allowlist.replace', (current, ctx) => replaceEntries(current, entries, enabled, ctx));
+  return writeAllowlist(
+    deps,
+    req,
+    'ip_allowlist.replace',
+    (current, ctx) => replaceEntries(current, entries, enabled, ctx),
+    (corrupt, ctx) => {
+      // The replacement of an unreadable list keeps its flag only when that much could be read.
+      const flag = enabled ?? corrupt.enabled;
+      if (flag === undefined) {
+        throw missingParameter('enabled', `the stored list is corrupt (${corrupt.reason}), so whether it was enabled is unknown: say true or false`);
+      }
+      return replaceEntries({ enabled: flag, entries: [], version: corrupt.version }, entries, flag, ctx);
+    },
+  );
 }
 
 export async function addAllowlistEntries(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
@@ -203,6 +251,8 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
   let draft: AllowlistSettings | undefined;
   if (body.entries !== undefined) {
     const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
+    // A draft that could never be saved is answered as saving it would be.
+    refuseWholeFamily(entries);
     draft = {
       enabled: true,
       entries: entries.map((e) => ({ value: e.value, description: e.description, createdAt: '', createdBy: '' })),
@@ -212,13 +262,23 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
 
   const target = targetOf(req);
   const org = target.organizationId;
-  const organizationList = deps.store.readScopeList({ scope: 'organization', organizationId: org });
-  const projectList =
-    target.scope === 'organization'
-      ? Promise.resolve(EMPTY_ALLOWLIST)
-      : deps.store.readScopeList({ scope: 'project', organizationId: org, projectId: target.projectId });
-  const keyLoad = target.scope === 'key' ? loadList(deps, target) : Promise.resolve(undefined);
-  const [organization, project, keyList] = await Promise.all([organizationList, projectList, keyLoad]);
+  const orgTarget: AllowlistTarget = { scope: 'organization', organizationId: org };
+  const projectTarget: AllowlistTarget | undefined =
+    target.scope === 'organization' ? undefined : { scope: 'project', organizationId: org, projectId: target.projectId };
+  // Every list the authorizer would read: a corrupt one makes it fail closed, so the check says so, naming it.
+  // A draft stands in for its own scope's stored list, which then decides nothing, corrupt or not.
+  const readable = async (t: AllowlistTarget): Promise<LoadedList> => {
+    const loaded = await loadList(deps, t);
+    if (loaded.corrupt && !(draft && t.scope === target.scope)) throw corruptError(t, loaded.corrupt);
+    return loaded;
+  };
+  const [organizationLoad, projectLoad, keyList] = await Promise.all([
+    readable(orgTarget),
+    projectTarget ? readable(projectTarget) : Promise.resolve({ settings: EMPTY_ALLOWLIST }),
+    target.scope === 'key' ? loadList(deps, target) : Promise.resolve(undefined),
+  ]);
+  const organization = organizationLoad.settings;
+  const project = projectLoad.settings;
   if (keyList?.key && keyList.key.status !== 'active') {
     throw new AdminError(
       409,
@@ -228,6 +288,7 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
       ADMIN_ERROR_TYPES.conflict,
     );
   }
+  if (keyList?.corrupt && !draft) throw corruptError(target, keyList.corrupt);
 
   const lists = {
     organization: target.scope === 'organization' && draft ? draft : organization,

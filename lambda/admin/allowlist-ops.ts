@@ -1,9 +1,11 @@
-import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
+import { AllowlistEntryError, familiesCoveredBy, normalizeAllowlistEntry } from '../core/allowlist';
 import { AllowlistEntry, AllowlistSettings } from '../core/model';
+import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
 import {
   ADMIN_ERROR_TYPES,
   AdminError,
   RejectedEntry,
+  coversWholeFamily,
   emptyAllowlist,
   entryNotFound,
   limitExceeded,
@@ -79,6 +81,16 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
       });
       return;
     }
+    const unsafe = findUnsafeCharacter(description.trim());
+    if (unsafe) {
+      rejected.push({
+        index,
+        value: input.value,
+        code: 'invalid_characters',
+        reason: `${paramPrefix ? `${where}.description` : 'description'}: ${unsafeCharacterReason(unsafe)}`,
+      });
+      return;
+    }
     const length = characterCount(description.trim());
     if (length > MAX_DESCRIPTION_LENGTH) {
       rejected.push({
@@ -106,11 +118,15 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
   return valid;
 }
 
+/** Codes of a rejected entry that are about its description, not its value. */
+const DESCRIPTION_CODES: ReadonlySet<string> = new Set(['invalid_characters', 'description_too_long']);
+
 function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntry[], paramPrefix: string): AdminError {
   const type = status === 409 ? ADMIN_ERROR_TYPES.conflict : ADMIN_ERROR_TYPES.invalidRequest;
   if (rejected.length === 1 && !paramPrefix) {
     const r = rejected[0];
-    return new AdminError(status, r.code, capitalize(r.reason) + '.', 'value', type, rejected);
+    const param = DESCRIPTION_CODES.has(r.code) ? 'description' : 'value';
+    return new AdminError(status, r.code, capitalize(r.reason) + '.', param, type, rejected);
   }
   const code = status === 409 ? 'duplicate_entry' : 'invalid_entries';
   const list = rejected.map((r) => `${paramPrefix || 'entries'}[${r.index}]: ${r.reason}`).join('; ');
@@ -120,6 +136,16 @@ function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntr
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Refuses entries that together admit a whole address family, as a single `/0` entry is refused: split into
+ * pieces (`0.0.0.0/1` + `128.0.0.0/1`) they would restrict nothing for that family while the list looks enforced.
+ * Checked on the complete resulting list, so entries added one request at a time are caught too.
+ */
+export function refuseWholeFamily(entries: readonly { readonly value: string }[]): void {
+  const covers = familiesCoveredBy(entries.map((e) => e.value));
+  if (covers.length > 0) throw coversWholeFamily(covers);
 }
 
 function next(current: AllowlistSettings, ctx: ChangeContext, changes: Partial<AllowlistSettings>): AllowlistSettings {
@@ -162,7 +188,9 @@ export function addEntries(
     createdAt: ctx.now,
     createdBy: ctx.actor,
   }));
-  return next(current, ctx, { entries: [...current.entries, ...added] });
+  const entries = [...current.entries, ...added];
+  refuseWholeFamily(entries);
+  return next(current, ctx, { entries });
 }
 
 /**
@@ -190,6 +218,7 @@ export function replaceEntries(
       createdBy: old?.createdBy ?? ctx.actor,
     };
   });
+  refuseWholeFamily(replaced);
   return next(current, ctx, { entries: replaced, enabled: willBeEnabled });
 }
 
@@ -204,5 +233,7 @@ export function removeEntry(current: AllowlistSettings, value: string, ctx: Chan
 /** POST enable / disable. Enabling an empty list is refused; disabling is always allowed. */
 export function setEnabled(current: AllowlistSettings, enabled: boolean, ctx: ChangeContext): AllowlistSettings {
   if (enabled && current.entries.length === 0) throw emptyAllowlist('enable an allowlist with no entries');
+  // A list stored before this rule existed may cover a family; it is not put in force.
+  if (enabled) refuseWholeFamily(current.entries);
   return next(current, ctx, { enabled });
 }

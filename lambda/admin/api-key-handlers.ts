@@ -2,8 +2,9 @@ import { AuditEvent, newEventId } from '../adapters/admin-store';
 import { projectScope } from '../adapters/schema';
 import { generateApiKey } from '../core/api-key';
 import { ApiKeyRecord } from '../core/model';
+import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { apiKeyAlreadyRevoked, apiKeyNotFound, invalidValue } from './errors';
+import { apiKeyAlreadyRevoked, apiKeyNotFound, badRequest, invalidValue } from './errors';
 import { expectObject, parseLimit, requiredString } from './request';
 import { apiKeySnapshot, apiKeyView, decodeCursor, encodeCursor } from './views';
 import { clock, propagate, withConflictRetry } from './writes';
@@ -25,6 +26,8 @@ export async function createApiKey(deps: AdminDependencies, req: AdminRequest): 
   if (name.length === 0 || name.length > MAX_KEY_NAME_LENGTH) {
     throw invalidValue('name', `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters, got ${name.length}.`);
   }
+  const unsafe = findUnsafeCharacter(name);
+  if (unsafe) throw badRequest('invalid_characters', `Invalid name: ${unsafeCharacterReason(unsafe)}. Nothing was changed.`, 'name');
   const organizationId = req.params.org!;
   const projectId = req.params.project!;
   const generated = generateApiKey({ organizationId, projectId });

@@ -1,3 +1,4 @@
+import type { FamilyCover } from '../core/allowlist';
 import { ApiErrorBody, ApiErrorSpec, errorBody } from '../core/errors';
 
 /**
@@ -135,6 +136,50 @@ export const limitExceeded = (maxEntries: number, current: number, adding: numbe
         ? `it has ${current} and this request adds ${adding}.`
         : `this request would leave ${current + adding}.`),
     'entries',
+  );
+
+/** At most this many covering entries are named in the message; `rejected` lists them all. */
+const MAX_NAMED_COVERING_ENTRIES = 10;
+
+export const coversWholeFamily = (covers: readonly FamilyCover[]) => {
+  const parts = covers.map((c) => {
+    const named = c.entries.slice(0, MAX_NAMED_COVERING_ENTRIES).join(', ');
+    const more = c.entries.length > MAX_NAMED_COVERING_ENTRIES ? ` and ${c.entries.length - MAX_NAMED_COVERING_ENTRIES} more` : '';
+    return `every IPv${c.family} address (${named}${more})`;
+  });
+  const rejected: RejectedEntry[] = covers.flatMap((c) =>
+    c.entries.map((value, index) => ({
+      index,
+      value,
+      code: 'covers_whole_family',
+      reason: `${value} is one of the entries that together cover every IPv${c.family} address`,
+    })),
+  );
+  return new AdminError(
+    422,
+    'allowlist_covers_all_addresses',
+    `The entries together cover ${parts.join(' and ')}, so the list would restrict nothing for ` +
+      `${covers.length === 1 ? 'that family' : 'either family'}. To allow every address, disable the allowlist instead. ` +
+      'Nothing was changed.',
+    'entries',
+    ADMIN_ERROR_TYPES.invalidRequest,
+    rejected,
+  );
+};
+
+/**
+ * A stored list that cannot be read (a corrupt item, or an entry that is not a valid range). The authorizer fails
+ * closed on it, so the operator must learn that every request it governs is refused, and how to repair it.
+ */
+export const allowlistCorrupt = (list: string, reason: string, version: number) =>
+  new AdminError(
+    409,
+    'allowlist_corrupt',
+    `The stored allowlist ${list} is corrupt (${reason}). The authorizer refuses every request it applies to ` +
+      '(503 authorizer_unavailable) until it is replaced: send the complete list with PUT, with "enabled" ' +
+      `(cdk-ip-allowlist allowlist replace ... --enable or --disable)${version > 0 ? `; If-Match, if you send one, is version ${version}` : ''}.`,
+    null,
+    ADMIN_ERROR_TYPES.conflict,
   );
 
 export const versionMismatch = (expected: number, actual: number) =>

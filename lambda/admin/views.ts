@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent } from '../adapters/admin-store';
+import type { StoredApiKey } from '../adapters/items';
 import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
 import { badRequest } from './errors';
 
@@ -61,18 +62,22 @@ export function apiKeySnapshot(key: ApiKeyRecord) {
   };
 }
 
-export function apiKeyView(key: ApiKeyRecord) {
+export function apiKeyView(key: StoredApiKey) {
   const list = key.allowlist;
+  const corrupt = key.corruptAllowlist;
   return {
     object: 'api_key',
     ...apiKeySnapshot(key),
     organizationId: key.organizationId,
     projectId: key.projectId,
-    allowlist: {
-      enabled: list?.enabled ?? false,
-      entryCount: list?.entries.length ?? 0,
-      version: list?.version ?? 0,
-    },
+    allowlist: corrupt
+      ? // Unreadable: what can be told, and that it is corrupt (the authorizer refuses every request with this key).
+        { enabled: corrupt.enabled ?? false, entryCount: 0, version: corrupt.version, corrupt: true }
+      : {
+          enabled: list?.enabled ?? false,
+          entryCount: list?.entries.length ?? 0,
+          version: list?.version ?? 0,
+        },
   };
 }
 

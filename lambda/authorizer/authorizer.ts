@@ -4,7 +4,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { AuthorizerReadResult, AuthorizerStore } from '../adapters/dynamodb-store';
 import { organizationAllowlistPk, projectAllowlistPk } from '../adapters/schema';
 import { normalizeIpAddress } from '../core/allowlist';
-import { ApiKeyRoute, extractBearerToken, hashApiKey, parseApiKeyRoute } from '../core/api-key';
+import { ApiKeyRoute, hashApiKey, NO_API_KEY, NOT_A_BEARER_KEY, parseApiKeyRoute, readPresentedApiKey } from '../core/api-key';
 import { CompiledScopeList, compileScopeList, decideIp, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistSettings, ApiKeyRecord } from '../core/model';
@@ -244,11 +244,16 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       metrics?.record('invalidKey', 0, now);
       return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, AMBIGUOUS_KEY);
     }
-    const token = extractBearerToken(headerValue);
-    if (token === undefined) {
+    const token = readPresentedApiKey(headerValue);
+    if (token === NO_API_KEY) {
       logDeny(event, sourceIp, 'missing_api_key', undefined, undefined);
       metrics?.record('missingKey', 0, now);
       return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.missingApiKey, undefined);
+    }
+    if (token === NOT_A_BEARER_KEY) {
+      logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, MALFORMED_KEY);
+      metrics?.record('invalidKey', 0, now);
+      return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, MALFORMED_KEY);
     }
 
     const keyHash = keyHashOf(token);

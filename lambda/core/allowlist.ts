@@ -6,10 +6,14 @@ import * as ipaddr from 'ipaddr.js';
  * Semantics, in one place:
  * - An entry is stored only in its canonical form (`normalizeAllowlistEntry`), so equal ranges compare equal as
  *   strings and the admin API can reject duplicates with a plain string comparison.
- * - IPv4 is the IPv4-mapped part of IPv6 (`::ffff:0:0/96`), as in Node's `net.BlockList`: an IPv4-mapped caller
- *   matches IPv4 entries, and an IPv6 entry wide enough to contain `::ffff:0:0/96` also covers IPv4 callers.
+ * - IPv4 and IPv6 are disjoint, as in Python's `ipaddress`, Go's `net/netip` and AWS WAF's IP sets: an IPv4 caller
+ *   matches only IPv4 entries, an IPv6 caller only IPv6 entries, so no IPv6 entry (`::/64`, `::/1`) ever admits an
+ *   IPv4 caller. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is folded to IPv4 when it is read, for entries and callers
+ *   alike: it IS an IPv4 address (API Gateway reports IPv4 callers as IPv4, a dual-stack socket as mapped).
  *   Other embeddings (NAT64 `64:ff9b::/96`, the deprecated IPv4-compatible `::a.b.c.d`) are plain IPv6: a NAT64
  *   caller is a translator's address, not the IPv4 host behind it.
+ * - No entry admits a whole family (`/0`), and `familiesCoveredBy` tells when entries together do
+ *   (`0.0.0.0/1` + `128.0.0.0/1`), so the admin API can refuse such a list as it refuses `/0`.
  * - Parsing is strict everywhere. ipaddr.js's `parse` (like `inet_aton`) reads `010.0.0.1` as octal and `127.1`
  *   as `127.0.0.1`; an allowlist must never mean something other than what the operator read, so only four-part
  *   decimal IPv4 is accepted, in entries and in caller IPs alike.
@@ -97,6 +101,56 @@ export function compileAllowlist(entries: readonly string[]): CompiledAllowlist 
   return new Matcher(values, v4.build(), v6.build());
 }
 
+/** An address family that a list's entries cover completely, and the entries that do it. */
+export interface FamilyCover {
+  readonly family: 4 | 6;
+  /**
+   * The entries that together cover the family, in canonical form and address order: the widest ones only (an
+   * entry inside another is left out), so every one of them is needed for the cover.
+   */
+  readonly entries: readonly string[];
+}
+
+/**
+ * The families (IPv4, IPv6) of which every address is contained in some entry: such a list restricts nothing for
+ * that family, exactly like a `/0` entry, however it is split up (`0.0.0.0/1` + `128.0.0.0/1`). Empty for a list
+ * that leaves at least one address of each family out.
+ *
+ * @throws AllowlistEntryError for the first invalid entry.
+ */
+export function familiesCoveredBy(entries: readonly string[]): FamilyCover[] {
+  const ranges: Record<4 | 6, { start: bigint; end: bigint; value: string }[]> = { 4: [], 6: [] };
+  const seen = new Set<string>();
+  for (const text of entries) {
+    const parsed = parseEntry(text, 'entry');
+    const value = formatCidr(parsed);
+    if (seen.has(value)) continue;
+    seen.add(value);
+    const family = parsed.v4 ? 4 : 6;
+    const bits = BigInt(family === 4 ? 32 : 128);
+    const words = parsed.v4 ? parsed.words.subarray(6) : parsed.words;
+    const start = words.reduce((acc, w) => (acc << 16n) | BigInt(w), 0n);
+    ranges[family].push({ start, end: start + (1n << (bits - BigInt(parsed.prefix))), value });
+  }
+  const covers: FamilyCover[] = [];
+  for (const family of [4, 6] as const) {
+    const size = 1n << BigInt(family === 4 ? 32 : 128);
+    // CIDR ranges are nested or disjoint: sorted by start, wider first, each range is either inside the last
+    // widest one kept or starts where it ends (no gap) or later (a gap: an address no entry contains).
+    const sorted = ranges[family].sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : 1));
+    const widest: string[] = [];
+    let coveredUntil = 0n;
+    for (const range of sorted) {
+      if (range.end <= coveredUntil) continue;
+      if (range.start > coveredUntil) break;
+      widest.push(range.value);
+      coveredUntil = range.end;
+    }
+    if (coveredUntil === size) covers.push({ family, entries: widest });
+  }
+  return covers;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Matching
 
@@ -144,8 +198,6 @@ class Matcher implements CompiledAllowlist {
   public readonly size: number;
   /** Scratch space for the caller's IPv6 words; `match` is synchronous, so one per allowlist is enough. */
   private readonly words = new Uint16Array(8);
-  /** The most specific IPv6 entry containing all of `::ffff:0:0/96`, which therefore covers every IPv4 caller. */
-  private readonly v4Fallback: number;
 
   constructor(
     private readonly values: readonly string[],
@@ -153,7 +205,6 @@ class Matcher implements CompiledAllowlist {
     private readonly v6: Trie,
   ) {
     this.size = values.length;
-    this.v4Fallback = lookupV6(v6, MAPPED_PREFIX_WORDS, 96);
   }
 
   public match(ip: string): string | undefined {
@@ -177,7 +228,7 @@ class Matcher implements CompiledAllowlist {
 
   private matchV4(address: number): string | undefined {
     const { children, entryAt } = this.v4;
-    let best = this.v4Fallback;
+    let best = -1;
     let node = 0;
     for (let shift = 31; shift >= 0; shift--) {
       node = children[2 * node + ((address >>> shift) & 1)];
@@ -192,8 +243,6 @@ class Matcher implements CompiledAllowlist {
     return best >= 0 ? this.values[best] : undefined;
   }
 }
-
-const MAPPED_PREFIX_WORDS = new Uint16Array([0, 0, 0, 0, 0, 0xffff, 0, 0]);
 
 /** Index of the deepest entry on the path of the first `bits` bits of `words`, or -1. */
 function lookupV6(trie: Trie, words: Uint16Array, bits: number): number {

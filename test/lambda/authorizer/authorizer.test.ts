@@ -260,9 +260,23 @@ describe('invalid and missing keys', () => {
   });
 
   test.each([
-    ['no header', {}],
     ['another scheme', { Authorization: 'Basic dXNlcjpwYXNz' }],
+    ['a well-formed key without the Bearer scheme', { Authorization: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key }],
+    ['two words after Bearer', { Authorization: 'Bearer abc def' }],
+  ])('a present key header that is not "Bearer <token>" (%s) is invalid_api_key, without storage', async (_what, headers) => {
+    const result = await make().handle(authorizerEvent({ sourceIp: '198.51.100.7', headers }));
+    expect(result.principalId).toBe('anonymous');
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
+    expect(result.context).toEqual(invalidContext);
+    expect(ddb.roundTrips()).toBe(0);
+    expect(denied()).toEqual([expect.objectContaining({ reason: 'invalid_api_key', detail: 'malformed', sourceIp: '198.51.100.7' })]);
+  });
+
+  test.each([
+    ['no header', {}],
+    ['an empty header', { Authorization: '' }],
     ['an empty bearer', { Authorization: 'Bearer ' }],
+    ['the scheme alone', { Authorization: 'bearer' }],
   ])('a missing key (%s) is denied as missing_api_key without storage', async (_what, headers) => {
     const result = await make().handle(authorizerEvent({ sourceIp: '198.51.100.7', headers }));
     expect(result.principalId).toBe('anonymous');

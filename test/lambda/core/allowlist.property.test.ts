@@ -1,14 +1,16 @@
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
 import * as ipaddr from 'ipaddr.js';
-import { compileAllowlist, normalizeAllowlistEntry } from '../../../lambda/core/allowlist';
+import { compileAllowlist, familiesCoveredBy, normalizeAllowlistEntry } from '../../../lambda/core/allowlist';
 
 /*
- * The oracle is Node's net.BlockList, which treats IPv4 as the IPv4-mapped range ::ffff:0:0/96 of IPv6 (an IPv4
- * rule matches a mapped caller; an IPv6 rule that contains the mapped range matches IPv4 callers), the semantics
- * the allowlist promises. Addresses are modelled as 128-bit bigints with IPv4 in its mapped position, so one
- * generator produces IPv4, IPv6 and mixed lists, and entries and callers are derived from a few shared seeds so
- * that nested entries and both match outcomes are common.
+ * The oracle keeps the families apart, as Python's ipaddress, Go's net/netip and AWS WAF's IP sets do: IPv4 entries
+ * go into one Node net.BlockList, IPv6 entries into another, and a caller is checked only against its own family's
+ * list, after IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is folded to IPv4 with ipaddr.js. (A single BlockList would not
+ * do: it puts IPv4 inside IPv6 at ::ffff:0:0/96, so an IPv6 rule such as ::/64 matches every IPv4 caller.)
+ * Addresses are modelled as 128-bit bigints with IPv4 in its mapped position, so one generator produces IPv4,
+ * IPv6 and mixed lists, and entries and callers are derived from a few shared seeds so that nested entries and
+ * both match outcomes are common.
  */
 
 const ALL_ONES = (1n << 128n) - 1n;
@@ -80,8 +82,25 @@ interface Entry {
   readonly network: bigint;
   /** Prefix length in the 128-bit space (IPv4 /24 is 120). */
   readonly prefix128: number;
-  /** A BlockList holding only this entry: the oracle for "contains". */
+  /** The entry's family once IPv4-mapped ranges are folded to IPv4. */
+  readonly family: Family;
+  /** A BlockList holding only this entry: the oracle for "contains", asked only about callers of `family`. */
   readonly only: BlockList;
+}
+
+type Family = 'ipv4' | 'ipv6';
+
+/** A caller as the oracle sees it: its family after folding IPv4-mapped IPv6, and its text in that family. */
+function folded(text: string): { family: Family; text: string } {
+  if (isIP(text) === 4) return { family: 'ipv4', text };
+  const address = ipaddr.IPv6.parse(text);
+  return address.isIPv4MappedAddress() ? { family: 'ipv4', text: address.toIPv4Address().toString() } : { family: 'ipv6', text };
+}
+
+/** The oracle: does `entry` contain the caller? Never across families. */
+function contains(entry: Entry, caller: string): boolean {
+  const c = folded(caller);
+  return c.family === entry.family && entry.only.check(c.text, c.family);
 }
 
 function addTo(list: BlockList, network: bigint, prefix128: number): void {
@@ -103,11 +122,7 @@ function makeEntry(network: bigint, prefix128: number, form: number): Entry {
   }
   const only = new BlockList();
   addTo(only, network, prefix128);
-  return { text, canonical, network, prefix128, only };
-}
-
-function blockListCheck(list: BlockList, text: string): boolean {
-  return list.check(text, isIP(text) === 4 ? 'ipv4' : 'ipv6');
+  return { text, canonical, network, prefix128, family: v4 ? 'ipv4' : 'ipv6', only };
 }
 
 type SeedKind = 'v4' | 'v6' | 'nearZero';
@@ -178,62 +193,81 @@ function scenarioArb(kinds: readonly SeedKind[]) {
     });
 }
 
-function checkAgainstBlockList(entries: readonly Entry[], callers: readonly string[]): void {
+function checkAgainstOracle(entries: readonly Entry[], callers: readonly string[]): void {
   const allowlist = compileAllowlist(entries.map((e) => e.text));
-  const all = new BlockList();
+  const byFamily: Record<Family, BlockList> = { ipv4: new BlockList(), ipv6: new BlockList() };
   for (const e of entries) {
-    addTo(all, e.network, e.prefix128);
+    addTo(byFamily[e.family], e.network, e.prefix128);
   }
   for (const caller of callers) {
     const result = allowlist.match(caller);
-    expect({ caller, matched: result !== undefined }).toEqual({ caller, matched: blockListCheck(all, caller) });
+    const c = folded(caller);
+    expect({ caller, matched: result !== undefined }).toEqual({ caller, matched: byFamily[c.family].check(c.text, c.family) });
 
-    const containing = entries.filter((e) => blockListCheck(e.only, caller));
+    const containing = entries.filter((e) => contains(e, caller));
     const longest = Math.max(-1, ...containing.map((e) => e.prefix128));
     const expected = containing.find((e) => e.prefix128 === longest)?.canonical;
     expect({ caller, result }).toEqual({ caller, result: expected });
   }
 }
 
-describe('compileAllowlist(...).match agrees with net.BlockList and returns the most specific entry', () => {
+describe('compileAllowlist(...).match agrees with a per-family oracle and returns the most specific entry', () => {
   test('IPv4 entries, IPv4 and IPv4-mapped callers', () => {
     fc.assert(
-      fc.property(scenarioArb(['v4']), ({ entries, callers }) => checkAgainstBlockList(entries, callers)),
+      fc.property(scenarioArb(['v4']), ({ entries, callers }) => checkAgainstOracle(entries, callers)),
       { numRuns: RUNS },
     );
   });
 
   test('IPv6 entries, IPv6 callers', () => {
     fc.assert(
-      fc.property(scenarioArb(['v6']), ({ entries, callers }) => checkAgainstBlockList(entries, callers)),
+      fc.property(scenarioArb(['v6']), ({ entries, callers }) => checkAgainstOracle(entries, callers)),
       { numRuns: RUNS },
     );
   });
 
-  test('mixed lists, including IPv6 ranges that contain the whole IPv4-mapped range', () => {
+  test('mixed lists, including IPv6 ranges that contain the whole IPv4-mapped range (they admit no IPv4 caller)', () => {
     fc.assert(
       fc.property(scenarioArb(['v4', 'v6', 'nearZero']), ({ entries, callers }) =>
-        checkAgainstBlockList(entries, callers),
+        checkAgainstOracle(entries, callers),
       ),
       { numRuns: RUNS },
     );
   });
 
-  test('the generators produce both outcomes often (guards the properties above against vacuity)', () => {
+  test('no IPv6 entry, however wide, ever matches an IPv4 or IPv4-mapped caller', () => {
+    fc.assert(
+      fc.property(scenarioArb(['v4', 'nearZero']), ({ entries, callers }) => {
+        const v6Only = entries.filter((e) => e.family === 'ipv6');
+        const allowlist = compileAllowlist(v6Only.map((e) => e.text));
+        for (const caller of callers.filter((c) => folded(c).family === 'ipv4')) {
+          expect({ caller, result: allowlist.match(caller) }).toEqual({ caller, result: undefined });
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('the generators produce both outcomes often, and IPv6 ranges around IPv4 callers (guards against vacuity)', () => {
     // prepare
     const samples = fc.sample(scenarioArb(['v4', 'v6', 'nearZero']), { numRuns: 200, seed: 1 });
     let matched = 0;
     let missed = 0;
     let nested = 0;
+    let acrossFamilies = 0;
 
     // act
     for (const { entries, callers } of samples) {
       const allowlist = compileAllowlist(entries.map((e) => e.text));
       for (const caller of callers) {
-        const containing = entries.filter((e) => blockListCheck(e.only, caller)).length;
+        const containing = entries.filter((e) => contains(e, caller)).length;
         if (allowlist.match(caller) === undefined) missed++;
         else matched++;
         if (containing > 1) nested++;
+        // A single BlockList (IPv4 inside IPv6) would say an IPv6 entry contains this IPv4 caller.
+        const mixed = new BlockList();
+        entries.filter((e) => e.family === 'ipv6').forEach((e) => addTo(mixed, e.network, e.prefix128));
+        if (folded(caller).family === 'ipv4' && mixed.check(folded(caller).text, 'ipv4')) acrossFamilies++;
       }
     }
 
@@ -242,6 +276,54 @@ describe('compileAllowlist(...).match agrees with net.BlockList and returns the 
     expect(matched / total).toBeGreaterThan(0.2);
     expect(missed / total).toBeGreaterThan(0.2);
     expect(nested / total).toBeGreaterThan(0.05);
+    expect(acrossFamilies).toBeGreaterThan(10);
+  });
+});
+
+describe('familiesCoveredBy against lists built to cover a family, or to miss one address of it', () => {
+  /** A random partition of a family into CIDR pieces: each piece is split in two, or kept, down to depth `maxDepth`. */
+  const partitionArb = (family: 4 | 6) =>
+    fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }).map((coin) => {
+      const bits = family === 4 ? 32 : 128;
+      const pieces: { start: bigint; prefix: number }[] = [];
+      let flip = 0;
+      const split = (start: bigint, prefix: number): void => {
+        // Always split the whole space once (a /0 is not an entry), then split on coin flips, at most 8 deep.
+        if (prefix === 0 || (prefix < 8 && coin[flip++ % coin.length])) {
+          split(start, prefix + 1);
+          split(start | (1n << BigInt(bits - prefix - 1)), prefix + 1);
+        } else {
+          pieces.push({ start, prefix });
+        }
+      };
+      split(0n, 0);
+      return pieces.map(({ start, prefix }) =>
+        family === 4 ? `${dotted(start)}/${prefix}` : `${rfc5952(start)}/${prefix}`,
+      );
+    });
+
+  const scenario = fc.record({
+    family: fc.constantFrom(4 as const, 6 as const),
+    drop: fc.option(fc.nat(), { freq: 2 }),
+    nested: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 5 }),
+  });
+
+  test('a partition covers its family exactly with its pieces; without any one piece it covers nothing', () => {
+    fc.assert(
+      fc.property(scenario, partitionArb(4), partitionArb(6), ({ family, drop, nested }, v4Pieces, v6Pieces) => {
+        const pieces = family === 4 ? v4Pieces : v6Pieces;
+        // Entries inside the pieces (single addresses) never change the answer, nor its list of needed entries.
+        const extra = nested.map((x) => (family === 4 ? dotted(BigInt(x)) : rfc5952(BigInt(x) << 96n)));
+        const kept = drop === null ? pieces : pieces.filter((_, i) => i !== drop % pieces.length);
+        const covers = familiesCoveredBy([...extra, ...kept].reverse());
+        if (drop === null) {
+          expect(covers).toEqual([{ family, entries: pieces }]);
+        } else {
+          expect(covers).toEqual([]);
+        }
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import {
   AllowlistEntryError,
   compileAllowlist,
+  familiesCoveredBy,
   normalizeAllowlistEntry,
   normalizeIpAddress,
 } from '../../../lambda/core/allowlist';
@@ -42,6 +43,7 @@ describe('normalizeAllowlistEntry: accepted forms', () => {
     ['IPv4-mapped address fully written out becomes IPv4', '0:0:0:0:0:ffff:203.0.113.10/128', '203.0.113.10/32'],
     ['IPv4-mapped /120 becomes IPv4 /24', '::ffff:203.0.113.0/120', '203.0.113.0/24'],
     ['IPv4-mapped /97 becomes IPv4 /1', '::ffff:128.0.0.0/97', '128.0.0.0/1'],
+    ['IPv4-mapped /104 becomes IPv4 /8 (the README example)', '::ffff:10.0.0.0/104', '10.0.0.0/8'],
     ['an IPv6 range containing the mapped range stays IPv6', '::fffe:0:0/95', '::fffe:0:0/95'],
     ['surrounding spaces are trimmed', '  10.0.0.0/8  ', '10.0.0.0/8'],
     ['surrounding tabs and newlines are trimmed', '\t2001:db8::/48\n', '2001:db8::/48'],
@@ -420,19 +422,29 @@ describe('compileAllowlist', () => {
     expect(result).toBeUndefined();
   });
 
-  test('an IPv6 entry that contains the whole IPv4-mapped range covers IPv4 callers, less specifically than IPv4 entries', () => {
-    // prepare (IPv4 is ::ffff:0:0/96 inside IPv6, as in net.BlockList)
-    const list = compileAllowlist(['::/64', '198.51.100.0/24']);
+  test.each(['::/1', '::/64', '::/80', '::fffe:0:0/95', '::/95'])(
+    'an IPv6 entry containing the whole IPv4-mapped range admits no IPv4 caller, mapped or not (families are disjoint): %s',
+    (entry) => {
+      // prepare
+      const list = compileAllowlist([entry, '198.51.100.0/24']);
+
+      // act
+      const results = ['203.0.113.10', '::ffff:203.0.113.10', '0.0.0.0', '255.255.255.255', '198.51.100.1'].map((ip) => list.match(ip));
+
+      // assess
+      expect(results).toEqual([undefined, undefined, undefined, undefined, '198.51.100.0/24']);
+    },
+  );
+
+  test('an IPv6 entry containing the mapped range still matches the IPv6 callers inside it', () => {
+    // prepare
+    const list = compileAllowlist(['::/64']);
 
     // act
-    const inV4Entry = list.match('198.51.100.1');
-    const elsewhere = list.match('203.0.113.10');
-    const mapped = list.match('::ffff:203.0.113.10');
+    const results = ['::1', '::ffff:0:1:2', '::1:0:0:0:1'].map((ip) => list.match(ip));
 
-    // assess
-    expect(inV4Entry).toBe('198.51.100.0/24');
-    expect(elsewhere).toBe('::/64');
-    expect(mapped).toBe('::/64');
+    // assess (::ffff:0:1:2 is not IPv4-mapped: the ffff is in the wrong group)
+    expect(results).toEqual(['::/64', '::/64', undefined]);
   });
 
   test.each([
@@ -471,5 +483,57 @@ describe('compileAllowlist', () => {
 
     // assess
     expect(result).toBeUndefined();
+  });
+});
+
+describe('familiesCoveredBy: entries that together admit a whole family', () => {
+  test.each([
+    ['two IPv4 halves', ['0.0.0.0/1', '128.0.0.0/1'], [{ family: 4, entries: ['0.0.0.0/1', '128.0.0.0/1'] }]],
+    ['IPv4 halves written as IPv4-mapped IPv6', ['::ffff:0.0.0.0/97', '::ffff:128.0.0.0/97'], [{ family: 4, entries: ['0.0.0.0/1', '128.0.0.0/1'] }]],
+    [
+      'IPv4 in uneven pieces, with nested and duplicate entries left out of the answer',
+      ['128.0.0.0/1', '0.0.0.0/2', '10.0.0.0/8', '64.0.0.0/3', '96.0.0.0/3', '10.0.0.0/8', '96.0.0.0/4'],
+      [{ family: 4, entries: ['0.0.0.0/2', '64.0.0.0/3', '96.0.0.0/3', '128.0.0.0/1'] }],
+    ],
+    ['two IPv6 halves', ['8000::/1', '::/1', '2001:db8::/32'], [{ family: 6, entries: ['::/1', '8000::/1'] }]],
+    [
+      'both families',
+      ['0.0.0.0/1', '128.0.0.0/1', '::/1', '8000::/1'],
+      [
+        { family: 4, entries: ['0.0.0.0/1', '128.0.0.0/1'] },
+        { family: 6, entries: ['::/1', '8000::/1'] },
+      ],
+    ],
+  ])('%s', (_what, entries, expected) => {
+    // act
+    const covers = familiesCoveredBy(entries);
+
+    // assess
+    expect(covers).toEqual(expected);
+  });
+
+  test.each([
+    ['one address short of IPv4', ['0.0.0.0/1', '128.0.0.0/2', '192.0.0.0/3', '224.0.0.0/4', '240.0.0.0/5', '248.0.0.0/6', '252.0.0.0/7', '254.0.0.0/8',
+      '255.0.0.0/9', '255.128.0.0/10', '255.192.0.0/11', '255.224.0.0/12', '255.240.0.0/13', '255.248.0.0/14', '255.252.0.0/15', '255.254.0.0/16',
+      '255.255.0.0/17', '255.255.128.0/18', '255.255.192.0/19', '255.255.224.0/20', '255.255.240.0/21', '255.255.248.0/22', '255.255.252.0/23',
+      '255.255.254.0/24', '255.255.255.0/25', '255.255.255.128/26', '255.255.255.192/27', '255.255.255.224/28', '255.255.255.240/29',
+      '255.255.255.248/30', '255.255.255.252/31', '255.255.255.254/32']],
+    ['a gap at the start', ['128.0.0.0/1', '64.0.0.0/2']],
+    ['IPv6 ranges that contain the IPv4-mapped range, and one IPv4 half', ['::/1', '::fffe:0:0/95', '0.0.0.0/1']],
+    ['nothing', []],
+  ])('%s: none', (_what, entries) => {
+    // act
+    const covers = familiesCoveredBy(entries);
+
+    // assess
+    expect(covers).toEqual([]);
+  });
+
+  test('an invalid entry is an AllowlistEntryError, as in compileAllowlist', () => {
+    // act
+    const err = rejection(() => familiesCoveredBy(['0.0.0.0/1', '10.0.0.1/8']));
+
+    // assess
+    expect(err.input).toBe('10.0.0.1/8');
   });
 });
