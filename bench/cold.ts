@@ -1,4 +1,7 @@
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { BatchGetItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { generateApiKey } from '../lambda/core/api-key';
+import { splitPropagationDelay } from '../lambda/core/propagation';
 import { DynamoDbAuthorizerStore } from '../lambda/adapters/dynamodb-store';
 import { createAuthorizer } from '../lambda/authorizer/authorizer';
 import { createTables, localClient, uniquePrefix } from '../test/support/dynamodb-local';
@@ -43,6 +46,21 @@ export interface ColdResult {
   readonly latency_samples: number;
   readonly method: string;
   readonly cases: ColdCaseResult[];
+  /** The forged-key flood: made-up keys naming one real tenant. */
+  readonly forged: ForgedFloodResult;
+}
+
+export interface ForgedFloodResult {
+  readonly requests: number;
+  /** In-memory windows the flood spanned (the authorizer's memory TTL at the default delay, 2 s). */
+  readonly windows: number;
+  readonly store_calls: number;
+  readonly key_items_read: number;
+  readonly list_items_read: number;
+  /** Reads of each of the tenant's lists per in-memory window (the target: at most 1). */
+  readonly list_reads_per_tenant_window: number;
+  readonly tenant_list_entries: number;
+  readonly method: string;
 }
 
 const silentLogger = { warn: () => {}, error: () => {} };
@@ -124,7 +142,9 @@ export async function runCold(endpoint: string, options: { latencySamples: numbe
       await authorizer.handle(event);
       if (i >= 3) ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
+    const forged = await forgedFlood(client, tables, store);
     return {
+      forged,
       round_trips: Math.max(...cases.map((c) => c.sequential_round_trips)),
       total_round_trips_max: Math.max(...cases.map((c) => c.round_trips)),
       median_ms: round(median(ms), 2),
@@ -138,4 +158,63 @@ export async function runCold(endpoint: string, options: { latencySamples: numbe
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * 1,000 made-up (well-formed) keys naming one real tenant whose lists hold 1,000 entries each, over two in-memory
+ * windows of the default delay's split, half of them arriving together (concurrent bursts of 50). Counts every
+ * BatchGetItem the real store sends and the items it asks for, per table.
+ */
+async function forgedFlood(
+  client: ReturnType<typeof localClient>,
+  tables: Awaited<ReturnType<typeof createTables>>,
+  store: DynamoDbAuthorizerStore,
+): Promise<ForgedFloodResult> {
+  const big = Array.from({ length: 1000 }, (_, i) => `10.${Math.floor(i / 250)}.${i % 250}.0/24`);
+  const tenant = makeTenant({ organizationId: 'org-flood', projectId: 'proj-flood', organization: allowlist(big), project: allowlist(big) });
+  await seedTenant(client, tables, tenant);
+  const inputs: BatchGetItemCommandInput[] = [];
+  const spy = (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: unknown }) => {
+    if (context.commandName === 'BatchGetItemCommand') inputs.push(args.input as BatchGetItemCommandInput);
+    return next(args);
+  };
+  client.middlewareStack.add(spy as never, { step: 'initialize', name: 'benchForgedSpy' });
+  const { memoryTtlSeconds } = splitPropagationDelay(300);
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const authorizer = createAuthorizer({ store, logger: silentLogger, memoryCacheTtlSeconds: memoryTtlSeconds, clock: () => now });
+  const forged = () =>
+    authorizer.handle(
+      authorizerEvent(generateApiKey({ organizationId: 'org-flood', projectId: 'proj-flood' }).key, '192.0.2.1') as unknown as APIGatewayRequestAuthorizerEvent,
+    );
+  const requests = 1000;
+  const windows = 2;
+  try {
+    for (let w = 0; w < windows; w++) {
+      const perWindow = requests / windows;
+      for (let i = 0; i < perWindow / 2; i++) await forged();
+      for (let i = 0; i < perWindow / 2; i += 50) await Promise.all(Array.from({ length: 50 }, forged));
+      now += memoryTtlSeconds * 1000;
+    }
+  } finally {
+    client.middlewareStack.remove('benchForgedSpy');
+  }
+  let keyItems = 0;
+  let listItems = 0;
+  for (const input of inputs) {
+    keyItems += input.RequestItems?.[tables.apiKeys]?.Keys?.length ?? 0;
+    listItems += input.RequestItems?.[tables.allowlists]?.Keys?.length ?? 0;
+  }
+  return {
+    requests,
+    windows,
+    store_calls: inputs.length,
+    key_items_read: keyItems,
+    list_items_read: listItems,
+    list_reads_per_tenant_window: listItems / 2 / windows,
+    tenant_list_entries: big.length,
+    method:
+      'createAuthorizer() (memory TTL of the default 300 s split) + DynamoDbAuthorizerStore against DynamoDB Local; 1,000 made-up keys ' +
+      'naming one tenant (two lists of 1,000 entries), half sequential, half in concurrent bursts of 50, over 2 windows; items counted ' +
+      'from the BatchGetItem inputs the real store sends',
+  };
 }

@@ -95,6 +95,8 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'cost'>): Targ
     check('warm.ratio_vs_naive', 'warm speed-up vs naive at 50 entries', '>= 20x', num(warm.ratio_vs_naive), (v) => v >= 20, (v) => `${(20 / v).toFixed(2)}x short`),
     check('warm.growth_50_to_1000', 'warm p50 growth 50 -> 1000 entries', '<= 2x', num(warm.growth_50_to_1000), (v) => v <= 2, (v) => times(v, 2)),
     check('cold.round_trips', 'cold DynamoDB sequential round trips', '<= 2 (goal 1)', num(cold.round_trips), (v) => v <= 2, (v) => `${v - 2} too many`),
+    check('forged.list_reads_per_tenant_window', 'reads of each of a tenant\'s lists per in-memory window, 1,000 made-up keys', '<= 1',
+      num(cold.forged?.list_reads_per_tenant_window), (v) => v <= 1, (v) => `${v} reads per window`),
     check('bundle.authorizer_bytes', 'authorizer bundle (bytes, minified)', `<= ${BUNDLE_LIMIT_BYTES}`, num(bundle.authorizer_bytes), (v) => v <= BUNDLE_LIMIT_BYTES, (v) => times(v, BUNDLE_LIMIT_BYTES)),
     check('init.median_ms', 'authorizer module init (ms, net)', '<= 50', num(init.median_ms), (v) => v <= 50, (v) => times(v, 50)),
     check('cache.invocations_per_pair_per_ttl', 'authorizer invocations per (key, IP) per TTL', '== 1', num(r.cache.invocations_per_pair_per_ttl),

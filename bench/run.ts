@@ -19,7 +19,7 @@ import { BenchResults, evaluateTargets, gitInfo, machineInfo, NotMeasured, rende
 import { DEFAULT_WARM_OPTIONS, runWarm } from './warm';
 
 const ROOT = path.resolve(__dirname, '..');
-/** Propagation delay of the real-time cache run: API Gateway TTL 5 s, no in-memory cache (splitPropagationDelay). */
+/** Propagation delay of the real-time cache run: API Gateway TTL 3 s, in-memory cache 1 s (splitPropagationDelay). */
 const SHORT_TTL_SECONDS = 5;
 const SECTIONS = ['footprint', 'warm', 'cold', 'e2e'] as const;
 type Section = (typeof SECTIONS)[number];

@@ -183,8 +183,8 @@ export class AllowlistAdminApi extends Construct {
       environment,
       memorySize: 512,
       // API Gateway's integration timeout: a longer-running Lambda would answer nobody. A write fits with room to
-      // spare (the store's retries, the in-memory TTL before the second flush, two bounded flushes), and one that
-      // was slow to commit skips a flush it has no time left for rather than run into this limit.
+      // spare (the store's retries, the decision age bound before the last flush, two bounded flushes), and one
+      // that was slow to commit skips a flush it has no time left for rather than run into this limit.
       timeout: Duration.seconds(ADMIN_TIMEOUT_SECONDS),
       logRetention,
       logRemovalPolicy: props.logRemovalPolicy,

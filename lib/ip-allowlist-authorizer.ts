@@ -22,7 +22,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ENV } from '../lambda/adapters/schema';
 import { AUTHORIZER_ENV } from '../lambda/authorizer/config';
 import { METRICS_NAMESPACE, METRICS_SERVICE_ENV, METRIC_NAMES } from '../lambda/authorizer/metrics';
-import { splitPropagationDelay } from '../lambda/core/propagation';
+import { MAX_DECISION_AGE_SECONDS, splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
 import { grantAuthorizerTableAccess } from './table-access';
 import { addGatewayResponsesTo, DEFAULT_API_KEY_HEADER, gatewayResponseDefinitions } from './gateway-responses';
@@ -41,10 +41,11 @@ export interface IpAllowlistAuthorizerProps {
   readonly tables?: IAllowlistTables;
 
   /**
-   * How long an allowlist or key change may take to be enforced: the worst case, including both caches.
-   * Most of it is API Gateway's authorizer result cache (keyed by API key and source IP); at most 2 seconds of
-   * it is the authorizer Lambda's in-memory cache. Zero disables both caches: every request invokes the Lambda.
-   * At most 1 hour, in whole seconds.
+   * How long an allowlist or key change may take to be enforced: the worst case, including both caches and
+   * decisions in flight. Most of it is API Gateway's authorizer result cache (keyed by API key and source IP); the
+   * rest (1 to 4 seconds) is the decision age bound: the authorizer fails closed rather than return a decision made
+   * on data read longer ago than that. Zero disables both caches: every request invokes the Lambda. At most 1 hour,
+   * in whole seconds. An unresolved token all goes to API Gateway's cache (the bound is then 1 second more).
    *
    * @default Duration.minutes(5)
    */
@@ -73,8 +74,8 @@ export interface IpAllowlistAuthorizerProps {
 
   /**
    * Timeout of the authorizer Lambda. A timeout is answered with 503 `authorizer_unavailable`, never an Allow.
-   * At least 5 seconds: the authorizer gives a table read up to 4 seconds before it fails closed on its own (with
-   * a log line saying why), and that must happen before Lambda stops the function.
+   * At least 5 seconds: the authorizer gives a table read at most 4 seconds (the decision age bound) before it
+   * fails closed on its own (with a log line saying why), and that must happen before Lambda stops the function.
    *
    * @default Duration.seconds(10)
    */
@@ -125,8 +126,8 @@ export interface ProtectRestApiOptions {
 const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
 const MAX_PROPAGATION_DELAY = Duration.hours(1);
 const DEFAULT_TIMEOUT = Duration.seconds(10);
-/** Above the store's read deadline (lambda/adapters/dynamodb-store.ts DEFAULT_STORE_TIMEOUT_MS, 4 s). */
-const MIN_AUTHORIZER_TIMEOUT = Duration.seconds(5);
+/** Above the store's read deadline, which is at most the largest decision age bound (lambda/core/propagation.ts). */
+const MIN_AUTHORIZER_TIMEOUT = Duration.seconds(MAX_DECISION_AGE_SECONDS + 1);
 
 /** RFC 9110 token characters: what a header name may consist of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -217,6 +218,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
       [ENV.apiKeysTable]: this.tables.apiKeysTable.tableName,
       [AUTHORIZER_ENV.apiKeyHeader]: this.apiKeyHeader.toLowerCase(),
       [AUTHORIZER_ENV.memoryCacheTtlSeconds]: String(budget.memoryTtlSeconds),
+      [AUTHORIZER_ENV.maxDecisionAgeSeconds]: String(budget.maxDecisionAgeSeconds),
       [METRICS_SERVICE_ENV]: this.metricsServiceName,
     };
 
@@ -548,11 +550,12 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
   }
 }
 
-/** Splits a validated propagation delay into API Gateway's TTL and the Lambda's in-memory TTL. */
-function propagationBudget(delay: Duration): { gatewayTtl: Duration; memoryTtlSeconds: number } {
+/** Splits a validated propagation delay into API Gateway's TTL, the Lambda's in-memory TTL and the age bound. */
+function propagationBudget(delay: Duration): { gatewayTtl: Duration; memoryTtlSeconds: number; maxDecisionAgeSeconds: number } {
   if (delay.isUnresolved()) {
-    // Unknown until deployment: all of it goes to API Gateway and the in-memory cache is off, so the sum holds.
-    return { gatewayTtl: delay, memoryTtlSeconds: 0 };
+    // Unknown until deployment (CloudFormation cannot subtract): all of it goes to API Gateway, the in-memory cache
+    // is off and the age bound is the smallest, so the worst case is the delay plus 1 s.
+    return { gatewayTtl: delay, memoryTtlSeconds: 0, maxDecisionAgeSeconds: 1 };
   }
   const seconds = delay.toSeconds({ integral: false });
   if (seconds > MAX_PROPAGATION_DELAY.toSeconds()) {
@@ -562,7 +565,11 @@ function propagationBudget(delay: Duration): { gatewayTtl: Duration; memoryTtlSe
     throw new Error(`propagationDelay must be a whole number of seconds, got ${delay.toHumanString()}`);
   }
   const budget = splitPropagationDelay(seconds);
-  return { gatewayTtl: Duration.seconds(budget.gatewayTtlSeconds), memoryTtlSeconds: budget.memoryTtlSeconds };
+  return {
+    gatewayTtl: Duration.seconds(budget.gatewayTtlSeconds),
+    memoryTtlSeconds: budget.memoryTtlSeconds,
+    maxDecisionAgeSeconds: budget.maxDecisionAgeSeconds,
+  };
 }
 
 /** An authorizerId token, and the API it was read for once known. */

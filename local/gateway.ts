@@ -14,8 +14,10 @@ import { AuthorizerAnswer, InvalidAuthorizerResponseError, methodArn, parseAutho
  *    no match -> MISSING_AUTHENTICATION_TOKEN;
  * 2. CUSTOM (Lambda REQUEST/TOKEN) authorization: identity sources read from the request, a missing or empty
  *    one -> UNAUTHORIZED without calling the Lambda; the result cache keyed by the identity sources' values with
- *    the authorizer's TTL (0 = none); the returned policy evaluated against THIS request's method ARN, also when
- *    it came from the cache; Deny or no matching Allow -> ACCESS_DENIED with the authorizer context available to
+ *    the authorizer's TTL (0 = none), counted from when the authorizer returns (a decision that was slow to come
+ *    back is kept its whole TTL from then); FlushStageAuthorizersCache forgets every cached decision at once (AWS
+ *    answers it 202 and applies it asynchronously); the returned policy evaluated against THIS request's method
+ *    ARN, also when it came from the cache; Deny or no matching Allow -> ACCESS_DENIED with the authorizer context available to
  *    the response template; an error, a timeout or an invalid answer -> AUTHORIZER_CONFIGURATION_ERROR;
  *    AWS_IAM methods are NOT signature-checked locally (the caller is `local:<user>`);
  * 3. integration: Lambda proxy (the v1 proxy event, authorizer context in requestContext.authorizer) or HTTP

@@ -17,7 +17,7 @@ Options:
   --port N            protected API port (default ${DEFAULT_PORT}; 0 = a free port)
   --admin-port N      admin API port (default ${DEFAULT_ADMIN_PORT}; 0 = a free port)
   --upstream URL      put the allowlist in front of this HTTP service instead of the echo Lambda
-  --ttl SECONDS       propagation delay (authorizer cache TTL + in-memory TTL), 0-3600
+  --ttl SECONDS       propagation delay (authorizer cache TTL + decision age bound), 0-3600
   --in-memory         keep DynamoDB Local's data in memory (nothing survives the run)
   --data-dir DIR      where data, the cloud assembly and state live (default .local)
   --quiet             do not print the access log and the Lambdas' output

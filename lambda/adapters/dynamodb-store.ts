@@ -1,5 +1,6 @@
 import { BatchGetItemCommand, DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { AllowlistSettings, ApiKeyRecord } from '../core/model';
+import { MAX_DECISION_AGE_SECONDS } from '../core/propagation';
 import { allowlistFromAttributes, apiKeyFromItem, Item } from './items';
 import { ALLOWLISTS_TABLE, API_KEYS_TABLE, organizationAllowlistPk, projectAllowlistPk } from './schema';
 
@@ -18,6 +19,13 @@ export interface AuthorizerReadRequest {
   readonly projectId: string;
   readonly organizationList: boolean;
   readonly projectList: boolean;
+  /**
+   * The most this read may take, if less than the store's `timeoutMs`: what is left of the decision age bound
+   * when the decision already holds older cached data.
+   *
+   * @default - the store's `timeoutMs`
+   */
+  readonly timeoutMs?: number;
 }
 
 export interface AuthorizerReadResult {
@@ -26,6 +34,9 @@ export interface AuthorizerReadResult {
   /** Present when requested; a list never stored reads as EMPTY_ALLOWLIST (disabled). */
   readonly organizationList?: AllowlistSettings;
   readonly projectList?: AllowlistSettings;
+  /** With a requested list: whether its item exists (false: it never was stored, and reads as disabled). */
+  readonly organizationListStored?: boolean;
+  readonly projectListStored?: boolean;
 }
 
 export interface AuthorizerStore {
@@ -63,12 +74,12 @@ export interface DynamoDbAuthorizerStoreProps {
    * timeout. This does not rely on the SDK's own timeouts: whether `requestTimeout` aborts a request depends on the
    * SDK version the Lambda runtime ships (newer versions only warn unless `throwOnRequestTimeout` is set).
    *
-   * @default 4000 ms (`DEFAULT_STORE_TIMEOUT_MS`)
+   * @default 4000 ms (`DEFAULT_STORE_TIMEOUT_MS`, the largest decision age bound)
    */
   readonly timeoutMs?: number;
 }
 
-export const DEFAULT_STORE_TIMEOUT_MS = 4000;
+export const DEFAULT_STORE_TIMEOUT_MS = MAX_DECISION_AGE_SECONDS * 1000;
 
 const ALLOWLIST_PK = ALLOWLISTS_TABLE.partitionKey.name;
 const API_KEY_PK = API_KEYS_TABLE.partitionKey.name;
@@ -110,7 +121,8 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
     }
     if (listKeys.length === 0 && request.keyHash === undefined) return {};
 
-    const items = await this.batchGetWithin(requestItems);
+    const timeoutMs = Math.min(this.timeoutMs, request.timeoutMs ?? this.timeoutMs);
+    const items = await this.batchGetWithin(requestItems, Math.max(1, Math.floor(timeoutMs)));
 
     const lists = new Map<string, Item>();
     for (const item of items.get(this.allowlistsTable) ?? []) {
@@ -119,8 +131,14 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
     }
     const result: { -readonly [K in keyof AuthorizerReadResult]: AuthorizerReadResult[K] } = {};
     try {
-      if (request.organizationList) result.organizationList = allowlistFromAttributes(lists.get(orgPk));
-      if (request.projectList) result.projectList = allowlistFromAttributes(lists.get(projectPk));
+      if (request.organizationList) {
+        result.organizationList = allowlistFromAttributes(lists.get(orgPk));
+        result.organizationListStored = lists.has(orgPk);
+      }
+      if (request.projectList) {
+        result.projectList = allowlistFromAttributes(lists.get(projectPk));
+        result.projectListStored = lists.has(projectPk);
+      }
       if (request.keyHash !== undefined) {
         const keyItem = items.get(this.apiKeysTable)?.[0];
         result.key = keyItem ? apiKeyFromItem(keyItem) : null;
@@ -135,15 +153,15 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
    * `batchGet` bounded by `timeoutMs`. The race settles the read at the deadline even if the SDK in use ignored the
    * abort; the abort still ends the HTTP request and stops further retries.
    */
-  private async batchGetWithin(requestItems: Record<string, KeysAndAttributes>): Promise<Map<string, Item[]>> {
+  private async batchGetWithin(requestItems: Record<string, KeysAndAttributes>, timeoutMs: number): Promise<Map<string, Item[]>> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
-        const err = new AuthorizerStoreError(`timed out: no answer from DynamoDB within ${this.timeoutMs} ms`);
+        const err = new AuthorizerStoreError(`timed out: no answer from DynamoDB within ${timeoutMs} ms`);
         controller.abort(err);
         reject(err);
-      }, this.timeoutMs);
+      }, timeoutMs);
     });
     try {
       return await Promise.race([this.batchGet(requestItems, controller.signal), deadline]);

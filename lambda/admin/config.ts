@@ -1,7 +1,7 @@
 import { ENV } from '../adapters/schema';
 import { StageTarget } from '../adapters/stage-cache';
 import { AUTHORIZER_ENV } from '../authorizer/config';
-import { MAX_MEMORY_TTL_SECONDS, splitPropagationDelay } from '../core/propagation';
+import { MAX_DECISION_AGE_SECONDS, MAX_MEMORY_TTL_SECONDS, splitPropagationDelay } from '../core/propagation';
 import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../core/limits';
 
 /**
@@ -16,6 +16,8 @@ export const ADMIN_ENV = {
   propagationDelaySeconds: 'PROPAGATION_DELAY_SECONDS',
   /** The authorizer's in-memory TTL: the same variable (and value) as the authorizer's. */
   memoryCacheTtlSeconds: AUTHORIZER_ENV.memoryCacheTtlSeconds,
+  /** The authorizer's decision age bound: the same variable (and value) as the authorizer's. */
+  maxDecisionAgeSeconds: AUTHORIZER_ENV.maxDecisionAgeSeconds,
   /** The stages whose authorizer cache a write flushes: `restApiId/stageName`, comma-separated. */
   protectedStages: 'PROTECTED_STAGES',
 } as const;
@@ -30,10 +32,15 @@ export const DEFAULT_PROPAGATION_DELAY_SECONDS = 300;
 export interface AdminConfig {
   readonly tables: { readonly allowlists: string; readonly apiKeys: string; readonly auditLog: string };
   readonly maxEntries: number;
-  /** The authorizer's total propagation delay (API Gateway TTL + in-memory TTL). */
+  /** The authorizer's propagation delay P: API Gateway's TTL plus the decision age bound. */
   readonly propagationDelaySeconds: number;
-  /** The authorizer's in-memory TTL: how long a write waits before its second flush. */
+  /** The authorizer's in-memory TTL (at most half of the decision age bound). */
   readonly memoryCacheTtlSeconds: number;
+  /**
+   * The authorizer's decision age bound B: no decision on data read before a commit is returned later than B
+   * after it, so a write waits that long before its last flush (lambda/admin/writes.ts).
+   */
+  readonly maxDecisionAgeSeconds: number;
   /** The stages whose authorizer cache is flushed after each write; empty: no flush. */
   readonly protectedStages: readonly StageTarget[];
 }
@@ -74,12 +81,11 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     DEFAULT_PROPAGATION_DELAY_SECONDS,
   );
   // Without the variable, assume the split the construct would make: never under-report the delay.
-  const memoryCacheTtlSeconds = wholeNumber(
-    ADMIN_ENV.memoryCacheTtlSeconds,
-    0,
-    MAX_MEMORY_TTL_SECONDS,
-    splitPropagationDelay(propagationDelaySeconds).memoryTtlSeconds,
-  );
+  const split = splitPropagationDelay(propagationDelaySeconds);
+  const memoryCacheTtlSeconds = wholeNumber(ADMIN_ENV.memoryCacheTtlSeconds, 0, MAX_MEMORY_TTL_SECONDS, split.memoryTtlSeconds);
+  // Without the variable, the split the construct makes. The bound grows with the delay, so with several authorizers
+  // the longest delay (what the construct passes) gives the longest bound; a larger value only makes writes wait longer.
+  const maxDecisionAgeSeconds = wholeNumber(ADMIN_ENV.maxDecisionAgeSeconds, 1, MAX_DECISION_AGE_SECONDS, split.maxDecisionAgeSeconds);
   if (memoryCacheTtlSeconds > propagationDelaySeconds) {
     throw new AdminConfigError(
       `${ADMIN_ENV.memoryCacheTtlSeconds} (${memoryCacheTtlSeconds}) cannot exceed ${ADMIN_ENV.propagationDelaySeconds} (${propagationDelaySeconds})`,
@@ -91,6 +97,7 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     maxEntries,
     propagationDelaySeconds,
     memoryCacheTtlSeconds,
+    maxDecisionAgeSeconds,
     protectedStages: parseStages(env[ADMIN_ENV.protectedStages]),
   };
 }

@@ -8,7 +8,7 @@ import type { PathParams, RouteDefinition } from './routes';
 export interface AdminDependencies {
   readonly store: AdminStore;
   readonly flusher: StageCacheFlusher;
-  readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds'> & {
+  readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'> & {
     readonly protectedStages?: AdminConfig['protectedStages'];
   };
   readonly logger: AdminLogger;
@@ -16,7 +16,7 @@ export interface AdminDependencies {
   readonly metrics?: AdminMetrics;
   /** Defaults to the system clock. */
   readonly now?: () => number;
-  /** Defaults to setTimeout. Waits between write retries and before the second flush. */
+  /** Defaults to setTimeout. Waits between write retries and before the last flush. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 

@@ -49,29 +49,43 @@ export async function withConflictRetry<T>(deps: AdminDependencies, attempt: () 
 }
 
 export interface Propagation {
-  /** True when every protected stage's authorizer cache was flushed after the change. */
+  /**
+   * True when every protected stage's authorizer cache was flushed after every decision on the old data had been
+   * returned: from this response on, the change is in force (on our side: API Gateway applies a flush
+   * asynchronously, and that is not something this Lambda can observe).
+   */
   readonly flushed: boolean;
-  /** Worst-case seconds, counted from the write, until every request sees the change. */
+  /**
+   * Worst-case seconds from this response until no request is decided on the old data: 0 when flushed, else the
+   * propagation delay (which is counted from the commit, before this response).
+   */
   readonly maxDelaySeconds: number;
 }
 
-/** A margin over the memory TTL before the second flush, for clock differences between Lambda containers. */
-const SECOND_FLUSH_MARGIN_MS = 100;
+/**
+ * A margin after the decision age bound before the last flush: for a decision the authorizer returned just inside
+ * the bound to reach API Gateway's cache (on AWS, the Lambda service passes it on) before the flush does.
+ */
+export const LAST_FLUSH_MARGIN_MS = 100;
 
 /**
- * Flushes the authorizer cache after a committed change (see lambda/core/propagation.ts for why twice):
+ * Flushes the authorizer cache after a committed change (see lambda/core/propagation.ts for the proof):
  * - at once, so most callers see the change immediately;
- * - again once the authorizer's in-memory TTL has passed since the commit: a gateway miss between the two
- *   flushes may have been answered from memory loaded before the change and cached at the gateway, and only
- *   a flush after every such memory entry has expired removes it for good.
- * If the final flush succeeded, the change is enforced everywhere within the memory TTL of the write;
- * otherwise the gateway TTL still bounds it, so the full propagation delay is reported. Never throws.
+ * - again once the authorizer's decision age bound B has passed since the commit. A decision whose read began
+ *   before the commit can still be returned, and cached at the gateway for its whole TTL, until B after the commit
+ *   (slow replies, retries, in-memory data: the authorizer fails closed rather than return anything older), so
+ *   only a flush after that removes every decision on the old data for good.
+ * `committedAtMs` is taken after DynamoDB acknowledged the commit, so it is not before the commit, and the wait
+ * is a duration on this Lambda's own clock: clock differences between Lambda containers do not enter.
+ * If the last flush succeeded, the change is in force when this returns (maxDelaySeconds 0); otherwise the gateway
+ * TTL still bounds it, so the full propagation delay is reported. Never throws.
  *
- * A flush that could not finish before `deadlineMs` (a write that was slow to commit) is skipped, and the full
- * delay reported: an honest answer in time beats API Gateway's 504 for a change that did happen.
+ * A flush that could not finish before `deadlineMs` (a write that was slow to commit, or a Lambda timeout too short
+ * for the wait) is skipped, and the full delay reported: an honest answer in time beats API Gateway's 504 for a
+ * change that did happen.
  */
 export async function propagate(deps: AdminDependencies, committedAtMs: number, deadlineMs?: number): Promise<Propagation> {
-  const { memoryCacheTtlSeconds, propagationDelaySeconds, protectedStages } = deps.config;
+  const { maxDecisionAgeSeconds, propagationDelaySeconds, protectedStages } = deps.config;
   const notFlushed: Propagation = { flushed: false, maxDelaySeconds: propagationDelaySeconds };
   if (!protectedStages?.length) return notFlushed;
   const hasTimeFor = (waitMs: number): boolean => {
@@ -80,12 +94,10 @@ export async function propagate(deps: AdminDependencies, committedAtMs: number, 
     return false;
   };
   if (!hasTimeFor(0)) return notFlushed;
-  let flushed = await deps.flusher.flush();
-  if (memoryCacheTtlSeconds > 0) {
-    const wait = Math.max(0, committedAtMs + memoryCacheTtlSeconds * 1000 + SECOND_FLUSH_MARGIN_MS - clock(deps));
-    if (!hasTimeFor(wait)) return notFlushed;
-    if (wait > 0) await sleep(deps, wait);
-    flushed = await deps.flusher.flush();
-  }
-  return flushed ? { flushed: true, maxDelaySeconds: memoryCacheTtlSeconds } : notFlushed;
+  await deps.flusher.flush();
+  const wait = Math.max(0, committedAtMs + maxDecisionAgeSeconds * 1000 + LAST_FLUSH_MARGIN_MS - clock(deps));
+  if (!hasTimeFor(wait)) return notFlushed;
+  if (wait > 0) await sleep(deps, wait);
+  const flushed = await deps.flusher.flush();
+  return flushed ? { flushed: true, maxDelaySeconds: 0 } : notFlushed;
 }

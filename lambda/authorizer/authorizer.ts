@@ -1,12 +1,15 @@
 import * as crypto from 'node:crypto';
+import { isIP } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { AuthorizerReadResult, AuthorizerStore } from '../adapters/dynamodb-store';
 import { organizationAllowlistPk, projectAllowlistPk } from '../adapters/schema';
+import { normalizeIpAddress } from '../core/allowlist';
 import { ApiKeyRoute, hashApiKey, NO_API_KEY, NOT_A_BEARER_KEY, parseApiKeyRoute, readPresentedApiKey } from '../core/api-key';
 import { CompiledScopeList, compileScopeList, decideIp, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistSettings, ApiKeyRecord } from '../core/model';
-import { TtlCache } from './cache';
+import { MAX_DECISION_AGE_SECONDS } from '../core/propagation';
+import { CacheEntry, TtlCache } from './cache';
 import { DEFAULT_API_KEY_HEADER } from './config';
 
 /**
@@ -14,7 +17,14 @@ import { DEFAULT_API_KEY_HEADER } from './config';
  * metrics, the in-memory cache) is injected and resettable. lambda/authorizer/index.ts wires the real ones.
  *
  * Warm path (key and lists in memory): extract the bearer token, SHA-256 it, two or three Map lookups, one
- * compiled match, and a response object reused per key. Cold path: one BatchGetItem for whatever is missing.
+ * compiled match, and a response object reused per key. Cold path: one BatchGetItem for whatever is missing, the
+ * lists of the key's route included (so a valid cold key costs one round trip); a list already being read by a
+ * concurrent decision is joined, not read again. Either way the decision age bound holds: no decision is returned
+ * on data read more than `maxDecisionAgeSeconds` ago (lambda/core/propagation.ts).
+ *
+ * Made-up keys: the route is readable in every key, so a made-up key naming a real project makes the cold read
+ * fetch that project's lists. They are kept in memory like any others (a stored list is real data whoever asked
+ * for it), so N made-up keys cost the project one read of each list per in-memory window plus one key item each.
  */
 
 /** The slice of Powertools Logger the authorizer uses (tests may pass any object with these methods). */
@@ -39,6 +49,14 @@ export interface AuthorizerOptions {
    * them. 0 disables the in-memory cache.
    */
   readonly memoryCacheTtlSeconds: number;
+  /**
+   * The decision age bound B (lambda/core/propagation.ts): the authorizer fails closed rather than return a
+   * decision whose oldest data was read more than this before it returns. Also the deadline of each store read.
+   * At least twice `memoryCacheTtlSeconds`.
+   *
+   * @default MAX_DECISION_AGE_SECONDS (4)
+   */
+  readonly maxDecisionAgeSeconds?: number;
   /**
    * Header carrying `Bearer <key>`, matched case-insensitively.
    *
@@ -70,8 +88,11 @@ export interface Authorizer {
   handle(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult>;
   /** Forgets every cached key record and allowlist. */
   resetCache(): void;
-  /** Number of cached keys (valid and invalid) and allowlists (for tests and diagnostics). */
-  cacheSizes(): { readonly keys: number; readonly allowlists: number };
+  /**
+   * Number of cached keys (valid and invalid), allowlists (stored, or vouched for by a valid key) and "no list
+   * stored" results for routes no valid key vouched for (for tests and diagnostics).
+   */
+  cacheSizes(): { readonly keys: number; readonly allowlists: number; readonly absentLists: number };
 }
 
 /** Thrown (after one log line) when the decision cannot be made; API Gateway answers 5xx and caches nothing. */
@@ -115,6 +136,13 @@ interface InvalidKey {
 
 type KeyEntry = ValidKey | InvalidKey;
 
+/** A list read under way, which other decisions join instead of reading the list again. */
+interface PendingList {
+  /** Start of the read. */
+  readonly readAt: number;
+  readonly list: Promise<CacheEntry<CompiledScopeList>>;
+}
+
 /**
  * `hashApiKey`, one-shot where the runtime has `crypto.hash` (Node >= 20.12): the same digest without a Hash object
  * per call. Hashing is the largest cost of a warm decision, and this form measured about 40% cheaper.
@@ -138,11 +166,73 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const header = (options.apiKeyHeader ?? DEFAULT_API_KEY_HEADER).toLowerCase();
   const ttl = options.memoryCacheTtlSeconds;
   if (!Number.isInteger(ttl) || ttl < 0) throw new Error(`memoryCacheTtlSeconds must be a whole number >= 0, got ${ttl}`);
+  const maxAge = options.maxDecisionAgeSeconds ?? MAX_DECISION_AGE_SECONDS;
+  if (!Number.isInteger(maxAge) || maxAge < 1) throw new Error(`maxDecisionAgeSeconds must be a whole number >= 1, got ${maxAge}`);
+  if (ttl * 2 > maxAge) {
+    throw new Error(`memoryCacheTtlSeconds (${ttl}) must be at most half of maxDecisionAgeSeconds (${maxAge})`);
+  }
+  const maxAgeMs = maxAge * 1000;
   const cacheOptions = { ttlMs: ttl * 1000, maxEntries: options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES };
   const keys = new TtlCache<ValidKey>(cacheOptions);
   const invalidKeys = new TtlCache<InvalidKey>(cacheOptions);
+  // Lists that exist in the table, or that a valid key vouched for: bounded by real data.
   const lists = new TtlCache<CompiledScopeList>(cacheOptions);
+  // "No list stored" for a route no valid key vouched for: any made-up route produces one, so they get a cache of
+  // their own (as invalid keys do) and a flood of them cannot push out a real tenant's lists.
+  const absentLists = new TtlCache<CompiledScopeList>(cacheOptions);
+  // List reads under way, by item: a burst of keys naming one project (made-up ones included) reads its lists once.
+  const pendingLists = new Map<string, PendingList>();
   const stage = new StageResource();
+
+  function cachedList(pk: string, now: number): CacheEntry<CompiledScopeList> | undefined {
+    return lists.entry(pk, now) ?? absentLists.entry(pk, now);
+  }
+
+  /**
+   * Reads the key record (unless cached) and the lists asked for (neither in memory nor already being read) in one
+   * store call, and registers those lists as pending before it waits, so concurrent decisions join that read.
+   */
+  function startRead(
+    route: ApiKeyRoute,
+    keyHash: string | undefined,
+    orgPk: string,
+    projectPk: string,
+    readOrg: boolean,
+    readProject: boolean,
+    readAt: number,
+    timeoutMs: number,
+  ): { read: Promise<AuthorizerReadResult>; organization?: PendingList; project?: PendingList } {
+    const read = store.read({
+      keyHash,
+      organizationId: route.organizationId,
+      projectId: route.projectId,
+      organizationList: readOrg,
+      projectList: readProject,
+      timeoutMs,
+    });
+    const pend = (pk: string, pick: (r: AuthorizerReadResult) => [AllowlistSettings | undefined, boolean | undefined], what: string) => {
+      const pending: PendingList = {
+        readAt,
+        list: read.then((r) => {
+          const [settings, stored] = pick(r);
+          const entry = { value: compileScopeList(requireList(settings, what)), readAt };
+          (stored ? lists : absentLists).set(pk, entry.value, readAt);
+          return entry;
+        }),
+      };
+      pendingLists.set(pk, pending);
+      // The reader or a joiner handles a failure; this only keeps an unobserved rejection from being reported.
+      pending.list.catch(() => undefined).finally(() => {
+        if (pendingLists.get(pk) === pending) pendingLists.delete(pk);
+      });
+      return pending;
+    };
+    return {
+      read,
+      organization: readOrg ? pend(orgPk, (r) => [r.organizationList, r.organizationListStored], 'organization') : undefined,
+      project: readProject ? pend(projectPk, (r) => [r.projectList, r.projectListStored], 'project') : undefined,
+    };
+  }
 
   async function handle(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
     const now = clock();
@@ -167,69 +257,84 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     }
 
     const keyHash = keyHashOf(token);
-    let key: KeyEntry | undefined = keys.get(keyHash, now) ?? invalidKeys.get(keyHash, now);
+    const cachedKey: CacheEntry<KeyEntry> | undefined = keys.entry(keyHash, now) ?? invalidKeys.entry(keyHash, now);
+    let key: KeyEntry | undefined = cachedKey?.value;
+    // The start of the oldest read behind the decision: what the decision age bound is measured from.
+    let oldestRead = cachedKey?.readAt ?? Infinity;
     let organization: CompiledScopeList | undefined;
     let project: CompiledScopeList | undefined;
-    if (key !== undefined && key.valid) {
-      organization = lists.get(key.organizationPk, now);
-      project = lists.get(key.projectPk, now);
-    }
-
     let storeReads = 0;
-    if (key === undefined || (key.valid && (organization === undefined || project === undefined))) {
-      // Reaching here with a cached key means it is valid and only lists are missing.
-      const cachedKey = key as ValidKey | undefined;
-      const route: ApiKeyRoute | undefined = cachedKey ?? parseApiKeyRoute(token);
+
+    if (key === undefined || key.valid) {
+      const route: ApiKeyRoute | undefined = key ?? parseApiKeyRoute(token);
       if (route === undefined) {
         key = MALFORMED_KEY;
       } else {
-        if (cachedKey === undefined) {
-          // Another key of the same project may have loaded the lists already.
-          organization = lists.get(organizationAllowlistPk(route.organizationId), now);
-          project = lists.get(projectAllowlistPk(route.organizationId, route.projectId), now);
-        }
-        storeReads = 1;
-        let read: AuthorizerReadResult;
-        try {
-          read = await store.read({
-            keyHash: cachedKey === undefined ? keyHash : undefined,
-            organizationId: route.organizationId,
-            projectId: route.projectId,
-            organizationList: organization === undefined,
-            projectList: project === undefined,
-          });
-          if (cachedKey === undefined) {
-            key = toKeyEntry(read.key, route);
-            if (key.valid) keys.set(keyHash, key, now);
-            else invalidKeys.set(keyHash, key, now);
-          } else {
-            key = cachedKey;
-          }
-          // Lists of a route no valid key vouches for are not kept: random forged routes must not fill memory.
-          if (key.valid) {
-            if (organization === undefined) {
-              organization = compileScopeList(requireList(read.organizationList, 'organization'));
-              lists.set(key.organizationPk, organization, now);
+        const orgPk = key?.valid ? key.organizationPk : organizationAllowlistPk(route.organizationId);
+        const projectPk = key?.valid ? key.projectPk : projectAllowlistPk(route.organizationId, route.projectId);
+        // Another key of the same project may have loaded the lists already.
+        const orgEntry = cachedList(orgPk, now);
+        const projectEntry = cachedList(projectPk, now);
+        organization = orgEntry?.value;
+        project = projectEntry?.value;
+        if (orgEntry) oldestRead = Math.min(oldestRead, orgEntry.readAt);
+        if (projectEntry) oldestRead = Math.min(oldestRead, projectEntry.readAt);
+
+        if (key === undefined || organization === undefined || project === undefined) {
+          try {
+            const readAt = clock();
+            let orgPending = organization === undefined ? pendingLists.get(orgPk) : undefined;
+            let projectPending = project === undefined ? pendingLists.get(projectPk) : undefined;
+            if (orgPending) oldestRead = Math.min(oldestRead, orgPending.readAt);
+            if (projectPending) oldestRead = Math.min(oldestRead, projectPending.readAt);
+            let read: Promise<AuthorizerReadResult> | undefined;
+            const needOrg = organization === undefined && orgPending === undefined;
+            const needProject = project === undefined && projectPending === undefined;
+            if (key === undefined || needOrg || needProject) {
+              // What is left of the bound once the data already held is counted (at least half of it: m <= B / 2).
+              const timeoutMs = maxAgeMs - (readAt - Math.min(oldestRead, readAt));
+              const keyToRead = key === undefined ? keyHash : undefined;
+              const started = startRead(route, keyToRead, orgPk, projectPk, needOrg, needProject, readAt, timeoutMs);
+              read = started.read;
+              orgPending ??= needOrg ? started.organization : undefined;
+              projectPending ??= needProject ? started.project : undefined;
+              storeReads = 1;
+              oldestRead = Math.min(oldestRead, readAt);
             }
-            if (project === undefined) {
-              project = compileScopeList(requireList(read.projectList, 'project'));
-              lists.set(key.projectPk, project, now);
+            const [result, orgLoaded, projectLoaded] = await Promise.all([read, orgPending?.list, projectPending?.list]);
+            if (key === undefined) {
+              key = toKeyEntry(result!.key, route);
+              if (key.valid) keys.set(keyHash, key, readAt);
+              else invalidKeys.set(keyHash, key, readAt);
             }
+            if (key.valid) {
+              organization ??= orgLoaded!.value;
+              project ??= projectLoaded!.value;
+              // A valid key vouches for its route: its lists are real data even when no item is stored.
+              if (orgLoaded) lists.set(key.organizationPk, orgLoaded.value, orgLoaded.readAt);
+              if (projectLoaded) lists.set(key.projectPk, projectLoaded.value, projectLoaded.readAt);
+            }
+          } catch (err) {
+            failClosed(event, sourceIp, err, key?.valid ? key.keyId : undefined, route, storeReads, now);
           }
-        } catch (err) {
-          logger.error('authorizer cannot decide: failing closed', {
-            reason: ERRORS.authorizerUnavailable.code,
-            cause: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-            error: err,
-            keyId: cachedKey?.keyId,
-            organizationId: route.organizationId,
-            projectId: route.projectId,
-            sourceIp,
-            requestId: event.requestContext?.requestId,
-          });
-          metrics?.record('storeError', storeReads, now);
-          throw new AuthorizerUnavailableError({ cause: err });
         }
+      }
+    }
+
+    // The decision age bound (lambda/core/propagation.ts): a decision on data read more than B ago is not returned,
+    // because API Gateway would cache it for its whole TTL from now. Only a decision that used stored data counts.
+    if (oldestRead !== Infinity) {
+      const age = clock() - oldestRead;
+      if (age > maxAgeMs) {
+        failClosed(
+          event,
+          sourceIp,
+          new Error(`the decision's data was read ${age} ms ago, over the ${maxAgeMs} ms bound (slow storage?)`),
+          key.keyId,
+          key,
+          storeReads,
+          now,
+        );
       }
     }
 
@@ -253,6 +358,31 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return deny(resource, key.keyId, ipNotAuthorizedError(decision.scope), key);
   }
 
+  /** One log line and one metric, then the error API Gateway answers with 5xx (and caches nothing). */
+  function failClosed(
+    event: APIGatewayRequestAuthorizerEvent,
+    sourceIp: string,
+    err: unknown,
+    keyId: string | undefined,
+    route: { readonly organizationId?: string; readonly projectId?: string },
+    storeReads: number,
+    now: number,
+  ): never {
+    logger.error('authorizer cannot decide: failing closed', {
+      reason: ERRORS.authorizerUnavailable.code,
+      cause: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      error: err,
+      keyId,
+      organizationId: route.organizationId,
+      projectId: route.projectId,
+      sourceIp,
+      sourceIpFamily: ipFamily(sourceIp),
+      requestId: event.requestContext?.requestId,
+    });
+    metrics?.record('storeError', storeReads, now);
+    throw new AuthorizerUnavailableError({ cause: err });
+  }
+
   function logDeny(
     event: APIGatewayRequestAuthorizerEvent,
     sourceIp: string,
@@ -268,6 +398,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       organizationId: key?.organizationId,
       projectId: key?.projectId,
       sourceIp,
+      sourceIpFamily: ipFamily(sourceIp),
       requestId: event.requestContext?.requestId,
     });
   }
@@ -278,8 +409,9 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       keys.clear();
       invalidKeys.clear();
       lists.clear();
+      absentLists.clear();
     },
-    cacheSizes: () => ({ keys: keys.size + invalidKeys.size, allowlists: lists.size }),
+    cacheSizes: () => ({ keys: keys.size + invalidKeys.size, allowlists: lists.size, absentLists: absentLists.size }),
   };
 }
 
@@ -309,6 +441,21 @@ function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute)
     allowResource: '',
     allowResult: undefined,
   };
+}
+
+/**
+ * The caller's address family as the matcher sees it (IPv4-mapped IPv6 is IPv4), for the log line of a refused
+ * request: with a dual-stack API a client may arrive over IPv6 while only its IPv4 egress is allowlisted.
+ */
+export function ipFamily(ip: string): 'ipv4' | 'ipv6' | undefined {
+  const family = isIP(ip);
+  if (family === 4) return 'ipv4';
+  if (family !== 6) return undefined;
+  try {
+    return normalizeIpAddress(ip).includes(':') ? 'ipv6' : 'ipv4';
+  } catch {
+    return 'ipv6';
+  }
 }
 
 /** The key header was sent more than once with different values. */

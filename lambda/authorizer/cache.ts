@@ -17,8 +17,13 @@ export interface TtlCacheOptions {
   readonly maxEntries: number;
 }
 
-interface Slot<V> {
+/** A cached value and the start of the read that loaded it (the decision age bound counts from there). */
+export interface CacheEntry<V> {
   readonly value: V;
+  readonly readAt: number;
+}
+
+interface Slot<V> extends CacheEntry<V> {
   readonly expiresAt: number;
 }
 
@@ -37,9 +42,14 @@ export class TtlCache<V> {
 
   /** The value if present and `now` is before its expiry; undefined otherwise. */
   get(key: string, now: number): V | undefined {
+    return this.entry(key, now)?.value;
+  }
+
+  /** Like `get`, with the time the value was read. */
+  entry(key: string, now: number): CacheEntry<V> | undefined {
     const slot = this.map.get(key);
     if (slot === undefined) return undefined;
-    if (now < slot.expiresAt) return slot.value;
+    if (now < slot.expiresAt) return slot;
     this.map.delete(key);
     return undefined;
   }
@@ -51,7 +61,7 @@ export class TtlCache<V> {
       const oldest = this.map.keys().next();
       if (!oldest.done) this.map.delete(oldest.value);
     }
-    this.map.set(key, { value, expiresAt: readStartedAt + this.ttlMs });
+    this.map.set(key, { value, readAt: readStartedAt, expiresAt: readStartedAt + this.ttlMs });
   }
 
   get size(): number {

@@ -1,5 +1,5 @@
 import { ENV } from '../adapters/schema';
-import { MAX_MEMORY_TTL_SECONDS } from '../core/propagation';
+import { MAX_DECISION_AGE_SECONDS, MAX_MEMORY_TTL_SECONDS } from '../core/propagation';
 
 /**
  * The authorizer's configuration, read from the environment the construct sets. It is validated when the
@@ -11,6 +11,7 @@ import { MAX_MEMORY_TTL_SECONDS } from '../core/propagation';
 export const AUTHORIZER_ENV = {
   apiKeyHeader: 'API_KEY_HEADER',
   memoryCacheTtlSeconds: 'MEMORY_CACHE_TTL_SECONDS',
+  maxDecisionAgeSeconds: 'MAX_DECISION_AGE_SECONDS',
 } as const;
 
 export const DEFAULT_API_KEY_HEADER = 'authorization';
@@ -22,6 +23,8 @@ export interface AuthorizerConfig {
   readonly apiKeyHeader: string;
   /** Lifetime of the in-memory cache; 0 disables it. */
   readonly memoryCacheTtlSeconds: number;
+  /** The decision age bound B (lambda/core/propagation.ts), also the store's read deadline. */
+  readonly maxDecisionAgeSeconds: number;
 }
 
 export class AuthorizerConfigError extends Error {
@@ -59,5 +62,22 @@ export function loadAuthorizerConfig(env: Readonly<Record<string, string | undef
       );
     }
   }
-  return { allowlistsTableName, apiKeysTableName, apiKeyHeader: header.toLowerCase(), memoryCacheTtlSeconds };
+  const ageText = env[AUTHORIZER_ENV.maxDecisionAgeSeconds]?.trim();
+  // Without a value: the largest bound, which is also the store deadline a read always had.
+  let maxDecisionAgeSeconds = MAX_DECISION_AGE_SECONDS;
+  if (ageText) {
+    maxDecisionAgeSeconds = /^\d+$/.test(ageText) ? Number(ageText) : NaN;
+    if (!(maxDecisionAgeSeconds >= 1 && maxDecisionAgeSeconds <= MAX_DECISION_AGE_SECONDS)) {
+      throw new AuthorizerConfigError(
+        `${AUTHORIZER_ENV.maxDecisionAgeSeconds} must be a whole number of seconds from 1 to ${MAX_DECISION_AGE_SECONDS}, got ${JSON.stringify(ageText)}`,
+      );
+    }
+  }
+  if (memoryCacheTtlSeconds * 2 > maxDecisionAgeSeconds) {
+    // A cold read must keep at least half of the bound, or decisions on older cached data would fail at random.
+    throw new AuthorizerConfigError(
+      `${AUTHORIZER_ENV.memoryCacheTtlSeconds} (${memoryCacheTtlSeconds}) must be at most half of ${AUTHORIZER_ENV.maxDecisionAgeSeconds} (${maxDecisionAgeSeconds})`,
+    );
+  }
+  return { allowlistsTableName, apiKeysTableName, apiKeyHeader: header.toLowerCase(), memoryCacheTtlSeconds, maxDecisionAgeSeconds };
 }

@@ -18,7 +18,8 @@ const config = loadAuthorizerConfig(process.env);
 const client = new DynamoDBClient({
   // A decision waits on this call: fail fast and let API Gateway answer 5xx rather than hang to the Lambda timeout.
   // SDK versions without `throwOnRequestTimeout` ignore it (and only warn on `requestTimeout`); the store's own
-  // deadline (DEFAULT_STORE_TIMEOUT_MS) bounds the read whichever SDK version the Lambda runtime provides.
+  // deadline (the decision age bound, at most DEFAULT_STORE_TIMEOUT_MS) bounds the read whichever SDK version the
+  // Lambda runtime provides.
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
 });
@@ -35,11 +36,13 @@ const authorizer = createAuthorizer({
     client,
     allowlistsTableName: config.allowlistsTableName,
     apiKeysTableName: config.apiKeysTableName,
+    timeoutMs: config.maxDecisionAgeSeconds * 1000,
   }),
   logger,
   metrics,
   apiKeyHeader: config.apiKeyHeader,
   memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
+  maxDecisionAgeSeconds: config.maxDecisionAgeSeconds,
 });
 
 export function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {

@@ -146,6 +146,16 @@ describe('targets', () => {
     expect(byId['warm.growth_50_to_1000'].met).toBe(true);
     expect(byId['cold.round_trips'].met).toBeNull();
     expect(byId['cache.invocations_per_pair_per_ttl'].met).toBe(true);
+    expect(byId['forged.list_reads_per_tenant_window'].met).toBeNull();
+    const forged = (v: number) =>
+      Object.fromEntries(evaluateTargets({
+        ...base,
+        warm: { p50_us: 1, ratio_vs_naive: 25, growth_50_to_1000: 1.1 } as never,
+        cache: { status: 'measured' },
+        cold: { forged: { list_reads_per_tenant_window: v } } as never,
+      }).map((t) => [t.id, t]));
+    expect(forged(1)['forged.list_reads_per_tenant_window'].met).toBe(true);
+    expect(forged(2)['forged.list_reads_per_tenant_window']).toMatchObject({ met: false, miss: '2 reads per window' });
   });
 
   it('does not accept a mean of 1 that hides a pair invoked twice and another never', () => {

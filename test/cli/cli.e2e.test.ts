@@ -69,7 +69,7 @@ test('the README walkthrough: create a key, call, enable a list, see the 401, ch
 
   expect(added.code).toBe(0);
   expect(added.stdout).toMatch(/127\.0\.0\.1\/32\s+my laptop/);
-  // A 5 s propagation delay leaves no in-memory TTL (floor(5 / 10) = 0): after the flush, the change is in force.
+  // The last flush follows the decision age bound (2 s for a 5 s delay): after it, the change is in force.
   expect(added.stdout).toContain('Applies within 0 s (the authorizer cache was flushed).');
   expect(enabled.code).toBe(0);
   expect(enabled.stdout).toContain('ENABLED');

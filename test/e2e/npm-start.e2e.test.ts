@@ -147,7 +147,7 @@ test('serves the demo, the printed curl commands behave as printed, stops cleanl
   expect(a.curls.length).toBeGreaterThanOrEqual(2);
   const [allowedCmd, blockedCmd] = a.curls;
   expect(blockedCmd).toContain('--interface 127.0.0.2');
-  expect(first.output()).toMatch(/authorizer\s+cache TTL 298 s, keyed by method\.request\.header\.Authorization \+ context\.identity\.sourceIp/);
+  expect(first.output()).toMatch(/authorizer\s+cache TTL 296 s, keyed by method\.request\.header\.Authorization \+ context\.identity\.sourceIp/);
   // The demo key is a working secret: readable by its owner only.
   expect(fs.statSync(path.join(dataDir, 'demo.json')).mode & 0o777).toBe(0o600);
 

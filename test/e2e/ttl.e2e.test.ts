@@ -2,6 +2,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { allowlistToAttributes } from '../../lambda/adapters/items';
 import { ENV, organizationAllowlistPk } from '../../lambda/adapters/schema';
 import { ERRORS, errorBody } from '../../lambda/core/errors';
+import { splitPropagationDelay } from '../../lambda/core/propagation';
 import { AdminClient } from '../../cli/admin-client';
 import { RunningLocalMode } from '../../local/local-mode';
 import { localClient } from '../support/dynamodb-local';
@@ -56,8 +57,9 @@ async function enableListBehindTheAdminApisBack(org: string): Promise<void> {
 }
 
 test('--ttl sets the authorizer cache TTL from the propagation delay, via the synthesized template', () => {
-  // Below 10 s the whole delay is the gateway's TTL (lambda/core/propagation.ts keeps no in-memory cache then).
-  expect(gatewayTtlSeconds()).toBe(PROPAGATION_DELAY_SECONDS);
+  // The delay minus the decision age bound (lambda/core/propagation.ts): 3 s -> 1 s at the gateway, bound 2 s.
+  expect(gatewayTtlSeconds()).toBe(splitPropagationDelay(PROPAGATION_DELAY_SECONDS).gatewayTtlSeconds);
+  expect(gatewayTtlSeconds()).toBe(1);
 });
 
 test('a direct change stays invisible while the decision is cached and applies once the TTL has passed', async () => {
@@ -69,6 +71,8 @@ test('a direct change stays invisible while the decision is cached and applies o
   await enableListBehindTheAdminApisBack('ttl-org');
   const stillCached = await from2();
   clockOffsetMs += gatewayTtlSeconds() * 1000 + 1;
+  // The authorizer's in-memory cache runs on the real clock in local mode's workers: let it expire too.
+  await new Promise((r) => setTimeout(r, splitPropagationDelay(PROPAGATION_DELAY_SECONDS).memoryTtlSeconds * 1000 + 50));
   const afterTtl = await from2();
 
   expect(stillCached.status).toBe(200);

@@ -9,7 +9,8 @@ import * as packageEntry from '../../lib';
 import { ADMIN_DYNAMODB_CLIENT } from '../../lambda/adapters/admin-store';
 import { FLUSH_TIMEOUT_MS } from '../../lambda/adapters/stage-cache';
 import { RESPONSE_MARGIN_MS } from '../../lambda/admin/app';
-import { MAX_MEMORY_TTL_SECONDS } from '../../lambda/core/propagation';
+import { LAST_FLUSH_MARGIN_MS } from '../../lambda/admin/writes';
+import { MAX_DECISION_AGE_SECONDS } from '../../lambda/core/propagation';
 import { IpAllowlistedApi, Upstream } from '../../lib';
 
 /** Template assertions for AllowlistAdminApi, one behaviour per test. */
@@ -147,7 +148,9 @@ describe('the Lambda', () => {
     const store = ADMIN_DYNAMODB_CLIENT;
     // A write reads (a key list: query + get) and commits: three calls, each through every SDK attempt.
     const storeMs = 3 * store.maxAttempts * (store.connectionTimeoutMs + store.requestTimeoutMs);
-    const propagationMs = MAX_MEMORY_TTL_SECONDS * 1000 + 2 * FLUSH_TIMEOUT_MS;
+    // The first flush runs inside the wait for the decision age bound (+ its margin), counted from the commit; then
+    // the last flush (lambda/admin/writes.ts).
+    const propagationMs = Math.max(FLUSH_TIMEOUT_MS, MAX_DECISION_AGE_SECONDS * 1000 + LAST_FLUSH_MARGIN_MS) + FLUSH_TIMEOUT_MS;
     expect(storeMs + propagationMs + RESPONSE_MARGIN_MS).toBeLessThan(fn.Properties.Timeout * 1000);
   });
 

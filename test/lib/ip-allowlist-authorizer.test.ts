@@ -67,31 +67,35 @@ describe('propagation delay', () => {
     ['0 (caching disabled)', Duration.seconds(0), 0],
     ['60 seconds', Duration.seconds(60), 60],
     ['1 hour', Duration.hours(1), 3600],
-  ])('%s is split between the gateway TTL and the in-memory TTL so that they add up to it', (_name, delay, total) => {
+  ])('%s is split between the gateway TTL and the decision age bound so that they fit in it', (_name, delay, total) => {
     const { stack, authorizer } = protectedApi({ propagationDelay: delay });
 
     const ttl = authorizerResource(stack).AuthorizerResultTtlInSeconds as number;
     const memoryTtl = Number(authorizerEnv(stack).MEMORY_CACHE_TTL_SECONDS);
-    expect({ ttl, memoryTtl }).toEqual({
+    const maxAge = Number(authorizerEnv(stack).MAX_DECISION_AGE_SECONDS);
+    expect({ ttl, memoryTtl, maxAge }).toEqual({
       ttl: splitPropagationDelay(total).gatewayTtlSeconds,
       memoryTtl: splitPropagationDelay(total).memoryTtlSeconds,
+      maxAge: splitPropagationDelay(total).maxDecisionAgeSeconds,
     });
-    expect(ttl + memoryTtl).toBe(total);
+    if (total > 0) expect(ttl + maxAge).toBeLessThanOrEqual(total);
+    expect(memoryTtl * 2).toBeLessThanOrEqual(maxAge);
     expect(authorizer.propagationDelay.toSeconds()).toBe(total);
     expect(authorizer.resultsCacheTtl.toSeconds()).toBe(ttl);
   });
 
-  test('exact split: 300 -> 298 + 2, 0 -> 0 + 0, 60 -> 58 + 2, 3600 -> 3598 + 2', () => {
-    const ttls = [undefined, Duration.seconds(0), Duration.seconds(60), Duration.hours(1)].map((propagationDelay) => {
+  test('exact split (gateway TTL, memory TTL, age bound): 300 -> 296, 2, 4; 0 -> 0, 0, 1; 9 -> 7, 1, 2; 3600 -> 3596, 2, 4', () => {
+    const ttls = [undefined, Duration.seconds(0), Duration.seconds(9), Duration.hours(1)].map((propagationDelay) => {
       const { stack } = protectedApi({ propagationDelay });
-      return [authorizerResource(stack).AuthorizerResultTtlInSeconds, authorizerEnv(stack).MEMORY_CACHE_TTL_SECONDS];
+      const env = authorizerEnv(stack);
+      return [authorizerResource(stack).AuthorizerResultTtlInSeconds, env.MEMORY_CACHE_TTL_SECONDS, env.MAX_DECISION_AGE_SECONDS];
     });
 
     expect(ttls).toEqual([
-      [298, '2'],
-      [0, '0'],
-      [58, '2'],
-      [3598, '2'],
+      [296, '2', '4'],
+      [0, '0', '1'],
+      [7, '1', '2'],
+      [3596, '2', '4'],
     ]);
   });
 
@@ -144,6 +148,7 @@ describe('the authorizer Lambda', () => {
       [ENV.apiKeysTable]: { Ref: logicalId(stack, authorizer.tables.apiKeysTable) },
       API_KEY_HEADER: 'x-api-key',
       MEMORY_CACHE_TTL_SECONDS: '2',
+      MAX_DECISION_AGE_SECONDS: '4',
       POWERTOOLS_SERVICE_NAME: 'Test/IpAllowlist',
     });
   });

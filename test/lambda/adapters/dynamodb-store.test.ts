@@ -59,7 +59,13 @@ test('the key record and both lists come back from one strongly consistent Batch
 test('no item: the key is null and a list is the empty disabled list', async () => {
   const unknown = generateApiKey({ organizationId: 'nobody', projectId: 'none' });
   const result = await store().read({ organizationId: 'nobody', projectId: 'none', organizationList: true, projectList: true, keyHash: unknown.keyHash });
-  expect(result).toEqual({ key: null, organizationList: EMPTY_ALLOWLIST, projectList: EMPTY_ALLOWLIST });
+  expect(result).toEqual({
+    key: null,
+    organizationList: EMPTY_ALLOWLIST,
+    projectList: EMPTY_ALLOWLIST,
+    organizationListStored: false,
+    projectListStored: false,
+  });
 });
 
 test('only the requested parts are read, and nothing requested means no call', async () => {
@@ -68,7 +74,7 @@ test('only the requested parts are read, and nothing requested means no call', a
     key: expect.objectContaining({ keyId: key.keyId }),
   });
   expect(Object.keys(ddb.batchGets[0].RequestItems!)).toEqual([t.names.apiKeys]);
-  expect(Object.keys(await s.read({ ...ALL, organizationList: false }))).toEqual(['projectList']);
+  expect(Object.keys(await s.read({ ...ALL, organizationList: false }))).toEqual(['projectList', 'projectListStored']);
   expect(ddb.batchGets[1].RequestItems![t.names.allowlists].Keys).toHaveLength(1);
   ddb.reset();
   expect(await s.read({ ...ALL, organizationList: false, projectList: false })).toEqual({});

@@ -130,6 +130,8 @@ export interface HarnessOptions {
   readonly maxEntries?: number;
   readonly propagationDelaySeconds?: number;
   readonly memoryCacheTtlSeconds?: number;
+  /** @default 1 (the smallest bound: writes with a protected stage wait it before their last flush) */
+  readonly maxDecisionAgeSeconds?: number;
   readonly flusher?: StageCacheFlusher;
   readonly protectedStages?: { restApiId: string; stageName: string }[];
   /** Another DynamoDB client for the handler (e.g. one pointed at a dead endpoint). */
@@ -150,6 +152,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       maxEntries: options.maxEntries ?? 50,
       propagationDelaySeconds: options.propagationDelaySeconds ?? 300,
       memoryCacheTtlSeconds: options.memoryCacheTtlSeconds ?? 0,
+      maxDecisionAgeSeconds: options.maxDecisionAgeSeconds ?? 1,
       protectedStages: options.protectedStages,
     },
     logger,

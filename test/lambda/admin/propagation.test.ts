@@ -38,7 +38,7 @@ describe('with a protected stage and no in-memory cache', () => {
 
   afterAll(() => h.destroy());
 
-  test('every kind of write flushes the stage once and reports flushed, 0 s', async () => {
+  test('every kind of write flushes the stage at once and again after the decision age bound, and reports flushed, 0 s', async () => {
     const writes: [string, string, unknown?][] = [
       ['POST', '/v1/organizations/f/ip_allowlist/entries', { value: '192.0.2.1' }],
       ['POST', '/v1/organizations/f/ip_allowlist/enable'],
@@ -56,7 +56,7 @@ describe('with a protected stage and no in-memory cache', () => {
     const revoke = await h.call('DELETE', `/v1/organizations/f/projects/p/api_keys/${key.body.data[0].id}`);
     expect(revoke.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
     expect(plane.requests).toEqual(
-      Array.from({ length: writes.length + 1 }, () => ({ method: 'DELETE', url: FLUSH_PATH('abc123defg', 'prod') })),
+      Array.from({ length: 2 * (writes.length + 1) }, () => ({ method: 'DELETE', url: FLUSH_PATH('abc123defg', 'prod') })),
     );
   });
 
@@ -74,7 +74,7 @@ describe('with a protected stage and no in-memory cache', () => {
     expect(res.status).toBe(200);
     expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 60 });
     expect((await h.call('GET', '/v1/organizations/f/ip_allowlist')).body.entries).toHaveLength(2);
-    expect(plane.requests).toHaveLength(1);
+    expect(plane.requests).toHaveLength(2);
     const warning = logger.records.find((r) => r.level === 'warn');
     expect(warning?.message).toMatch(/flush failed/);
     expect(warning?.extra).toMatchObject({ restApiId: 'abc123defg', stageName: 'prod' });
@@ -82,13 +82,14 @@ describe('with a protected stage and no in-memory cache', () => {
 });
 
 describe('with an in-memory cache in the authorizer', () => {
-  test('a second flush follows once the memory TTL has passed since the commit; maxDelay = memory TTL', async () => {
+  test('the last flush follows once the decision age bound (+100 ms) has passed since the commit; then maxDelay is 0', async () => {
     const waits: number[] = [];
     const h = await makeHarness('admin-flush-twice', {
       protectedStages: [STAGE],
       flusher: plane.flusher([STAGE], recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
+      maxDecisionAgeSeconds: 4,
       // A frozen clock makes the wait exact; recording it instead of sleeping keeps the test fast.
       now: () => Date.parse('2026-01-01T00:00:00Z'),
       sleep: async (ms) => {
@@ -97,9 +98,9 @@ describe('with an in-memory cache in the authorizer', () => {
     });
     try {
       const res = await h.call('POST', '/v1/organizations/twice/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
-      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 2 });
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
       expect(plane.requests.map((r) => r.url)).toEqual([FLUSH_PATH('abc123defg', 'prod'), FLUSH_PATH('abc123defg', 'prod')]);
-      expect(waits).toEqual([2100]);
+      expect(waits).toEqual([4100]);
     } finally {
       h.destroy();
     }
@@ -134,6 +135,7 @@ describe('the Lambda timeout', () => {
       flusher: plane.flusher([STAGE], recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
+      maxDecisionAgeSeconds: 4,
       now: () => frozen,
       sleep: async (ms) => {
         waits.push(ms);
@@ -144,7 +146,7 @@ describe('the Lambda timeout', () => {
     const h = await withTtl('admin-deadline-ok');
     try {
       const res = await h.call('POST', '/v1/organizations/dl1/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 28_000 });
-      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 2 });
+      expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
       expect(plane.requests).toHaveLength(2);
     } finally {
       h.destroy();
@@ -204,10 +206,11 @@ describe('with several protected stages (one admin API for every stage that uses
 
   afterAll(() => h.destroy());
 
-  test('a write flushes every stage once, and reports flushed only when all were', async () => {
+  test('a write flushes every stage at once and after the decision age bound, and reports flushed only when all were', async () => {
     const res = await h.call('POST', '/v1/organizations/many/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
     expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
-    expect(plane.requests.map((r) => r.url).sort()).toEqual(STAGES.map((s) => FLUSH_PATH(s.restApiId, s.stageName)).sort());
+    const each = STAGES.map((s) => FLUSH_PATH(s.restApiId, s.stageName));
+    expect(plane.requests.map((r) => r.url).sort()).toEqual([...each, ...each].sort());
   });
 
   test('one stage whose flush fails makes the answer the slowest: flushed false, the full delay', async () => {
@@ -216,7 +219,7 @@ describe('with several protected stages (one admin API for every stage that uses
     const res = await h.call('POST', '/v1/organizations/many/ip_allowlist/entries', { body: { value: '192.0.2.2' } });
     expect(res.status).toBe(200);
     expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 60 });
-    expect(plane.requests).toHaveLength(3);
+    expect(plane.requests).toHaveLength(2 * 3);
     expect(logger.records.find((r) => r.level === 'warn')?.extra).toMatchObject({ restApiId: 'zyx987wvut', stageName: 'v1' });
   });
 });
@@ -267,9 +270,15 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
       expect(res.statusCode).toBe(200);
       const body = JSON.parse(res.body);
       expect(body).toMatchObject({ maxEntries: 2, propagationDelaySeconds: 30, updatedBy: 'local:dev' });
+      // The decision age bound is derived from the delay as the authorizer's construct derives it (30 s -> 3 s).
       expect(body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
-      // Both stages, flushed in parallel (so in either order).
-      expect(plane.requests.map((r) => r.url).sort()).toEqual([FLUSH_PATH('restapi1', 'live'), FLUSH_PATH('restapi2', 'prod')]);
+      // Both stages, flushed in parallel (so in either order), at once and again after the decision age bound.
+      expect(plane.requests.map((r) => r.url).sort()).toEqual([
+        FLUSH_PATH('restapi1', 'live'),
+        FLUSH_PATH('restapi1', 'live'),
+        FLUSH_PATH('restapi2', 'prod'),
+        FLUSH_PATH('restapi2', 'prod'),
+      ]);
       const over = await handler(proxyEvent('POST', path, { body: { value: '192.0.2.3' } }));
       expect(JSON.parse(over.body).error.code).toBe('allowlist_limit_exceeded');
     } finally {
@@ -294,6 +303,7 @@ describe('configuration', () => {
       maxEntries: 50,
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
+      maxDecisionAgeSeconds: 4,
       protectedStages: [],
     });
   });
@@ -306,6 +316,7 @@ describe('configuration', () => {
     [{ PROPAGATION_DELAY_SECONDS: '3601' }, /PROPAGATION_DELAY_SECONDS/],
     [{ MEMORY_CACHE_TTL_SECONDS: '3' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number from 0 to 2/],
     [{ PROPAGATION_DELAY_SECONDS: '1', MEMORY_CACHE_TTL_SECONDS: '2' }, /cannot exceed PROPAGATION_DELAY_SECONDS/],
+    [{ MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number from 1 to 4/],
     [{ PROTECTED_STAGES: 'x' }, /PROTECTED_STAGES must list restApiId\/stageName pairs separated by ",", got "x"/],
     [{ PROTECTED_STAGES: 'a/b,c/d/e' }, /PROTECTED_STAGES must list restApiId\/stageName pairs/],
   ])('%j is refused, naming the variable', (env, message) => {

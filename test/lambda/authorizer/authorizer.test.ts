@@ -137,8 +137,21 @@ describe('deny by IP', () => {
         organizationId: 'acme',
         projectId: 'web',
         sourceIp: '192.0.2.1',
+        sourceIpFamily: 'ipv4',
         requestId: 'req-org',
       }),
+    ]);
+  });
+
+  test('the log line of a refused request names the address family, IPv4-mapped IPv6 as IPv4', async () => {
+    const authorizer = make();
+    for (const sourceIp of ['2001:db8:9::1', '::ffff:192.0.2.1', '192.0.2.2']) {
+      await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp }));
+    }
+    expect(denied().map((r) => [r.sourceIp, r.sourceIpFamily])).toEqual([
+      ['2001:db8:9::1', 'ipv6'],
+      ['::ffff:192.0.2.1', 'ipv4'],
+      ['192.0.2.2', 'ipv4'],
     ]);
   });
 
@@ -403,7 +416,8 @@ describe('storage round trips and the in-memory cache', () => {
       const result = await authorizer.handle(authorizerEvent({ key: forged.key, sourceIp: '198.51.100.7' }));
       expect(result.context?.errorCode).toBe('invalid_api_key');
     }
-    expect(authorizer.cacheSizes()).toEqual({ keys: 3, allowlists: 0 });
+    // acme's stored organization list is real data; "no list stored" for made-up routes has its own capped cache.
+    expect(authorizer.cacheSizes()).toEqual({ keys: 3, allowlists: 1, absentLists: 3 });
   });
 
   test('a flood of made-up keys does not push valid keys out of the cache', async () => {
@@ -416,14 +430,78 @@ describe('storage round trips and the in-memory cache', () => {
     for (const key of [keys.web, keys.mobile]) await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
     expect(ddb.roundTrips()).toBe(0);
     // Two valid keys, three invalid ones (their own bound), three lists (acme, acme/web, acme/mobile).
-    expect(authorizer.cacheSizes()).toEqual({ keys: 5, allowlists: 3 });
+    expect(authorizer.cacheSizes()).toEqual({ keys: 5, allowlists: 3, absentLists: 1 });
+  });
+
+  /** List items and key items the authorizer asked DynamoDB for, over every BatchGetItem since the last reset. */
+  const itemsRequested = () => {
+    let lists = 0;
+    let apiKeys = 0;
+    for (const input of ddb.batchGets) {
+      lists += input.RequestItems?.[t.names.allowlists]?.Keys?.length ?? 0;
+      apiKeys += input.RequestItems?.[t.names.apiKeys]?.Keys?.length ?? 0;
+    }
+    return { lists, apiKeys };
+  };
+  const forgedFor = (organizationId: string, projectId: string) => generateApiKey({ organizationId, projectId }).key;
+
+  test('made-up keys naming a real project read its two lists once per in-memory window, then one key item each', async () => {
+    const authorizer = make({ ttl: 2 });
+    for (let i = 0; i < 50; i++) {
+      const result = await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }));
+      expect(result.context?.errorCode).toBe('invalid_api_key');
+    }
+    expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 50 });
+    expect(ddb.roundTrips()).toBe(50);
+
+    // A valid key of that project finds the lists in memory: one key item, the same decision as ever.
+    ddb.reset();
+    const valid = await authorizer.handle(authorizerEvent({ key: keys.mobile.key, sourceIp: '203.0.113.10' }));
+    expect(valid.policyDocument.Statement[0].Effect).toBe('Allow');
+    expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 1 });
+
+    // The next window reads the lists once more.
+    ddb.reset();
+    now += 2000;
+    for (let i = 0; i < 10; i++) await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }));
+    expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 10 });
+  });
+
+  test('made-up keys arriving together share one read of the lists (single flight)', async () => {
+    const authorizer = make({ ttl: 2 });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }))),
+    );
+    expect(results.every((r) => r.context?.errorCode === 'invalid_api_key')).toBe(true);
+    expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 40 });
+    // And with the cache off, concurrent decisions still share what is being read.
+    ddb.reset();
+    const uncached = make({ ttl: 0 });
+    await Promise.all(
+      Array.from({ length: 20 }, () => uncached.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }))),
+    );
+    expect(itemsRequested().apiKeys).toBe(20);
+    expect(itemsRequested().lists).toBeLessThanOrEqual(2 * 2);
+  });
+
+  test('made-up routes to tenants that do not exist neither grow memory nor push out a real tenant\'s lists', async () => {
+    const authorizer = make({ maxCacheEntries: 5 });
+    await authorizer.handle(authorizerEvent({ key: keys.mobile.key, sourceIp: '203.0.113.10' }));
+    for (let i = 0; i < 100; i++) {
+      await authorizer.handle(authorizerEvent({ key: forgedFor(`ghost${i}`, 'p'), sourceIp: '203.0.113.10' }));
+    }
+    expect(authorizer.cacheSizes()).toEqual({ keys: 1 + 5, allowlists: 2, absentLists: 5 });
+    ddb.reset();
+    await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }));
+    await authorizer.handle(authorizerEvent({ key: keys.mobile.key, sourceIp: '203.0.113.10' }));
+    expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 1 });
   });
 
   test('with the in-memory cache disabled every decision reads storage once', async () => {
     const authorizer = make({ ttl: 0 });
     for (let i = 0; i < 3; i++) await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }));
     expect(ddb.roundTrips()).toBe(3);
-    expect(authorizer.cacheSizes()).toEqual({ keys: 0, allowlists: 0 });
+    expect(authorizer.cacheSizes()).toEqual({ keys: 0, allowlists: 0, absentLists: 0 });
   });
 
   test('resetCache forgets everything', async () => {
@@ -445,7 +523,7 @@ describe('storage failure fails closed', () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ level: 'ERROR', reason: 'authorizer_unavailable', organizationId: 'acme', projectId: 'web', sourceIp: '198.51.100.7' });
     expect(String(records[0].cause)).toMatch(causePattern);
-    expect(authorizer.cacheSizes()).toEqual({ keys: 0, allowlists: 0 });
+    expect(authorizer.cacheSizes()).toEqual({ keys: 0, allowlists: 0, absentLists: 0 });
   }
 
   test('DynamoDB unreachable (closed port): the handler rejects, never allows, and logs why', async () => {

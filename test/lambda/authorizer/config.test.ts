@@ -10,6 +10,10 @@ describe('loadAuthorizerConfig', () => {
       apiKeysTableName: 'ApiKeys-1',
       apiKeyHeader: 'x-api-key',
       memoryCacheTtlSeconds: 1,
+      maxDecisionAgeSeconds: 4,
+    });
+    expect(loadAuthorizerConfig({ ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '1' })).toMatchObject({
+      maxDecisionAgeSeconds: 2,
     });
   });
 
@@ -18,6 +22,9 @@ describe('loadAuthorizerConfig', () => {
   });
 
   test.each([
+    [{ ...TABLES, MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number of seconds from 1 to 4, got "5"/],
+    [{ ...TABLES, MAX_DECISION_AGE_SECONDS: '0' }, /MAX_DECISION_AGE_SECONDS/],
+    [{ ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '2' }, /must be at most half of MAX_DECISION_AGE_SECONDS/],
     [{ API_KEYS_TABLE_NAME: 'k' }, /ALLOWLISTS_TABLE_NAME is required/],
     [{ ALLOWLISTS_TABLE_NAME: 'a', API_KEYS_TABLE_NAME: '  ' }, /API_KEYS_TABLE_NAME is required/],
     [{ ...TABLES, API_KEY_HEADER: 'Bad Header' }, /API_KEY_HEADER must be an HTTP header name, got "Bad Header"/],

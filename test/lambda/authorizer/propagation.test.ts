@@ -73,10 +73,12 @@ async function seed(org: string): Promise<string> {
 }
 
 describe.each([0, 5, 60, 300, 3600])('propagation delay %i s', (propagationDelay) => {
-  const { gatewayTtlSeconds, memoryTtlSeconds } = splitPropagationDelay(propagationDelay);
+  const { gatewayTtlSeconds, memoryTtlSeconds, maxDecisionAgeSeconds } = splitPropagationDelay(propagationDelay);
 
-  test('the budget split adds up to the propagation delay', () => {
-    expect(gatewayTtlSeconds + memoryTtlSeconds).toBe(propagationDelay);
+  test('the gateway TTL and the decision age bound fit in the propagation delay; memory is at most half the bound', () => {
+    if (propagationDelay > 0) expect(gatewayTtlSeconds + maxDecisionAgeSeconds).toBeLessThanOrEqual(propagationDelay);
+    else expect(gatewayTtlSeconds + memoryTtlSeconds).toBe(0);
+    expect(memoryTtlSeconds * 2).toBeLessThanOrEqual(maxDecisionAgeSeconds);
   });
 
   test(`the handler sees a DynamoDB change no later than the memory TTL (${memoryTtlSeconds} s) after it was made`, async () => {
@@ -98,7 +100,7 @@ describe.each([0, 5, 60, 300, 3600])('propagation delay %i s', (propagationDelay
     expect(await effectFor(A)).toBe('Allow');
   });
 
-  test('through API Gateway and the handler together, the worst case is exactly the propagation delay', async () => {
+  test('through API Gateway and the handler together, the worst case stays within the propagation delay', async () => {
     const org = `sum${propagationDelay}`;
     const key = await seed(org);
     const gateway = new GatewayCacheModel(gatewayTtlSeconds, authorizer(memoryTtlSeconds));
@@ -116,10 +118,11 @@ describe.each([0, 5, 60, 300, 3600])('propagation delay %i s', (propagationDelay
     }
 
     if (propagationDelay > 0) {
-      // Stale until just before the propagation delay: the bound is reached. On this millisecond clock each of
+      // Stale until just before g + m. On this millisecond clock each of
       // the two caches' boundaries costs 1 ms (the handler's last stale answer is at m - 1 ms, the gateway keeps
       // it while now < that + g), so the last stale instant is 2 ms before the delay.
-      for (const at of [0.5, 0.9, 1].map((f) => Math.floor(propagationDelay * 1000 * f) - 2)) {
+      // (Both caches together: the bound is P, the age bound's share of it going to decisions in flight.)
+      for (const at of [0.5, 0.9, 1].map((f) => Math.floor((gatewayTtlSeconds + memoryTtlSeconds) * 1000 * f) - 2)) {
         now = t0 + Math.max(at, memoryTtlSeconds * 1000 - 1);
         expect(await effectFor(B)).toBe('Allow');
       }
@@ -131,4 +134,20 @@ describe.each([0, 5, 60, 300, 3600])('propagation delay %i s', (propagationDelay
     }
     expect(await effectFor(A)).toBe('Allow');
   });
+});
+
+test('for every whole second from 0 to 3600: gateway TTL + decision age bound <= P, memory TTL <= bound / 2, bound <= 4 s', () => {
+  let previousBound = 0;
+  for (let p = 0; p <= 3600; p++) {
+    const b = splitPropagationDelay(p);
+    // Never shrinks as P grows: an admin API serving several authorizers waits the bound of the longest delay.
+    expect(b.maxDecisionAgeSeconds).toBeGreaterThanOrEqual(previousBound);
+    previousBound = b.maxDecisionAgeSeconds;
+    expect(Number.isInteger(b.gatewayTtlSeconds) && b.gatewayTtlSeconds >= 0).toBe(true);
+    expect(b.gatewayTtlSeconds + (p === 0 ? 0 : b.maxDecisionAgeSeconds)).toBeLessThanOrEqual(p);
+    expect(b.memoryTtlSeconds * 2).toBeLessThanOrEqual(b.maxDecisionAgeSeconds);
+    expect(b.maxDecisionAgeSeconds).toBeGreaterThanOrEqual(1);
+    expect(b.maxDecisionAgeSeconds).toBeLessThanOrEqual(4);
+    if (p === 0) expect(b).toEqual({ gatewayTtlSeconds: 0, memoryTtlSeconds: 0, maxDecisionAgeSeconds: 1 });
+  }
 });
