@@ -11,14 +11,14 @@ import { ENV } from '../lambda/adapters/schema';
 import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
 import { ADMIN_ENV, STAGE_LIST_SEPARATOR, STAGE_SEPARATOR } from '../lambda/admin/config';
 import { ADMIN_METRIC_NAMES } from '../lambda/admin/metrics';
-import { METRICS_NAMESPACE, METRICS_SERVICE_ENV } from '../lambda/authorizer/metrics';
+import { METRICS_SERVICE_ENV } from '../lambda/authorizer/metrics';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
 import { IAllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
 import { grantAdminTableAccess } from './table-access';
 import { createHandlerFunction } from './handler-function';
-import { instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
+import { instanceMetric, instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
 import { acknowledgeGrantWildcards, acknowledgeNagRules } from './nag';
 
 /** Properties of `AllowlistAdminApi`. */
@@ -360,13 +360,7 @@ export class AllowlistAdminApi extends Construct {
    * @default - sum over 5 minutes
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: this.metricsServiceName },
-      statistic: cloudwatch.Stats.SUM,
-      ...props,
-    }).attachTo(this);
+    return instanceMetric(this, this.metricsServiceName, metricName, props);
   }
 
   private organizationPath(organizationId: string | undefined): string {

@@ -1,9 +1,11 @@
 import { FeatureFlags, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { APIGATEWAY_DISABLE_CLOUDWATCH_ROLE } from 'aws-cdk-lib/cx-api';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledgeNagRules } from './nag';
+import { METRICS_NAMESPACE } from '../lambda/authorizer/metrics';
 
 /**
  * What makes two instances of the constructs in one app (or one account and Region) distinct: their default names
@@ -79,4 +81,23 @@ class SharedCloudWatchRole extends Construct {
         'managed policy for exactly this role; API Gateway (not this API) picks the log groups it writes to.',
     });
   }
+}
+
+/**
+ * One metric of an instance, as its Lambda publishes it (namespace `CdkIpAllowlist`, dimension `service`), summed
+ * over 5 minutes unless `props` says otherwise, and attached to `owner` (its stack's account and Region).
+ */
+export function instanceMetric(
+  owner: IConstruct,
+  service: string,
+  metricName: string,
+  props?: cloudwatch.MetricOptions,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service },
+    statistic: cloudwatch.Stats.SUM,
+    ...props,
+  }).attachTo(owner);
 }

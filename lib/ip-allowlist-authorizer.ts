@@ -21,14 +21,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { ENV } from '../lambda/adapters/schema';
 import { AUTHORIZER_ENV } from '../lambda/authorizer/config';
-import { METRICS_NAMESPACE, METRICS_SERVICE_ENV, METRIC_NAMES } from '../lambda/authorizer/metrics';
+import { METRICS_SERVICE_ENV, METRIC_NAMES } from '../lambda/authorizer/metrics';
 import { MAX_DECISION_AGE_SECONDS, splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
 import { grantAuthorizerTableAccess } from './table-access';
 import { addGatewayResponsesTo, DEFAULT_API_KEY_HEADER, gatewayResponseDefinitions } from './gateway-responses';
 import type { IAllowlistTables } from './allowlist-tables';
 import { createHandlerFunction } from './handler-function';
-import { metricsServiceName } from './instance';
+import { instanceMetric, metricsServiceName } from './instance';
 import { acknowledgeNagRules } from './nag';
 
 /** Properties of `IpAllowlistAuthorizer`. */
@@ -540,13 +540,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: this.metricsServiceName },
-      statistic: cloudwatch.Stats.SUM,
-      ...props,
-    }).attachTo(this);
+    return instanceMetric(this, this.metricsServiceName, metricName, props);
   }
 }
 
