@@ -101,6 +101,9 @@ export function compileAllowlist(entries: readonly string[]): CompiledAllowlist 
   return new Matcher(values, v4.build(), v6.build());
 }
 
+/** Where the IPv4-mapped block `::ffff:0:0/96` starts, as a 128-bit number. */
+const IPV4_MAPPED_START = 0xffffn << 32n;
+
 /** An address family that a list's entries cover completely, and the entries that do it. */
 export interface FamilyCover {
   readonly family: 4 | 6;
@@ -119,7 +122,7 @@ export interface FamilyCover {
  * @throws AllowlistEntryError for the first invalid entry.
  */
 export function familiesCoveredBy(entries: readonly string[]): FamilyCover[] {
-  const ranges: Record<4 | 6, { start: bigint; end: bigint; value: string }[]> = { 4: [], 6: [] };
+  const ranges: Record<4 | 6, { start: bigint; end: bigint; value: string | undefined }[]> = { 4: [], 6: [] };
   const seen = new Set<string>();
   for (const text of entries) {
     const parsed = parseEntry(text, 'entry');
@@ -132,6 +135,10 @@ export function familiesCoveredBy(entries: readonly string[]): FamilyCover[] {
     const start = words.reduce((acc, w) => (acc << 16n) | BigInt(w), 0n);
     ranges[family].push({ start, end: start + (1n << (bits - BigInt(parsed.prefix))), value });
   }
+  // No IPv6 caller is ever in ::ffff:0:0/96: an IPv4-mapped address is folded to IPv4, callers and entries alike.
+  // So IPv6 entries that cover everything but that block admit every IPv6 caller, and the block counts as covered
+  // (without being reported: no entry of the list is it).
+  ranges[6].push({ start: IPV4_MAPPED_START, end: IPV4_MAPPED_START + (1n << 32n), value: undefined });
   const covers: FamilyCover[] = [];
   for (const family of [4, 6] as const) {
     const size = 1n << BigInt(family === 4 ? 32 : 128);
@@ -143,7 +150,7 @@ export function familiesCoveredBy(entries: readonly string[]): FamilyCover[] {
     for (const range of sorted) {
       if (range.end <= coveredUntil) continue;
       if (range.start > coveredUntil) break;
-      widest.push(range.value);
+      if (range.value !== undefined) widest.push(range.value);
       coveredUntil = range.end;
     }
     if (coveredUntil === size) covers.push({ family, entries: widest });

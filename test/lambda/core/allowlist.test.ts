@@ -529,6 +529,29 @@ describe('familiesCoveredBy: entries that together admit a whole family', () => 
     expect(covers).toEqual([]);
   });
 
+  test('IPv6 entries covering everything but the IPv4-mapped block cover IPv6: no IPv6 caller is ever in it', () => {
+    // prepare: at every prefix length 1..96, the sibling of the path down to ::ffff:0:0/96
+    const mapped = 0xffffn << 32n;
+    const full = (n: bigint) => n.toString(16).padStart(32, '0').match(/.{4}/g)!.join(':');
+    const entries = Array.from({ length: 96 }, (_, i) => {
+      const prefix = i + 1;
+      const bit = 1n << BigInt(128 - prefix);
+      const sibling = (mapped & ~(bit * 2n - 1n)) | (~mapped & bit);
+      return `${full(sibling)}/${prefix}`;
+    });
+
+    // act
+    const covers = familiesCoveredBy(entries);
+    const withoutOne = familiesCoveredBy(entries.slice(1));
+
+    // assess
+    expect(covers).toHaveLength(1);
+    expect(covers[0].family).toBe(6);
+    expect(covers[0].entries).toHaveLength(96);
+    expect(covers[0].entries).toContain('8000::/1');
+    expect(withoutOne).toEqual([]);
+  });
+
   test('an invalid entry is an AllowlistEntryError, as in compileAllowlist', () => {
     // act
     const err = rejection(() => familiesCoveredBy(['0.0.0.0/1', '10.0.0.1/8']));
