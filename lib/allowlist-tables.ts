@@ -126,7 +126,8 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
 
   /**
    * Lets `grantee` read and write items in all three tables (and query their indexes). For your own tools; the
-   * admin API gets only the actions it calls, and the audit log stays append-only for it (lib/table-access.ts).
+   * admin API gets only the actions it calls, and on the audit log no UpdateItem or DeleteItem
+   * (lib/table-access.ts).
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     const tableArns = [this.allowlistsTable.tableArn, this.apiKeysTable.tableArn, this.auditLogTable.tableArn];

@@ -33,8 +33,9 @@ export const AUTHORIZER_TABLE_ACTIONS: TableActions = {
 /**
  * The admin API (lambda/adapters/admin-store.ts): consistent reads, the conditional transaction of a change and
  * its audit record, and the audit log's Query and GetItem (the read that resolves a commit whose answer was
- * lost). The audit log is append-only: PutItem (always with attribute_not_exists) and no UpdateItem or
- * DeleteItem; nothing is ever deleted, so no DeleteItem or BatchWriteItem anywhere.
+ * lost). On the audit log IAM grants no UpdateItem or DeleteItem, but PutItem alone could replace a record: it
+ * stays append-only only because every Put the code sends there is conditioned on attribute_not_exists(eventId)
+ * (pinned by test/lambda/table-access.test.ts). Nothing is ever deleted, so no DeleteItem or BatchWriteItem anywhere.
  */
 export const ADMIN_TABLE_ACTIONS: TableActions = {
   allowlists: ['dynamodb:GetItem', 'dynamodb:PutItem'],

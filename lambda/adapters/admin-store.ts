@@ -401,7 +401,7 @@ export class AdminStore {
       TransactItems: [change, this.auditPut(audit)],
       ClientRequestToken: randomUUID(),
     };
-    const first = await this.send(input);
+    const first = await this.send(input, false);
     if (first.outcome === 'committed') return;
     if (first.outcome === 'not_committed') throw first.error;
 
@@ -410,7 +410,8 @@ export class AdminStore {
       this.logger?.warn('commit answer lost; its audit record shows it committed', context);
       return;
     }
-    const again = await this.send(input);
+    // The first send went unanswered: a conflict with "another" transaction may be with that very attempt.
+    const again = await this.send(input, true);
     if (again.outcome === 'committed') {
       this.logger?.warn('commit answer lost; re-sending it committed it (once)', context);
       return;
@@ -430,7 +431,7 @@ export class AdminStore {
    * One send (with the SDK's retries), classified. A middleware inside the retry loop sees the error of every
    * attempt, because the final error alone does not say whether an earlier attempt went unanswered.
    */
-  private async send(input: TransactWriteItemsCommandInput): Promise<SendResult> {
+  private async send(input: TransactWriteItemsCommandInput, earlierSendUnanswered: boolean): Promise<SendResult> {
     const command = new TransactWriteItemsCommand(input);
     const attemptErrors: unknown[] = [];
     command.middlewareStack.add(
@@ -448,7 +449,7 @@ export class AdminStore {
       await this.client.send(command);
       return { outcome: 'committed' };
     } catch (err) {
-      return classifyTransactError(err, input.TransactItems!.length - 1, attemptErrors.length ? attemptErrors : [err]);
+      return classifyTransactError(err, input.TransactItems!.length - 1, attemptErrors.length ? attemptErrors : [err], earlierSendUnanswered);
     }
   }
 
@@ -485,20 +486,36 @@ type SendResult =
 
 /**
  * What a failed TransactWriteItems says about whether it committed.
- * - Cancelled: not committed by this request, unless the audit record's own condition failed, which only an
- *   earlier attempt of the same request can have caused (then it IS committed). An earlier attempt that did commit
- *   makes DynamoDB answer a repeat with success (same token), so a cancellation also speaks for the earlier ones.
+ * - Cancelled with the audit record's own condition failing: only an earlier attempt of the same request can have
+ *   written that event id, so it IS committed.
+ * - Cancelled with the change's condition failing (ConditionalCheckFailed on a version that only grows or a status
+ *   that never returns to active): it can never commit, whatever attempt is still in flight: final "not committed".
+ *   (An earlier attempt that did commit makes DynamoDB answer a repeat with success, same token.)
+ * - Cancelled only for TransactionConflict (another transaction holds an item): that proves nothing about an
+ *   earlier attempt that went unanswered, because the transaction holding the item may be that very attempt, which
+ *   can still commit. It is "not committed" only when no earlier attempt (of this send, or of an earlier send:
+ *   `earlierSendUnanswered`) can have been applied; otherwise unknown, resolved like the other unknowns.
  * - Otherwise it is known not committed only if every attempt was either never sent (connection refused) or
  *   answered by DynamoDB with a 4xx refusal (throttling, validation, missing table, access denied).
  *   TransactionInProgressException (an earlier attempt with this token still running), timeouts, reset
  *   connections and 5xx leave it unknown.
  */
-export function classifyTransactError(err: unknown, auditIndex: number, attemptErrors: readonly unknown[]): SendResult {
+export function classifyTransactError(
+  err: unknown,
+  auditIndex: number,
+  attemptErrors: readonly unknown[],
+  earlierSendUnanswered = false,
+): SendResult {
   const e = err as { name?: string; message?: string; CancellationReasons?: { Code?: string }[] };
   if (err instanceof TransactionCanceledException || e?.name === 'TransactionCanceledException') {
     const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
     if (codes[auditIndex] === 'ConditionalCheckFailed') return { outcome: 'committed' };
-    if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
+    if (codes.some((c) => c === 'ConditionalCheckFailed')) {
+      return { outcome: 'not_committed', error: new WriteConflictError(`transaction cancelled: ${codes.join(', ')}`) };
+    }
+    if (codes.some((c) => c === 'TransactionConflict')) {
+      // Every attempt error includes this cancellation, a 4xx answer: the others decide.
+      if (earlierSendUnanswered || !attemptErrors.every(neverApplied)) return { outcome: 'unknown', cause: err };
       return { outcome: 'not_committed', error: new WriteConflictError(`transaction cancelled: ${codes.join(', ')}`) };
     }
     if (codes.some((c) => c === 'ValidationError') && isSizeError(e.message)) {
@@ -506,6 +523,7 @@ export function classifyTransactError(err: unknown, auditIndex: number, attemptE
     }
     return { outcome: 'not_committed', error: new StoreUnavailableError(err) };
   }
+  if (earlierSendUnanswered && e?.name === 'TransactionConflictException') return { outcome: 'unknown', cause: err };
   if (!attemptErrors.every(neverApplied)) return { outcome: 'unknown', cause: err };
   if (e?.name === 'TransactionConflictException') return { outcome: 'not_committed', error: new WriteConflictError(String(e.message)) };
   if (e?.name === 'ValidationException' && isSizeError(e.message)) {

@@ -13,7 +13,7 @@ import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-ha
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import { AdminError, internalError, storageUnavailable, tooMuchContention, writeOutcomeUnknown } from './errors';
-import { clock } from './writes';
+import { clock, propagate } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
 
@@ -67,6 +67,7 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
     const method = (event.httpMethod ?? '').toUpperCase();
     const path = routingPath(event);
     const requestId = event.requestContext?.requestId;
+    let deadlineMs: number | undefined;
     try {
       const { route, params } = matchRoute(method, path);
       const req: AdminRequest = {
@@ -79,6 +80,7 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
         requestId,
         deadlineMs: context ? clock(deps) + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS : undefined,
       };
+      deadlineMs = req.deadlineMs;
       const res = await HANDLERS[route.operation](deps, req);
       if (route.write) {
         deps.logger.info('admin change', { operation: route.operation, path, actor: req.actor, status: res.statusCode });
@@ -86,7 +88,12 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
       }
       return respond(res.statusCode, res.body, res.headers);
     } catch (err) {
-      const error = toAdminError(err);
+      // A change that may have committed is propagated like one that did (a flush is harmless if nothing was
+      // written): a disable or revoke that was saved must not wait for the gateway TTL because its answer was lost.
+      const error =
+        err instanceof WriteOutcomeUnknownError
+          ? writeOutcomeUnknown(err.organizationId, err.eventId, await propagate(deps, clock(deps), deadlineMs), deps.config.propagationDelaySeconds)
+          : toAdminError(err);
       if (error.statusCode >= 500) {
         deps.logger.error('admin request failed', { method, path, requestId, error: describe(err) });
         deps.metrics?.record('failure');
@@ -102,7 +109,6 @@ function toAdminError(err: unknown): AdminError {
     return new AdminError(422, 'allowlist_too_large', `The change was not stored: ${err.message}.`, 'entries');
   }
   if (err instanceof StoreUnavailableError) return storageUnavailable();
-  if (err instanceof WriteOutcomeUnknownError) return writeOutcomeUnknown(err.organizationId, err.eventId);
   // A write without a retry loop (create-key) that lost a transaction conflict: known not applied, like a 409.
   if (err instanceof WriteConflictError) return tooMuchContention();
   return internalError();

@@ -213,15 +213,26 @@ export const storageUnavailable = () =>
 
 /**
  * A commit whose answer was lost and could not be resolved (see AdminStore.transact). Never "nothing was changed":
- * the change was made if and only if its audit record exists, so the message says where to look.
+ * the change was made if and only if its audit record exists, so the message says where to look, and when it would
+ * be in force: the caches were flushed as for a success (`propagation`), and `propagationDelaySeconds` from its
+ * commit bounds it anyway (an attempt still in flight may commit after this answer, and after the flush).
  */
-export const writeOutcomeUnknown = (organizationId: string, eventId: string) =>
+export const writeOutcomeUnknown = (
+  organizationId: string,
+  eventId: string,
+  propagation: { readonly flushed: boolean },
+  propagationDelaySeconds: number,
+) =>
   new AdminError(
     503,
     'write_outcome_unknown',
     'The allowlist store did not confirm this change and could not be asked whether it was applied: it may or ' +
       `may not have been saved. It was saved if and only if the audit log has event ${eventId} ` +
-      `(GET /v1/organizations/${organizationId}/audit_log). Check that, or read the current state, before retrying.`,
+      `(GET /v1/organizations/${organizationId}/audit_log). Check that, or read the current state, before retrying. ` +
+      `If it was saved, it applies within ${propagationDelaySeconds} s of being saved` +
+      (propagation.flushed
+        ? '; the authorizer caches were flushed before this answer, so if it was saved before then it is in force now.'
+        : '; the authorizer caches were not flushed.'),
     null,
     ADMIN_ERROR_TYPES.server,
   );

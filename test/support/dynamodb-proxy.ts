@@ -48,6 +48,13 @@ export interface ProxyFault {
   readonly refuse?: boolean;
   /** Answer in DynamoDB's place with this error (HTTP 400) without forwarding, e.g. `ThrottlingException`. */
   readonly refuseWith?: string;
+  /**
+   * With `refuseWith: 'TransactionCanceledException'`: the cancellation reason codes, one per transaction item
+   * (e.g. `['TransactionConflict', 'None']`), as DynamoDB sends them.
+   *
+   * @default - no reasons
+   */
+  readonly cancellationReasons?: readonly string[];
   /** Replace the request's ClientRequestToken with a fresh one of the same length (DynamoDB forgot the token). */
   readonly forgetToken?: boolean;
 }
@@ -156,7 +163,14 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
       };
 
       if (fault?.refuseWith) {
-        const payload = Buffer.from(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.refuseWith}`, message: 'injected by the test proxy' }));
+        const reasons = fault.cancellationReasons?.map((Code) => (Code === 'None' ? { Code } : { Code, Message: `${Code} injected by the test proxy` }));
+        const payload = Buffer.from(
+          JSON.stringify({
+            __type: `com.amazonaws.dynamodb.v20120810#${fault.refuseWith}`,
+            message: 'injected by the test proxy',
+            ...(reasons ? { CancellationReasons: reasons } : {}),
+          }),
+        );
         send(400, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(payload.length) }, payload);
         return;
       }

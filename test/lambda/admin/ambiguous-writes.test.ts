@@ -251,7 +251,9 @@ describe('resolving the outcome', () => {
     expect(eventId).toMatch(/^\d{4}-\d\d-\d\dT.*#/);
     expect(error.message).toContain(`/v1/organizations/${ORG}/audit_log`);
     expect(res.headers['Retry-After']).toBeUndefined();
-    expect(plane.requests).toEqual([]);
+    // Propagated as a success would be, in case it was saved: flushed, and the message says so.
+    expect(plane.requests).toEqual([FLUSHED, FLUSHED]);
+    expect(error.message).toMatch(/If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed/);
     // Here it was in fact not applied (the proxy never forwarded it), and the event id is indeed absent.
     expect((await h.call('GET', LIST)).body.version).toBe(version);
     expect((await h.auditRecords(ORG)).map((r) => r.eventId)).not.toContain(eventId);
@@ -280,5 +282,22 @@ describe('resolving the outcome', () => {
     proxy.inject({ operation: 'TransactWriteItems', refuseWith: 'ThrottlingException', times: 1 });
     const res = await h.call('POST', `${LIST}/enable`);
     await expectCommittedOnce(h, res, 'ip_allowlist.enable');
+  });
+
+  // Last: it leaves a disable and an enable record that the tests above count.
+  test('a disable that committed but could not be confirmed is flushed before the 503 answers', async () => {
+    // Every commit reply is reset after DynamoDB applied it, and every audit read is refused.
+    proxy.inject({ operation: 'TransactWriteItems', dropReply: true });
+    proxy.inject({ operation: 'GetItem', bodyIncludes: h.names.auditLog, refuse: true });
+    const res = await h.call('POST', `${LIST}/disable`);
+    proxy.clear();
+    const error = expectError(res, 503, 'write_outcome_unknown');
+    // It was in fact saved, once, and the authorizer caches were flushed after it (twice, as for a success).
+    expect((await h.call('GET', LIST)).body.enabled).toBe(false);
+    const eventId = /audit log has event (\S+) /.exec(String(error.message))?.[1];
+    expect((await h.auditRecords(ORG)).map((r) => r.eventId)).toContain(eventId);
+    expect(plane.requests).toEqual([FLUSHED, FLUSHED]);
+    expect(error.message).toMatch(/If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed before this answer/);
+    expect((await h.call('POST', `${LIST}/enable`)).status).toBe(200);
   });
 });
