@@ -175,6 +175,8 @@ export class AllowlistAdminApi extends Construct {
       [ADMIN_ENV.maxEntries]: Token.isUnresolved(this.maxEntries) ? Token.asString(this.maxEntries) : String(this.maxEntries),
       [ADMIN_ENV.propagationDelaySeconds]: propagation.totalSeconds,
       [ADMIN_ENV.memoryCacheTtlSeconds]: String(propagation.memoryTtlSeconds),
+      [ADMIN_ENV.maxDecisionAgeSeconds]: String(propagation.maxDecisionAgeSeconds),
+      [ADMIN_ENV.gatewayTtlSeconds]: propagation.gatewayTtlSeconds,
       [METRICS_SERVICE_ENV]: this.metricsServiceName,
     };
     const parts = createHandlerFunction(this, {
@@ -414,16 +416,29 @@ function slowest(authorizers: readonly IpAllowlistAuthorizer[]): Duration {
 }
 
 /** What the admin Lambda is told about the protected API's propagation delay, split as the authorizer splits it. */
-function propagationSettings(delay: Duration): { totalSeconds: string; memoryTtlSeconds: number } {
+function propagationSettings(delay: Duration): {
+  totalSeconds: string;
+  memoryTtlSeconds: number;
+  maxDecisionAgeSeconds: number;
+  gatewayTtlSeconds: string;
+} {
   if (delay.isUnresolved()) {
-    // The authorizer then keeps no in-memory cache (its budget split needs a number): neither do we assume one.
-    return { totalSeconds: Token.asString(delay.toSeconds()), memoryTtlSeconds: 0 };
+    // The authorizer then keeps no in-memory cache (its budget split needs a number) and gives all of P to API
+    // Gateway with a 1 s age bound on top: the admin reports that worst case (P + 1 s) when it cannot flush.
+    const total = Token.asString(delay.toSeconds());
+    return { totalSeconds: total, memoryTtlSeconds: 0, maxDecisionAgeSeconds: 1, gatewayTtlSeconds: total };
   }
   const seconds = delay.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds > MAX_PROPAGATION_DELAY_SECONDS) {
     throw new Error(`propagationDelay must be a whole number of seconds up to 1 hour, got ${delay.toHumanString()}`);
   }
-  return { totalSeconds: String(seconds), memoryTtlSeconds: splitPropagationDelay(seconds).memoryTtlSeconds };
+  const split = splitPropagationDelay(seconds);
+  return {
+    totalSeconds: String(seconds),
+    memoryTtlSeconds: split.memoryTtlSeconds,
+    maxDecisionAgeSeconds: split.maxDecisionAgeSeconds,
+    gatewayTtlSeconds: String(split.gatewayTtlSeconds),
+  };
 }
 
 const ACCESS_LOG_FIELDS = {

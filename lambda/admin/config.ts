@@ -18,6 +18,11 @@ export const ADMIN_ENV = {
   memoryCacheTtlSeconds: AUTHORIZER_ENV.memoryCacheTtlSeconds,
   /** The authorizer's decision age bound: the same variable (and value) as the authorizer's. */
   maxDecisionAgeSeconds: AUTHORIZER_ENV.maxDecisionAgeSeconds,
+  /**
+   * API Gateway's authorizer result TTL g of the slowest authorizer. With the decision age bound it gives the real
+   * worst case max(P, g + B): above P for P = 0 (B = 1 s) and for a P known only at deploy time (g = P, B = 1 s).
+   */
+  gatewayTtlSeconds: 'GATEWAY_TTL_SECONDS',
   /** The stages whose authorizer cache a write flushes: `restApiId/stageName`, comma-separated. */
   protectedStages: 'PROTECTED_STAGES',
 } as const;
@@ -41,6 +46,8 @@ export interface AdminConfig {
    * after it, so a write waits that long before its last flush (lambda/admin/writes.ts).
    */
   readonly maxDecisionAgeSeconds: number;
+  /** API Gateway's authorizer result TTL g: `P - B`, or `P` when P was a token at synth (lambda/core/propagation.ts). */
+  readonly gatewayTtlSeconds: number;
   /** The stages whose authorizer cache is flushed after each write; empty: no flush. */
   readonly protectedStages: readonly StageTarget[];
 }
@@ -86,6 +93,12 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
   // Without the variable, the split the construct makes. The bound grows with the delay, so with several authorizers
   // the longest delay (what the construct passes) gives the longest bound; a larger value only makes writes wait longer.
   const maxDecisionAgeSeconds = wholeNumber(ADMIN_ENV.maxDecisionAgeSeconds, 1, MAX_DECISION_AGE_SECONDS, split.maxDecisionAgeSeconds);
+  const gatewayTtlSeconds = wholeNumber(ADMIN_ENV.gatewayTtlSeconds, 0, 3600, split.gatewayTtlSeconds);
+  if (gatewayTtlSeconds > propagationDelaySeconds) {
+    throw new AdminConfigError(
+      `${ADMIN_ENV.gatewayTtlSeconds} (${gatewayTtlSeconds}) cannot exceed ${ADMIN_ENV.propagationDelaySeconds} (${propagationDelaySeconds})`,
+    );
+  }
   if (memoryCacheTtlSeconds > propagationDelaySeconds) {
     throw new AdminConfigError(
       `${ADMIN_ENV.memoryCacheTtlSeconds} (${memoryCacheTtlSeconds}) cannot exceed ${ADMIN_ENV.propagationDelaySeconds} (${propagationDelaySeconds})`,
@@ -98,6 +111,7 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     propagationDelaySeconds,
     memoryCacheTtlSeconds,
     maxDecisionAgeSeconds,
+    gatewayTtlSeconds,
     protectedStages: parseStages(env[ADMIN_ENV.protectedStages]),
   };
 }

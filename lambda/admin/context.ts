@@ -10,6 +10,8 @@ export interface AdminDependencies {
   readonly flusher: StageCacheFlusher;
   readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'> & {
     readonly protectedStages?: AdminConfig['protectedStages'];
+    /** @default - the split of `propagationDelaySeconds` (lambda/core/propagation.ts) */
+    readonly gatewayTtlSeconds?: AdminConfig['gatewayTtlSeconds'];
   };
   readonly logger: AdminLogger;
   /** Counts successful writes and server errors. Defaults to none. */

@@ -1,5 +1,6 @@
 import { WriteConflictError } from '../adapters/admin-store';
 import { FLUSH_TIMEOUT_MS } from '../adapters/stage-cache';
+import { splitPropagationDelay } from '../core/propagation';
 import { AdminDependencies } from './context';
 import { tooMuchContention } from './errors';
 
@@ -57,9 +58,20 @@ export interface Propagation {
   readonly flushed: boolean;
   /**
    * Worst-case seconds from this response until no request is decided on the old data: 0 when flushed, else the
-   * propagation delay (which is counted from the commit, before this response).
+   * worst case counted from the commit (before this response): `worstCaseDelaySeconds`.
    */
   readonly maxDelaySeconds: number;
+}
+
+/**
+ * The real worst case from a commit until no request is decided on the old data, without a flush: max(P, g + B).
+ * That is P whenever P >= 1 s is a number (the split keeps g + B <= P), but 1 s for P = 0 (nothing is cached, yet a
+ * read under way at the commit may be answered up to B = 1 s after it), and P + 1 s for a P that was a token at
+ * synth (the construct gives all of it to API Gateway and B = 1 s on top).
+ */
+export function worstCaseDelaySeconds(config: AdminDependencies['config']): number {
+  const gatewayTtlSeconds = config.gatewayTtlSeconds ?? splitPropagationDelay(config.propagationDelaySeconds).gatewayTtlSeconds;
+  return Math.max(config.propagationDelaySeconds, gatewayTtlSeconds + config.maxDecisionAgeSeconds);
 }
 
 /**
@@ -78,15 +90,15 @@ export const LAST_FLUSH_MARGIN_MS = 100;
  * `committedAtMs` is taken after DynamoDB acknowledged the commit, so it is not before the commit, and the wait
  * is a duration on this Lambda's own clock: clock differences between Lambda containers do not enter.
  * If the last flush succeeded, the change is in force when this returns (maxDelaySeconds 0); otherwise the gateway
- * TTL still bounds it, so the full propagation delay is reported. Never throws.
+ * TTL still bounds it, so the full worst case (`worstCaseDelaySeconds`) is reported. Never throws.
  *
  * A flush that could not finish before `deadlineMs` (a write that was slow to commit, or a Lambda timeout too short
- * for the wait) is skipped, and the full delay reported: an honest answer in time beats API Gateway's 504 for a
+ * for the wait) is skipped, and the full worst case reported: an honest answer in time beats API Gateway's 504 for a
  * change that did happen.
  */
 export async function propagate(deps: AdminDependencies, committedAtMs: number, deadlineMs?: number): Promise<Propagation> {
-  const { maxDecisionAgeSeconds, propagationDelaySeconds, protectedStages } = deps.config;
-  const notFlushed: Propagation = { flushed: false, maxDelaySeconds: propagationDelaySeconds };
+  const { maxDecisionAgeSeconds, protectedStages } = deps.config;
+  const notFlushed: Propagation = { flushed: false, maxDelaySeconds: worstCaseDelaySeconds(deps.config) };
   if (!protectedStages?.length) return notFlushed;
   const hasTimeFor = (waitMs: number): boolean => {
     if (deadlineMs === undefined || clock(deps) + waitMs + FLUSH_TIMEOUT_MS <= deadlineMs) return true;

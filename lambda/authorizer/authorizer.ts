@@ -25,6 +25,8 @@ import { DEFAULT_API_KEY_HEADER } from './config';
  * Made-up keys: the route is readable in every key, so a made-up key naming a real project makes the cold read
  * fetch that project's lists. They are kept in memory like any others (a stored list is real data whoever asked
  * for it), so N made-up keys cost the project one read of each list per in-memory window plus one key item each.
+ * With the in-memory cache off there is no window to share: the key item is read first and the lists only for a
+ * valid key (`readUncached`), so a made-up key costs one key item and no list.
  */
 
 /** The slice of Powertools Logger the authorizer uses (tests may pass any object with these methods). */
@@ -37,7 +39,10 @@ export interface AuthorizerLogger {
 export type AuthorizerOutcome = 'allowed' | 'blocked' | 'invalidKey' | 'missingKey' | 'storeError';
 
 export interface AuthorizerMetrics {
-  /** Called once per invocation, after the decision. `storeReads` is the number of store calls it made (0 or 1). */
+  /**
+   * Called once per invocation, after the decision. `storeReads` is the number of store calls it made: 0 or 1, or
+   * 2 with the in-memory cache off (key item, then lists).
+   */
   record(outcome: AuthorizerOutcome, storeReads: number, now: number): void;
 }
 
@@ -234,6 +239,59 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     };
   }
 
+  /**
+   * The cold path with the in-memory cache off (P < 2 s, or a propagation delay only known at deploy time): the key
+   * item first, the lists only once the key is known valid. Two round trips for a valid key, in a configuration that
+   * caches nothing anyway; in exchange a made-up key costs one small key-item read and never a list read, where a
+   * combined read would fetch a tenant's lists for every made-up key and throw them away (nothing would keep them).
+   * No decision joins a read begun by another: with no cache, such a read may have begun before a commit the
+   * joiner arrived after, and P = 0 leaves no room for that.
+   */
+  async function readUncached(
+    event: APIGatewayRequestAuthorizerEvent,
+    sourceIp: string,
+    route: ApiKeyRoute,
+    keyHash: string,
+    now: number,
+  ): Promise<{ key: KeyEntry; organization?: CompiledScopeList; project?: CompiledScopeList; oldestRead: number; storeReads: number }> {
+    let storeReads = 0;
+    let key: KeyEntry | undefined;
+    try {
+      const readAt = clock();
+      storeReads = 1;
+      const keyRead = await store.read({
+        keyHash,
+        organizationId: route.organizationId,
+        projectId: route.projectId,
+        organizationList: false,
+        projectList: false,
+        timeoutMs: maxAgeMs,
+      });
+      key = toKeyEntry(keyRead.key, route);
+      if (!key.valid) return { key, oldestRead: readAt, storeReads };
+      // What is left of the bound, measured from the key read: a late list read fails closed at its deadline.
+      const timeoutMs = maxAgeMs - (clock() - readAt);
+      if (timeoutMs <= 0) throw new Error(`the key read took the whole ${maxAgeMs} ms bound (slow storage?)`);
+      storeReads = 2;
+      const listRead = await store.read({
+        organizationId: key.organizationId,
+        projectId: key.projectId,
+        organizationList: true,
+        projectList: true,
+        timeoutMs,
+      });
+      return {
+        key,
+        organization: compileScopeList(requireList(listRead.organizationList, 'organization')),
+        project: compileScopeList(requireList(listRead.projectList, 'project')),
+        oldestRead: readAt,
+        storeReads,
+      };
+    } catch (err) {
+      failClosed(event, sourceIp, err, key?.valid ? key.keyId : undefined, route, storeReads, now);
+    }
+  }
+
   async function handle(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
     const now = clock();
     const resource = stage.of(event.methodArn);
@@ -269,6 +327,9 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       const route: ApiKeyRoute | undefined = key ?? parseApiKeyRoute(token);
       if (route === undefined) {
         key = MALFORMED_KEY;
+      } else if (ttl === 0) {
+        const uncached = await readUncached(event, sourceIp, route, keyHash, now);
+        ({ key, organization, project, oldestRead, storeReads } = uncached);
       } else {
         const orgPk = key?.valid ? key.organizationPk : organizationAllowlistPk(route.organizationId);
         const projectPk = key?.valid ? key.projectPk : projectAllowlistPk(route.organizationId, route.projectId);

@@ -19,7 +19,9 @@
  * Lambda's own answers on pre-write data end before C + B <= P too (memory entries count inside the same age).
  * Hence g + B <= P for every P >= 1. For P = 0 there is no cache anywhere (g = m = 0): each request reads the
  * tables itself, and only a request whose read was already under way at the commit can be decided on the old
- * data, at most B after it.
+ * data, at most B = 1 s after it (so the worst case is 1 s, not 0). A P that is a token at synth cannot be split:
+ * the construct sets g = P and B = 1 (lib/ip-allowlist-authorizer.ts), a worst case of P + 1. The admin API
+ * reports max(P, g + B) when it cannot flush (lambda/admin/writes.ts `worstCaseDelaySeconds`).
  *
  * Proof of the flush (lambda/admin/writes.ts): every decision on pre-write data has been returned by C + B, so a
  * flush sent after C + B leaves no such decision at the gateway, none can be added after it, and every memory

@@ -220,3 +220,41 @@ describe('after an answer "flushed: true, maxDelaySeconds: N", no request is all
     }
   });
 });
+
+describe('P 0 s: nothing is cached, so no decision is made on a read begun before a commit it arrived after', () => {
+  test('a request arriving 200 ms after a list change does not join a list read begun before it', async () => {
+    const w = await world('inflight-join-0', 0, false);
+    try {
+      const orgList = '/v1/organizations/acme/ip_allowlist';
+      const before = await w.h.call('PUT', orgList, { body: { entries: [`${X}/32`, `${Y}/32`], enabled: true } });
+      expect(before.status).toBe(200);
+      expect(await w.gateway.request(w.key, Y)).toBe('Allow');
+
+      // The first request's read of the lists is answered only 800 ms after the change below commits.
+      proxy.faults = [
+        {
+          operation: 'BatchGetItem',
+          bodyIncludes: w.h.names.allowlists,
+          releaseAfter: { operation: 'TransactWriteItems', delayMs: 800 },
+          times: 1,
+        },
+      ];
+      const listRead = new Promise<void>((resolve) => {
+        const wait = (): void => {
+          void proxy.nextRequest('BatchGetItem').then((e) => (e.body.includes(w.h.names.allowlists) ? resolve() : wait()));
+        };
+        wait();
+      });
+      const first = w.gateway.request(w.key, Y);
+      await listRead;
+      const change = await w.h.call('PUT', orgList, { body: { entries: [`${X}/32`], enabled: true } });
+      expect(change.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Arrived after the commit: it must be decided on the new list, whatever the first request is still reading.
+      expect(await w.gateway.request(w.key, Y)).toBe('Deny');
+      expect(['Allow', '5xx']).toContain(await first);
+    } finally {
+      w.destroy();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -130,6 +130,32 @@ describe('the Lambda', () => {
     for (const name of ['ALLOWLISTS_TABLE_NAME', 'API_KEYS_TABLE_NAME', 'AUDIT_LOG_TABLE_NAME']) expect(env[name]).toEqual({ Ref: expect.any(String) });
     expect(fn.Properties.Handler).toBe('index.handler');
     expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+
+  test('it is told the authorizer\'s gateway TTL and age bound, so a write reports the real worst case (a token P: P + 1 s)', () => {
+    const numeric = build({}, undefined, { propagationDelay: Duration.minutes(2) }).template;
+    numeric.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PROPAGATION_DELAY_SECONDS: '120', GATEWAY_TTL_SECONDS: '116', MAX_DECISION_AGE_SECONDS: '4' }) },
+    });
+    const zero = build({}, undefined, { propagationDelay: Duration.seconds(0) }).template;
+    zero.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PROPAGATION_DELAY_SECONDS: '0', GATEWAY_TTL_SECONDS: '0', MAX_DECISION_AGE_SECONDS: '1' }) },
+    });
+    const app = new App();
+    const stack = new Stack(app, 'Token', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const tables = new AllowlistTables(stack, 'Tables');
+    const seconds = new CfnParameter(stack, 'DelaySeconds', { type: 'Number', default: 60 });
+    const authorizer = new IpAllowlistAuthorizer(stack, 'Allowlist', { tables, propagationDelay: Duration.seconds(seconds.valueAsNumber) });
+    const api = new apigateway.RestApi(stack, 'Protected');
+    api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer });
+    new AllowlistAdminApi(stack, 'Admin', { authorizers: [authorizer] });
+    const env = Object.values(
+      Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('admin API') } }),
+    )[0].Properties.Environment.Variables;
+    // All of P goes to API Gateway and the age bound is 1 s: the admin computes max(P, g + B) = P + 1 s.
+    expect(env.GATEWAY_TTL_SECONDS).toEqual(env.PROPAGATION_DELAY_SECONDS);
+    expect(JSON.stringify(env.GATEWAY_TTL_SECONDS)).toContain('DelaySeconds');
+    expect(env.MAX_DECISION_AGE_SECONDS).toBe('1');
   });
 
   test('defaults: 50 entries, 5 minutes (2 s of it in the authorizer\'s memory)', () => {

@@ -132,6 +132,8 @@ export interface HarnessOptions {
   readonly memoryCacheTtlSeconds?: number;
   /** @default 1 (the smallest bound: writes with a protected stage wait it before their last flush) */
   readonly maxDecisionAgeSeconds?: number;
+  /** @default - the split of the propagation delay */
+  readonly gatewayTtlSeconds?: number;
   readonly flusher?: StageCacheFlusher;
   readonly protectedStages?: { restApiId: string; stageName: string }[];
   /** Another DynamoDB client for the handler (e.g. one pointed at a dead endpoint). */
@@ -153,6 +155,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       propagationDelaySeconds: options.propagationDelaySeconds ?? 300,
       memoryCacheTtlSeconds: options.memoryCacheTtlSeconds ?? 0,
       maxDecisionAgeSeconds: options.maxDecisionAgeSeconds ?? 1,
+      gatewayTtlSeconds: options.gatewayTtlSeconds,
       protectedStages: options.protectedStages,
     },
     logger,

@@ -236,6 +236,42 @@ test('without a protected stage nothing is flushed and the full delay is reporte
   }
 });
 
+describe('without a flush, maxDelaySeconds is the real worst case max(P, g + B), not P', () => {
+  test.each([
+    // P = 0: nothing is cached, but a read under way at the commit may be answered up to B = 1 s after it.
+    ['P 0 s', { propagationDelaySeconds: 0, maxDecisionAgeSeconds: 1 }, 1],
+    ['P 1 s', { propagationDelaySeconds: 1, maxDecisionAgeSeconds: 1 }, 1],
+    ['P 300 s', { propagationDelaySeconds: 300, maxDecisionAgeSeconds: 4 }, 300],
+    // A P that was a token at synth: all of it is API Gateway's TTL, with B = 1 s on top.
+    ['a token P of 300 s', { propagationDelaySeconds: 300, maxDecisionAgeSeconds: 1, gatewayTtlSeconds: 300 }, 301],
+  ])('%s', async (_label, options, worst) => {
+    const h = await makeHarness('admin-worst', options);
+    try {
+      // No protected stage: nothing is flushed.
+      const res = await h.call('POST', '/v1/organizations/w/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+      expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: worst });
+    } finally {
+      h.destroy();
+    }
+  });
+
+  test('also when the flush fails', async () => {
+    const h = await makeHarness('admin-worst-fail', {
+      propagationDelaySeconds: 0,
+      maxDecisionAgeSeconds: 1,
+      protectedStages: [STAGE],
+      flusher: { flush: async () => false },
+      sleep: async () => undefined,
+    });
+    try {
+      const res = await h.call('POST', '/v1/organizations/w/ip_allowlist/entries', { body: { value: '192.0.2.9' } });
+      expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 1 });
+    } finally {
+      h.destroy();
+    }
+  });
+});
+
 describe('the Lambda entry point (lambda/admin/index.ts)', () => {
   const saved = { ...process.env };
   afterEach(() => {
@@ -304,6 +340,7 @@ describe('configuration', () => {
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
       maxDecisionAgeSeconds: 4,
+      gatewayTtlSeconds: 296,
       protectedStages: [],
     });
   });
@@ -317,6 +354,7 @@ describe('configuration', () => {
     [{ MEMORY_CACHE_TTL_SECONDS: '3' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number from 0 to 2/],
     [{ PROPAGATION_DELAY_SECONDS: '1', MEMORY_CACHE_TTL_SECONDS: '2' }, /cannot exceed PROPAGATION_DELAY_SECONDS/],
     [{ MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number from 1 to 4/],
+    [{ PROPAGATION_DELAY_SECONDS: '60', GATEWAY_TTL_SECONDS: '61' }, /GATEWAY_TTL_SECONDS \(61\) cannot exceed PROPAGATION_DELAY_SECONDS \(60\)/],
     [{ PROTECTED_STAGES: 'x' }, /PROTECTED_STAGES must list restApiId\/stageName pairs separated by ",", got "x"/],
     [{ PROTECTED_STAGES: 'a/b,c/d/e' }, /PROTECTED_STAGES must list restApiId\/stageName pairs/],
   ])('%j is refused, naming the variable', (env, message) => {

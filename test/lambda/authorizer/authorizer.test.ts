@@ -474,14 +474,28 @@ describe('storage round trips and the in-memory cache', () => {
     );
     expect(results.every((r) => r.context?.errorCode === 'invalid_api_key')).toBe(true);
     expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 40 });
-    // And with the cache off, concurrent decisions still share what is being read.
+    // With the cache off, made-up keys arriving together read no list at all (the key item comes first).
     ddb.reset();
     const uncached = make({ ttl: 0 });
     await Promise.all(
       Array.from({ length: 20 }, () => uncached.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }))),
     );
-    expect(itemsRequested().apiKeys).toBe(20);
-    expect(itemsRequested().lists).toBeLessThanOrEqual(2 * 2);
+    expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 20 });
+  });
+
+  test('with the in-memory cache off, a made-up key naming a real project costs one key item and no list read', async () => {
+    const authorizer = make({ ttl: 0 });
+    for (let i = 0; i < 100; i++) {
+      const result = await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }));
+      expect(result.context?.errorCode).toBe('invalid_api_key');
+    }
+    expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 100 });
+    expect(ddb.roundTrips()).toBe(100);
+    // A revoked key is known invalid from its item alone too.
+    ddb.reset();
+    const revoked = await authorizer.handle(authorizerEvent({ key: keys.revoked.key, sourceIp: '198.51.100.7' }));
+    expect(revoked.context?.errorCode).toBe('invalid_api_key');
+    expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 1 });
   });
 
   test('made-up routes to tenants that do not exist neither grow memory nor push out a real tenant\'s lists', async () => {
@@ -497,10 +511,14 @@ describe('storage round trips and the in-memory cache', () => {
     expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 1 });
   });
 
-  test('with the in-memory cache disabled every decision reads storage once', async () => {
+  test('with the in-memory cache disabled every decision reads storage twice: the key item, then the lists', async () => {
     const authorizer = make({ ttl: 0 });
-    for (let i = 0; i < 3; i++) await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }));
-    expect(ddb.roundTrips()).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      const result = await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }));
+      expect(result.policyDocument.Statement[0].Effect).toBe('Allow');
+    }
+    expect(ddb.roundTrips()).toBe(6);
+    expect(itemsRequested()).toEqual({ lists: 6, apiKeys: 3 });
     expect(authorizer.cacheSizes()).toEqual({ keys: 0, allowlists: 0, absentLists: 0 });
   });
 
