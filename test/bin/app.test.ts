@@ -1,9 +1,8 @@
-import { Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildExampleApp, EXAMPLE_STACK_NAME } from '../../bin/app';
-import { TempOutdirs } from '../lib/synth-helpers';
+import { acknowledgementsIn, TempOutdirs } from '../lib/synth-helpers';
 
 const outdirs = new TempOutdirs();
 afterAll(() => outdirs.cleanup());
@@ -58,10 +57,7 @@ describe('example app: cdk-nag AwsSolutions', () => {
   test('every acknowledgement gives its reason', () => {
     const { app } = example();
 
-    const acknowledgements = app.node
-      .findAll()
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    const acknowledgements = acknowledgementsIn(app);
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const [id, reason] of acknowledgements) {
       expect(id).toMatch(/AwsSolutions-[A-Z]+\d+/);

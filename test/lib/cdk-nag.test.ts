@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AwsSolutionsChecks as AwsSolutionsChecksV2, NagSuppressions } from 'cdk-nag-v2';
 import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
-import { TempOutdirs } from './synth-helpers';
+import { acknowledgementsIn, TempOutdirs } from './synth-helpers';
 
 /**
  * A consumer runs cdk-nag's AwsSolutions pack over stacks that use the constructs: no finding on a resource the
@@ -101,10 +101,7 @@ describe('cdk-nag 3 (Validations plugin)', () => {
     const app = newApp();
     consumer(app);
 
-    const acknowledgements = app.node
-      .findAll()
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    const acknowledgements = acknowledgementsIn(app);
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const [id, reason] of acknowledgements) {
       expect(id).toMatch(/AwsSolutions-[A-Z]+\d+/);

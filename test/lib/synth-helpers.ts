@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
 /**
@@ -60,4 +60,15 @@ export function actionsOf(statement: PolicyStatementJson): string[] {
 /** Resources of a statement, as a list. */
 export function resourcesOf(statement: PolicyStatementJson): unknown[] {
   return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+/**
+ * Every cdk-nag acknowledgement written anywhere in `app` (aws-cdk-lib's Validations metadata), as [rule id, reason]
+ * pairs: tests assert each names an AwsSolutions rule and gives a real reason.
+ */
+export function acknowledgementsIn(app: App): [string, string][] {
+  return app.node
+    .findAll()
+    .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+    .flatMap((m) => Object.entries(m.data as Record<string, string>));
 }
