@@ -2,7 +2,7 @@ import type { TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { ADMIN_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, TableActions } from '../../lib/table-access';
 import { API_KEYS_BY_PROJECT_INDEX } from '../../lambda/adapters/schema';
-import { localClient, TableNames, testEndpoint } from '../support/dynamodb-local';
+import { localClient, localTablesEnv, TableNames, testEndpoint } from '../support/dynamodb-local';
 import { startDynamoDbProxy } from '../support/dynamodb-proxy';
 import { makeHarness } from './admin/fixtures';
 import { authorizerEvent, list, makeTables, putKey, putOrgList } from './authorizer/fixtures';
@@ -120,13 +120,9 @@ test('the authorizer Lambda calls exactly AUTHORIZER_TABLE_ACTIONS, whatever the
   const { observed, record } = observer(t.names);
   const env: Record<string, string | undefined> = {
     AWS_REGION: 'local',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: undefined,
     AWS_PROFILE: undefined,
-    AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
-    ALLOWLISTS_TABLE_NAME: t.names.allowlists,
-    API_KEYS_TABLE_NAME: t.names.apiKeys,
+    ...localTablesEnv({ allowlists: t.names.allowlists, apiKeys: t.names.apiKeys }),
     API_KEY_HEADER: 'authorization',
     MEMORY_CACHE_TTL_SECONDS: '0',
     POWERTOOLS_METRICS_DISABLED: 'true',

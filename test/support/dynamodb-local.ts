@@ -52,6 +52,22 @@ export interface TableNames {
   readonly auditLog: string;
 }
 
+/**
+ * What a Lambda of the product needs in its environment to reach these tables in DynamoDB Local with the real SDK:
+ * the standard endpoint override, local credentials and the table names (the audit log's when it has one). The
+ * region and the handler's own settings stay with the caller.
+ */
+export function localTablesEnv(tables: Pick<TableNames, 'allowlists' | 'apiKeys'> & Partial<Pick<TableNames, 'auditLog'>>): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+    ALLOWLISTS_TABLE_NAME: tables.allowlists,
+    API_KEYS_TABLE_NAME: tables.apiKeys,
+    ...(tables.auditLog === undefined ? {} : { AUDIT_LOG_TABLE_NAME: tables.auditLog }),
+  };
+}
+
 /** Creates the product's tables (from the one schema the construct also uses) under a unique prefix. */
 export async function createTables(client: DynamoDBClient, prefix: string): Promise<TableNames> {
   const names: Record<string, string> = {};

@@ -1,7 +1,7 @@
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AllowlistAdminApi, IpAllowlistedApi, Upstream } from '../../../lib';
-import { createTables, localClient, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
+import { createTables, localClient, localTablesEnv, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
 import { captureOutput } from '../authorizer/fixtures';
 import { proxyEvent } from './fixtures';
 
@@ -46,12 +46,7 @@ function loadHandler(tables: TableNames = names): Handler {
   process.env = {
     ...saved,
     AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
-    ALLOWLISTS_TABLE_NAME: tables.allowlists,
-    API_KEYS_TABLE_NAME: tables.apiKeys,
-    AUDIT_LOG_TABLE_NAME: tables.auditLog,
+    ...localTablesEnv(tables),
     POWERTOOLS_SERVICE_NAME: synthesizedEnv.POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };

@@ -1,5 +1,5 @@
 import { loadAdminConfig } from '../../../lambda/admin/config';
-import { testEndpoint } from '../../support/dynamodb-local';
+import { localTablesEnv } from '../../support/dynamodb-local';
 import { expectError, FakeControlPlane, FLUSH_PATH, Harness, makeHarness, proxyEvent, recordingLogger, startFakeControlPlane } from './fixtures';
 
 /**
@@ -284,13 +284,8 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
       process.env = {
         ...saved,
         AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        ...localTablesEnv(h.names),
         AWS_ENDPOINT_URL_API_GATEWAY: plane.endpoint,
-        ALLOWLISTS_TABLE_NAME: h.names.allowlists,
-        API_KEYS_TABLE_NAME: h.names.apiKeys,
-        AUDIT_LOG_TABLE_NAME: h.names.auditLog,
         MAX_ENTRIES: '2',
         PROPAGATION_DELAY_SECONDS: '30',
         MEMORY_CACHE_TTL_SECONDS: '0',

@@ -6,7 +6,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { generateApiKey } from '../../../lambda/core/api-key';
 import { IpAllowlistAuthorizer } from '../../../lib';
 import { ERRORS } from '../../../lambda/core/errors';
-import { testEndpoint } from '../../support/dynamodb-local';
+import { localTablesEnv } from '../../support/dynamodb-local';
 import { authorizerEvent, captureOutput, list, logRecords, makeTables, putKey, putOrgList, SeededKey, STAGE_RESOURCE, Tables } from './fixtures';
 
 /**
@@ -41,13 +41,9 @@ function loadHandler(env: Record<string, string | undefined>, beforeLoad?: () =>
 function lambdaEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
     AWS_REGION: 'local',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: undefined,
     AWS_PROFILE: undefined,
-    AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
-    ALLOWLISTS_TABLE_NAME: t.names.allowlists,
-    API_KEYS_TABLE_NAME: t.names.apiKeys,
+    ...localTablesEnv({ allowlists: t.names.allowlists, apiKeys: t.names.apiKeys }),
     API_KEY_HEADER: 'authorization',
     MEMORY_CACHE_TTL_SECONDS: '2',
     POWERTOOLS_DEV: undefined,
