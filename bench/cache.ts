@@ -30,9 +30,23 @@ export interface CacheOptions {
   readonly burstProbe: boolean;
 }
 
-export const DEFAULT_CACHE_OPTIONS: CacheOptions = { keys: 4, ips: 4, windows: 3, concurrency: 8, windowEnd: 'clock', burstProbe: true };
+export const DEFAULT_CACHE_OPTIONS: CacheOptions = {
+  keys: 4,
+  ips: 4,
+  windows: 3,
+  concurrency: 8,
+  windowEnd: 'clock',
+  burstProbe: true,
+};
 
-export const PATHS = ['/v1/models', '/v1/chat/completions', '/v1/files/file-123/content', '/v1/a/b/c/d', '/health', '/v2/things?x=1'];
+export const PATHS = [
+  '/v1/models',
+  '/v1/chat/completions',
+  '/v1/files/file-123/content',
+  '/v1/a/b/c/d',
+  '/health',
+  '/v2/things?x=1',
+];
 export const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 
 export interface CacheResult {
@@ -93,13 +107,24 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
   );
 }
 
-export async function runCache(local: LocalModeProcess, ready: LocalReady, options: CacheOptions = DEFAULT_CACHE_OPTIONS): Promise<CacheResult> {
+export async function runCache(
+  local: LocalModeProcess,
+  ready: LocalReady,
+  options: CacheOptions = DEFAULT_CACHE_OPTIONS,
+): Promise<CacheResult> {
   if (!ready.adminUrl) throw new Error('local mode has no admin API to create the benchmark keys with');
   if (ready.ttlSeconds <= 0) throw new Error('the authorizer cache is disabled in the synthesized template (TTL 0)');
-  if (options.windowEnd === 'wait' && ready.ttlSeconds > 15) throw new Error(`waiting out ${ready.ttlSeconds} s windows would take too long`);
+  if (options.windowEnd === 'wait' && ready.ttlSeconds > 15)
+    throw new Error(`waiting out ${ready.ttlSeconds} s windows would take too long`);
   const ips = Array.from({ length: options.ips }, (_, i) => `127.0.0.${11 + i}`);
   const projects = ['bench-cache-a', 'bench-cache-b'];
-  const keys = await seedLoopbackKeys(ready.adminUrl, `bench-cache-${options.windowEnd}`, projects, Math.ceil(options.keys / projects.length), ['127.0.0.0/24']);
+  const keys = await seedLoopbackKeys(
+    ready.adminUrl,
+    `bench-cache-${options.windowEnd}`,
+    projects,
+    Math.ceil(options.keys / projects.length),
+    ['127.0.0.0/24'],
+  );
   keys.length = options.keys;
   const label = new Map(keys.map((k, i) => [hashApiKey(k.key).slice(0, 16), `key${i + 1}`]));
 
@@ -111,7 +136,10 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     const list: { path: string; method: string }[] = [];
     for (const path of PATHS) for (const method of METHODS) list.push({ path, method });
     // A different order per window and client, so no path or method is always a pair's first.
-    return list.map((x, i) => ({ x, r: Math.sin(i * 12.9898 + w * 78.233 + c * 37.719) })).sort((a, b) => a.r - b.r).map((o) => o.x);
+    return list
+      .map((x, i) => ({ x, r: Math.sin(i * 12.9898 + w * 78.233 + c * 37.719) }))
+      .sort((a, b) => a.r - b.r)
+      .map((o) => o.x);
   };
 
   let previous = (await local.stats()).perPair;
@@ -143,7 +171,10 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     const unexpected = Object.keys(now).filter(
       (p) => now[p] !== (previous[p] ?? 0) && (!label.has(p.split('|')[0]) || !ips.includes(p.split('|')[1])),
     );
-    if (unexpected.length > 0) throw new Error(`cache: the authorizer saw unexpected (key, ip) pairs: ${unexpected.map((p) => p.split('|')[1]).join(', ')}`);
+    if (unexpected.length > 0)
+      throw new Error(
+        `cache: the authorizer saw unexpected (key, ip) pairs: ${unexpected.map((p) => p.split('|')[1]).join(', ')}`,
+      );
     const invocations = counts.reduce((a, b) => a + b, 0);
     perWindow.push({ invocations, min: Math.min(...counts), max: Math.max(...counts) });
     previous = now;
@@ -163,8 +194,15 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
     const burst = 8;
     const probe = clients[0];
     const beforeBurst = (await local.stats()).gateway.authorizerInvocations;
-    const statuses = await Promise.all(Array.from({ length: burst }, (_, i) => call(`${ready.url}${PATHS[i % PATHS.length]}`, 'GET', probe.key, probe.ip)));
-    burstProbe = { concurrent_first_requests: burst, authorizer_invocations: (await local.stats()).gateway.authorizerInvocations - beforeBurst };
+    const statuses = await Promise.all(
+      Array.from({ length: burst }, (_, i) =>
+        call(`${ready.url}${PATHS[i % PATHS.length]}`, 'GET', probe.key, probe.ip),
+      ),
+    );
+    burstProbe = {
+      concurrent_first_requests: burst,
+      authorizer_invocations: (await local.stats()).gateway.authorizerInvocations - beforeBurst,
+    };
     non2xx += statuses.filter((st) => st < 200 || st > 299).length;
   }
 
@@ -193,7 +231,9 @@ export async function runCache(local: LocalModeProcess, ready: LocalReady, optio
       `(localAddress) x ${PATHS.length} paths x ${METHODS.length} methods; each pair a sequential client (a fresh connection per request), ` +
       `${options.concurrency} pairs at a time; ` +
       `spoofed X-Forwarded-For on every request; ${options.windows} windows of the synthesized TTL (${ready.ttlSeconds} s), ` +
-      (options.windowEnd === 'clock' ? `crossed by advancing the emulated gateway's cache clock` : 'each waited out in real time') +
+      (options.windowEnd === 'clock'
+        ? `crossed by advancing the emulated gateway's cache clock`
+        : 'each waited out in real time') +
       `; invocations counted per pair at the authorizer Lambda's runner`,
   };
 }

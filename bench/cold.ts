@@ -1,4 +1,3 @@
-import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { BatchGetItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { generateApiKey } from '../lambda/core/api-key';
 import { splitPropagationDelay } from '../lambda/core/propagation';
@@ -72,7 +71,11 @@ function scenarios(): ColdScenario[] {
     organization: allowlist(['198.51.100.0/24']),
     project: allowlist(['203.0.113.0/24', '2001:db8:1::/48']),
   });
-  const orgOnly = makeTenant({ organizationId: 'org-cold2', projectId: 'proj-org', organization: allowlist(['203.0.113.0/24']) });
+  const orgOnly = makeTenant({
+    organizationId: 'org-cold2',
+    projectId: 'proj-org',
+    organization: allowlist(['203.0.113.0/24']),
+  });
   const none = makeTenant({ organizationId: 'org-cold3', projectId: 'proj-none' });
   const keyList = makeTenant({
     organizationId: 'org-cold4',
@@ -83,7 +86,13 @@ function scenarios(): ColdScenario[] {
   const revoked = makeTenant({ organizationId: 'org-cold5', projectId: 'proj-rev', status: 'revoked' });
   const unknownKey = makeTenant({ organizationId: 'org-cold', projectId: 'proj-both' }); // never stored
   return [
-    { name: 'allow, project list (org list also enabled)', tenant: both, ip: '203.0.113.10', expect: 'Allow', stored: true },
+    {
+      name: 'allow, project list (org list also enabled)',
+      tenant: both,
+      ip: '203.0.113.10',
+      expect: 'Allow',
+      stored: true,
+    },
     { name: 'allow, IPv6 caller', tenant: both, ip: '2001:db8:1::42', expect: 'Allow', stored: true },
     { name: 'deny, IP outside the project list', tenant: both, ip: '198.51.100.9', expect: 'Deny', stored: true },
     { name: 'allow, organization list only', tenant: orgOnly, ip: '203.0.113.10', expect: 'Allow', stored: true },
@@ -91,11 +100,21 @@ function scenarios(): ColdScenario[] {
     { name: 'allow, per-key list narrows', tenant: keyList, ip: '203.0.113.7', expect: 'Allow', stored: true },
     { name: 'deny, revoked key', tenant: revoked, ip: '192.0.2.1', expect: 'Deny', stored: true },
     { name: 'deny, unknown well-formed key', tenant: unknownKey, ip: '203.0.113.10', expect: 'Deny', stored: false },
-    { name: 'deny, malformed key (no storage)', tenant: both, presented: 'sk-not-a-key', ip: '203.0.113.10', expect: 'Deny', stored: true },
+    {
+      name: 'deny, malformed key (no storage)',
+      tenant: both,
+      presented: 'sk-not-a-key',
+      ip: '203.0.113.10',
+      expect: 'Deny',
+      stored: true,
+    },
   ];
 }
 
-export async function runCold(endpoint: string, options: { latencySamples: number } = { latencySamples: 40 }): Promise<ColdResult> {
+export async function runCold(
+  endpoint: string,
+  options: { latencySamples: number } = { latencySamples: 40 },
+): Promise<ColdResult> {
   const client = localClient(endpoint, { maxAttempts: 2 });
   const counter = new RoundTripCounter(client);
   try {
@@ -107,13 +126,17 @@ export async function runCold(endpoint: string, options: { latencySamples: numbe
       await seedTenant(client, tables, s.tenant);
       stored.add(s.tenant);
     }
-    const store = new DynamoDbAuthorizerStore({ client, allowlistsTableName: tables.allowlists, apiKeysTableName: tables.apiKeys });
+    const store = new DynamoDbAuthorizerStore({
+      client,
+      allowlistsTableName: tables.allowlists,
+      apiKeysTableName: tables.apiKeys,
+    });
     const fresh = () => createAuthorizer({ store, logger: silentLogger, memoryCacheTtlSeconds: 2 });
 
     const cases: ColdCaseResult[] = [];
     for (const s of list) {
       const authorizer = fresh();
-      const event = authorizerEvent(s.presented ?? s.tenant.key, s.ip) as unknown as APIGatewayRequestAuthorizerEvent;
+      const event = authorizerEvent(s.presented ?? s.tenant.key, s.ip);
       const end = counter.window();
       const result = await authorizer.handle(event);
       const w = end();
@@ -134,7 +157,7 @@ export async function runCold(endpoint: string, options: { latencySamples: numbe
     // Latency of a cold decision against DynamoDB Local (loopback, so this is the client + Local's own cost,
     // not a network figure): the first scenario, a new authorizer each time, over the same kept-alive client.
     const first = list[0];
-    const event = authorizerEvent(first.tenant.key, first.ip) as unknown as APIGatewayRequestAuthorizerEvent;
+    const event = authorizerEvent(first.tenant.key, first.ip);
     const ms: number[] = [];
     for (let i = 0; i < options.latencySamples + 3; i++) {
       const authorizer = fresh();
@@ -171,20 +194,31 @@ async function forgedFlood(
   store: DynamoDbAuthorizerStore,
 ): Promise<ForgedFloodResult> {
   const big = Array.from({ length: 1000 }, (_, i) => `10.${Math.floor(i / 250)}.${i % 250}.0/24`);
-  const tenant = makeTenant({ organizationId: 'org-flood', projectId: 'proj-flood', organization: allowlist(big), project: allowlist(big) });
+  const tenant = makeTenant({
+    organizationId: 'org-flood',
+    projectId: 'proj-flood',
+    organization: allowlist(big),
+    project: allowlist(big),
+  });
   await seedTenant(client, tables, tenant);
   const inputs: BatchGetItemCommandInput[] = [];
-  const spy = (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: unknown }) => {
-    if (context.commandName === 'BatchGetItemCommand') inputs.push(args.input as BatchGetItemCommandInput);
-    return next(args);
-  };
+  const spy =
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: unknown }) => {
+      if (context.commandName === 'BatchGetItemCommand') inputs.push(args.input as BatchGetItemCommandInput);
+      return next(args);
+    };
   client.middlewareStack.add(spy as never, { step: 'initialize', name: 'benchForgedSpy' });
   const { memoryTtlSeconds } = splitPropagationDelay(300);
   let now = Date.parse('2026-01-01T00:00:00Z');
-  const authorizer = createAuthorizer({ store, logger: silentLogger, memoryCacheTtlSeconds: memoryTtlSeconds, clock: () => now });
+  const authorizer = createAuthorizer({
+    store,
+    logger: silentLogger,
+    memoryCacheTtlSeconds: memoryTtlSeconds,
+    clock: () => now,
+  });
   const forged = () =>
     authorizer.handle(
-      authorizerEvent(generateApiKey({ organizationId: 'org-flood', projectId: 'proj-flood' }).key, '192.0.2.1') as unknown as APIGatewayRequestAuthorizerEvent,
+      authorizerEvent(generateApiKey({ organizationId: 'org-flood', projectId: 'proj-flood' }).key, '192.0.2.1'),
     );
   const requests = 1000;
   const windows = 2;

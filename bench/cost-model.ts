@@ -40,7 +40,8 @@ export function attributeValueBytes(v: AttributeValue): number {
   if (v.N !== undefined) return Math.ceil(v.N.replace(/^-/, '').replace(/^0+(?=\d)/, '').length / 2) + 1;
   if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
   if (v.L !== undefined) return 3 + v.L.reduce((a, x) => a + 1 + attributeValueBytes(x), 0);
-  if (v.M !== undefined) return 3 + Object.entries(v.M).reduce((a, [k, x]) => a + 1 + Buffer.byteLength(k) + attributeValueBytes(x), 0);
+  if (v.M !== undefined)
+    return 3 + Object.entries(v.M).reduce((a, [k, x]) => a + 1 + Buffer.byteLength(k) + attributeValueBytes(x), 0);
   if (v.B !== undefined) return v.B.length;
   return 0;
 }
@@ -72,7 +73,12 @@ function listItemBytes(entries: number): number {
 
 function keyItemBytes(): number {
   const t = makeTenant({ organizationId: 'org-0123456789abcdef', projectId: 'proj-0123456789abcdef' });
-  return itemBytes(apiKeyToItem({ ...t.record, name: 'production backend' }, projectScope('org-0123456789abcdef', 'proj-0123456789abcdef')));
+  return itemBytes(
+    apiKeyToItem(
+      { ...t.record, name: 'production backend' },
+      projectScope('org-0123456789abcdef', 'proj-0123456789abcdef'),
+    ),
+  );
 }
 
 export interface CostScenario {
@@ -104,7 +110,9 @@ const MONTH_S = 30 * 24 * 3600;
  * @param requestsPerMonth the API's traffic, spread over `pairs` (key, IP) pairs that are each active in every
  *   TTL window (the worst case for the cache: a pair idle for a whole window costs nothing in it).
  */
-export function costModel(options: { requestsPerMonth?: number; memoryMb?: number; billedMsPerInvocation?: number; listEntries?: number } = {}): CostModel {
+export function costModel(
+  options: { requestsPerMonth?: number; memoryMb?: number; billedMsPerInvocation?: number; listEntries?: number } = {},
+): CostModel {
   const requestsPerMonth = options.requestsPerMonth ?? 100_000_000;
   const memoryGb = (options.memoryMb ?? 512) / 1024;
   const billedMs = options.billedMsPerInvocation ?? 10;
@@ -119,7 +127,8 @@ export function costModel(options: { requestsPerMonth?: number; memoryMb?: numbe
     'lists of 5 entries (or none)': strongReadUnits(keyBytes) + 2 * strongReadUnits(smallListBytes),
   };
   const rruTypical = rru[`org list of ${entries}, no project list`];
-  const lambdaPerInvocation = PRICES.lambdaPerMillionRequests / 1e6 + memoryGb * (billedMs / 1000) * PRICES.lambdaPerGbSecondArm;
+  const lambdaPerInvocation =
+    PRICES.lambdaPerMillionRequests / 1e6 + memoryGb * (billedMs / 1000) * PRICES.lambdaPerGbSecondArm;
   const dynamoPerInvocation = (rruTypical * PRICES.dynamoDbPerMillionRru) / 1e6;
   const scenarios: CostScenario[] = [];
   for (const delay of [60, 300, 3600]) {
@@ -138,7 +147,10 @@ export function costModel(options: { requestsPerMonth?: number; memoryMb?: numbe
         dynamodb_usd_per_month: Number(dynamo.toFixed(2)),
         usd_per_million_requests: Number((((lambda + dynamo) / requestsPerMonth) * 1e6).toPrecision(3)),
         waf_usd_per_million_requests: Number(
-          (PRICES.wafPerMillionRequests + ((PRICES.wafPerWebAclMonth + PRICES.wafPerRuleMonth) / requestsPerMonth) * 1e6).toPrecision(3),
+          (
+            PRICES.wafPerMillionRequests +
+            ((PRICES.wafPerWebAclMonth + PRICES.wafPerRuleMonth) / requestsPerMonth) * 1e6
+          ).toPrecision(3),
         ),
       });
     }
@@ -155,7 +167,8 @@ export function costModel(options: { requestsPerMonth?: number; memoryMb?: numbe
         'BatchGetItem; 10 ms is a conservative in-region figure (the warm decision itself is microseconds, billed as 1 ms)',
       list_entries: entries,
       pairs_active_every_window: true,
-      init_billing: 'INIT duration of new execution environments is billed too (since 2025-08); amortized over thousands of invocations, left out',
+      init_billing:
+        'INIT duration of new execution environments is billed too (since 2025-08); amortized over thousands of invocations, left out',
     },
     read_units_per_cold_decision: rru,
     item_bytes: { api_key: keyBytes, [`list_of_${entries}`]: listBytes, list_of_5: smallListBytes },

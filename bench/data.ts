@@ -37,7 +37,7 @@ function formatV6(v: bigint): string {
   // (RFC 5952) so entries look like what normalizeAllowlistEntry stores.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

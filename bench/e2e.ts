@@ -34,15 +34,30 @@ export interface E2EResult {
   readonly throughput_ratio: number;
   /** p99 through the gateway minus p99 direct, milliseconds. */
   readonly added_p99_ms: number;
-  readonly direct: { readonly requests_per_s: number; readonly p50_ms: number; readonly p99_ms: number; readonly runs: Run[] };
-  readonly gateway: { readonly requests_per_s: number; readonly p50_ms: number; readonly p99_ms: number; readonly runs: Run[] };
+  readonly direct: {
+    readonly requests_per_s: number;
+    readonly p50_ms: number;
+    readonly p99_ms: number;
+    readonly runs: Run[];
+  };
+  readonly gateway: {
+    readonly requests_per_s: number;
+    readonly p50_ms: number;
+    readonly p99_ms: number;
+    readonly runs: Run[];
+  };
   readonly authorizer_invocations_during_measurement: number;
   readonly connections: number;
   readonly duration_s: number;
   readonly method: string;
 }
 
-async function load(url: string, options: E2EOptions, seconds: number, headers: Record<string, string> = {}): Promise<Run> {
+async function load(
+  url: string,
+  options: E2EOptions,
+  seconds: number,
+  headers: Record<string, string> = {},
+): Promise<Run> {
   const r = await autocannon({ url, connections: options.connections, duration: seconds, headers, method: 'GET' });
   return {
     requests_per_s: Math.round(r.requests.total / r.duration),
@@ -55,9 +70,19 @@ async function load(url: string, options: E2EOptions, seconds: number, headers: 
 }
 
 /** One organization with an enabled allowlist of IPv4 loopback and one key, through the admin API. */
-export async function seedLoopbackKeys(adminUrl: string, organizationId: string, projects: readonly string[], keysPerProject: number, entries: string[]) {
+export async function seedLoopbackKeys(
+  adminUrl: string,
+  organizationId: string,
+  projects: readonly string[],
+  keysPerProject: number,
+  entries: string[],
+) {
   const admin = new AdminClient({ endpoint: adminUrl, sign: false, localUser: 'bench' });
-  await admin.replaceAllowlist({ org: organizationId }, entries.map((value) => ({ value, description: 'bench' })), true);
+  await admin.replaceAllowlist(
+    { org: organizationId },
+    entries.map((value) => ({ value, description: 'bench' })),
+    true,
+  );
   const keys: { key: string; id: string; projectId: string }[] = [];
   for (const projectId of projects) {
     for (let i = 0; i < keysPerProject; i++) {
@@ -68,7 +93,12 @@ export async function seedLoopbackKeys(adminUrl: string, organizationId: string,
   return keys;
 }
 
-export async function runE2E(local: LocalModeProcess, ready: LocalReady, upstreamUrl: string, options: E2EOptions = DEFAULT_E2E_OPTIONS): Promise<E2EResult> {
+export async function runE2E(
+  local: LocalModeProcess,
+  ready: LocalReady,
+  upstreamUrl: string,
+  options: E2EOptions = DEFAULT_E2E_OPTIONS,
+): Promise<E2EResult> {
   if (!ready.adminUrl) throw new Error('local mode has no admin API to create the benchmark key with');
   const [k] = await seedLoopbackKeys(ready.adminUrl, 'bench-e2e', ['bench-e2e-project'], 1, ['127.0.0.1']);
   const headers = { authorization: `Bearer ${k.key}` };
@@ -79,7 +109,9 @@ export async function runE2E(local: LocalModeProcess, ready: LocalReady, upstrea
   await load(directUrl, options, options.warmupSeconds);
   const warm = await load(gatewayUrl, options, options.warmupSeconds, headers);
   if (warm.requests === 0 || warm.non2xx > 0) {
-    throw new Error(`e2e warm-up through the gateway: ${warm.non2xx} non-2xx of ${warm.requests} (is 127.0.0.1 allowed and the key valid?)`);
+    throw new Error(
+      `e2e warm-up through the gateway: ${warm.non2xx} non-2xx of ${warm.requests} (is 127.0.0.1 allowed and the key valid?)`,
+    );
   }
 
   const before = await local.stats();
@@ -91,7 +123,8 @@ export async function runE2E(local: LocalModeProcess, ready: LocalReady, upstrea
   }
   const after = await local.stats();
   for (const run of [...direct, ...gateway]) {
-    if (run.non2xx > 0 || run.errors > 0) throw new Error(`e2e: ${run.non2xx} non-2xx and ${run.errors} errors of ${run.requests} requests`);
+    if (run.non2xx > 0 || run.errors > 0)
+      throw new Error(`e2e: ${run.non2xx} non-2xx and ${run.errors} errors of ${run.requests} requests`);
   }
   const summarize = (runs: Run[]) => ({
     requests_per_s: Math.round(median(runs.map((x) => x.requests_per_s))),
@@ -107,7 +140,8 @@ export async function runE2E(local: LocalModeProcess, ready: LocalReady, upstrea
     added_p99_ms: round(g.p99_ms - d.p99_ms, 1),
     direct: d,
     gateway: g,
-    authorizer_invocations_during_measurement: after.gateway.authorizerInvocations - before.gateway.authorizerInvocations,
+    authorizer_invocations_during_measurement:
+      after.gateway.authorizerInvocations - before.gateway.authorizerInvocations,
     connections: options.connections,
     duration_s: options.durationSeconds,
     method:

@@ -61,7 +61,12 @@ export async function seedTenant(
   tenant: Tenant,
 ): Promise<void> {
   const { organizationId, projectId } = tenant.record;
-  await client.send(new PutItemCommand({ TableName: tables.apiKeys, Item: apiKeyToItem(tenant.record, projectScope(organizationId, projectId)) }));
+  await client.send(
+    new PutItemCommand({
+      TableName: tables.apiKeys,
+      Item: apiKeyToItem(tenant.record, projectScope(organizationId, projectId)),
+    }),
+  );
   const pk = ALLOWLISTS_TABLE.partitionKey.name;
   if (tenant.organization.version > 0) {
     await client.send(
@@ -82,7 +87,12 @@ export async function seedTenant(
 }
 
 /** A REQUEST-authorizer event as API Gateway sends it, with a spoofed X-Forwarded-For the authorizer must ignore. */
-export function authorizerEvent(key: string | undefined, sourceIp: string, method = 'GET', resourcePath = '/v1/things') {
+export function authorizerEvent(
+  key: string | undefined,
+  sourceIp: string,
+  method = 'GET',
+  resourcePath = '/v1/things',
+) {
   return requestAuthorizerEvent({
     key,
     sourceIp,

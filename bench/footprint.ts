@@ -23,7 +23,14 @@ export interface BundleResult {
 }
 
 interface Metafile {
-  outputs: Record<string, { bytes: number; inputs: Record<string, { bytesInOutput: number }>; imports: { path: string; external?: boolean }[] }>;
+  outputs: Record<
+    string,
+    {
+      bytes: number;
+      inputs: Record<string, { bytesInOutput: number }>;
+      imports: { path: string; external?: boolean }[];
+    }
+  >;
 }
 
 export async function measureBundle(): Promise<BundleResult> {

@@ -52,7 +52,8 @@ async function start(c: Extract<Command, { cmd: 'start' }>): Promise<void> {
   });
   const api = running.gateway.api;
   const authorizers = [...api.authorizers.values()];
-  if (authorizers.length !== 1) throw new Error(`expected one authorizer on the data-plane API, found ${authorizers.length}`);
+  if (authorizers.length !== 1)
+    throw new Error(`expected one authorizer on the data-plane API, found ${authorizers.length}`);
   const authorizer = authorizers[0];
   const runner = running.runners.get(authorizer.functionLogicalId);
   if (!runner) throw new Error(`no runner for the authorizer Lambda ${authorizer.functionLogicalId}`);
@@ -86,13 +87,19 @@ async function stop(): Promise<void> {
 
 process.on('message', (raw: Command) => {
   const reply = (p: Promise<unknown>) =>
-    p.catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) }));
+    p.catch((err: unknown) =>
+      send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
   switch (raw.cmd) {
     case 'start':
       reply(start(raw));
       break;
     case 'stats':
-      send({ type: 'stats', gateway: running ? { ...running.gateway.stats } : undefined, perPair: Object.fromEntries(perPair) });
+      send({
+        type: 'stats',
+        gateway: running ? { ...running.gateway.stats } : undefined,
+        perPair: Object.fromEntries(perPair),
+      });
       break;
     case 'advance':
       offsetMs += raw.ms;

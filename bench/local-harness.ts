@@ -82,20 +82,24 @@ export class LocalModeProcess {
     });
     this.child.once('exit', (code, signal) => {
       this.exited = true;
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`local mode exited (${code ?? signal}): ${stderr.trim().split('\n').slice(-8).join('\n')}`));
+      for (const w of this.waiting.splice(0))
+        w.reject(new Error(`local mode exited (${code ?? signal}): ${stderr.trim().split('\n').slice(-8).join('\n')}`));
     });
   }
 
   private request<T>(message: unknown, replyType: string, timeoutMs = 180_000): Promise<T> {
     if (this.exited) return Promise.reject(new Error('local mode is not running'));
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`local mode: no ${replyType} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`local mode: no ${replyType} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiting.push({
         type: replyType,
-        resolve: ((m: T) => {
+        resolve: (m: T) => {
           clearTimeout(timer);
           resolve(m);
-        }) as (m: never) => void,
+        },
         reject: (e) => {
           clearTimeout(timer);
           reject(e);
@@ -105,7 +109,11 @@ export class LocalModeProcess {
     });
   }
 
-  static async start(options: { upstreamUrl: string; dynamoDbEndpoint?: string; propagationDelaySeconds?: number }): Promise<{ local: LocalModeProcess; ready: LocalReady }> {
+  static async start(options: {
+    upstreamUrl: string;
+    dynamoDbEndpoint?: string;
+    propagationDelaySeconds?: number;
+  }): Promise<{ local: LocalModeProcess; ready: LocalReady }> {
     const local = new LocalModeProcess();
     try {
       const ready = await local.request<LocalReady>({ cmd: 'start', ...options }, 'ready');

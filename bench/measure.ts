@@ -45,7 +45,12 @@ export async function runBatch(op: Operation, count: number, async: boolean): Pr
   return process.hrtime.bigint() - t0;
 }
 
-export async function sampleLatencies(op: Operation, count: number, async: boolean, overheadNs: number): Promise<number[]> {
+export async function sampleLatencies(
+  op: Operation,
+  count: number,
+  async: boolean,
+  overheadNs: number,
+): Promise<number[]> {
   const ns = new Float64Array(count);
   if (async) {
     for (let i = 0; i < count; i++) {
@@ -140,7 +145,12 @@ export async function compare(subjects: readonly Subject[], options: CompareOpti
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       collectGarbage();
       const latencies = await sampleLatencies(op, n, async, options.overheadNs);
-      rounds[s].push({ perSecond: n / Math.max(cpuSeconds, 1e-6), perWallSecond: n / (ns / 1e9), p50Us: percentile(latencies, 50), p99Us: percentile(latencies, 99) });
+      rounds[s].push({
+        perSecond: n / Math.max(cpuSeconds, 1e-6),
+        perWallSecond: n / (ns / 1e9),
+        p50Us: percentile(latencies, 50),
+        p99Us: percentile(latencies, 99),
+      });
     }
   }
   return subjects.map((s, k) => ({

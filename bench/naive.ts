@@ -62,7 +62,11 @@ function stageWildcard(methodArn: string): string {
 }
 
 /** A whole naive decision over preloaded data (keyed by key hash). */
-export function naiveDecide(event: NaiveEvent, data: ReadonlyMap<string, NaiveData>, header = 'authorization'): NaivePolicy {
+export function naiveDecide(
+  event: NaiveEvent,
+  data: ReadonlyMap<string, NaiveData>,
+  header = 'authorization',
+): NaivePolicy {
   let raw: string | undefined;
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (name.toLowerCase() === header) raw = value;
@@ -73,17 +77,24 @@ export function naiveDecide(event: NaiveEvent, data: ReadonlyMap<string, NaiveDa
   const resource = stageWildcard(event.methodArn);
   const deny = (code: string): NaivePolicy => ({
     principalId: found?.key.keyId ?? 'anonymous',
-    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: resource }] },
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: resource }],
+    },
     context: { errorCode: code },
   });
   if (!found || found.key.status !== 'active') return deny('invalid_api_key');
   const ip = event.requestContext.identity.sourceIp;
   const list = found.project.enabled ? found.project : found.organization.enabled ? found.organization : undefined;
   if (list && naiveMatch(list.entries, ip) === undefined) return deny('ip_not_authorized');
-  if (found.key.allowlist?.enabled && naiveMatch(found.key.allowlist.entries, ip) === undefined) return deny('ip_not_authorized');
+  if (found.key.allowlist?.enabled && naiveMatch(found.key.allowlist.entries, ip) === undefined)
+    return deny('ip_not_authorized');
   return {
     principalId: found.key.keyId,
-    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }] },
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }],
+    },
     context: { organizationId: found.key.organizationId, projectId: found.key.projectId, apiKeyId: found.key.keyId },
   };
 }

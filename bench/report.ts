@@ -43,7 +43,8 @@ export interface BenchResults {
 }
 
 export function gitInfo(root: string): { commit: string; dirty_files: number } {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
     const commit = git('rev-parse', 'HEAD');
     const dirty = git('status', '--porcelain', '--untracked-files=no');
@@ -71,7 +72,14 @@ function num(x: unknown): number | null {
   return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
-function check(id: string, metric: string, target: string, value: number | null, ok: (v: number) => boolean, miss: (v: number) => string): Target {
+function check(
+  id: string,
+  metric: string,
+  target: string,
+  value: number | null,
+  ok: (v: number) => boolean,
+  miss: (v: number) => string,
+): Target {
   if (value === null) return { id, metric, target, value: null, met: null };
   const met = ok(value);
   return met ? { id, metric, target, value, met } : { id, metric, target, value, met, miss: miss(value) };
@@ -91,21 +99,81 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'cost'>): Targ
   const init = r.init as Partial<InitResult>;
   const times = (v: number, limit: number) => `${(v / limit).toFixed(2)}x the limit (+${(v - limit).toFixed(2)})`;
   return [
-    check('warm.p50_us', 'warm p50 at 50 entries (us)', '<= 5', num(warm.p50_us), (v) => v <= 5, (v) => times(v, 5)),
-    check('warm.ratio_vs_naive', 'warm speed-up vs naive at 50 entries', '>= 20x', num(warm.ratio_vs_naive), (v) => v >= 20, (v) => `${(20 / v).toFixed(2)}x short`),
-    check('warm.growth_50_to_1000', 'warm p50 growth 50 -> 1000 entries', '<= 2x', num(warm.growth_50_to_1000), (v) => v <= 2, (v) => times(v, 2)),
-    check('cold.round_trips', 'cold DynamoDB sequential round trips', '<= 2 (goal 1)', num(cold.round_trips), (v) => v <= 2, (v) => `${v - 2} too many`),
-    check('forged.list_reads_per_tenant_window', 'reads of each of a tenant\'s lists per in-memory window, 1,000 made-up keys', '<= 1',
-      num(cold.forged?.list_reads_per_tenant_window), (v) => v <= 1, (v) => `${v} reads per window`),
-    check('bundle.authorizer_bytes', 'authorizer bundle (bytes, minified)', `<= ${BUNDLE_LIMIT_BYTES}`, num(bundle.authorizer_bytes), (v) => v <= BUNDLE_LIMIT_BYTES, (v) => times(v, BUNDLE_LIMIT_BYTES)),
-    check('init.median_ms', 'authorizer module init (ms, net)', '<= 50', num(init.median_ms), (v) => v <= 50, (v) => times(v, 50)),
-    check('cache.invocations_per_pair_per_ttl', 'authorizer invocations per (key, IP) per TTL', '== 1', num(r.cache.invocations_per_pair_per_ttl),
-      () => exactlyOnce(r.cache) && (r.cache.short_ttl_real_time === undefined || exactlyOnce(r.cache.short_ttl_real_time as Record<string, unknown>)),
+    check(
+      'warm.p50_us',
+      'warm p50 at 50 entries (us)',
+      '<= 5',
+      num(warm.p50_us),
+      (v) => v <= 5,
+      (v) => times(v, 5),
+    ),
+    check(
+      'warm.ratio_vs_naive',
+      'warm speed-up vs naive at 50 entries',
+      '>= 20x',
+      num(warm.ratio_vs_naive),
+      (v) => v >= 20,
+      (v) => `${(20 / v).toFixed(2)}x short`,
+    ),
+    check(
+      'warm.growth_50_to_1000',
+      'warm p50 growth 50 -> 1000 entries',
+      '<= 2x',
+      num(warm.growth_50_to_1000),
+      (v) => v <= 2,
+      (v) => times(v, 2),
+    ),
+    check(
+      'cold.round_trips',
+      'cold DynamoDB sequential round trips',
+      '<= 2 (goal 1)',
+      num(cold.round_trips),
+      (v) => v <= 2,
+      (v) => `${v - 2} too many`,
+    ),
+    check(
+      'forged.list_reads_per_tenant_window',
+      "reads of each of a tenant's lists per in-memory window, 1,000 made-up keys",
+      '<= 1',
+      num(cold.forged?.list_reads_per_tenant_window),
+      (v) => v <= 1,
+      (v) => `${v} reads per window`,
+    ),
+    check(
+      'bundle.authorizer_bytes',
+      'authorizer bundle (bytes, minified)',
+      `<= ${BUNDLE_LIMIT_BYTES}`,
+      num(bundle.authorizer_bytes),
+      (v) => v <= BUNDLE_LIMIT_BYTES,
+      (v) => times(v, BUNDLE_LIMIT_BYTES),
+    ),
+    check(
+      'init.median_ms',
+      'authorizer module init (ms, net)',
+      '<= 50',
+      num(init.median_ms),
+      (v) => v <= 50,
+      (v) => times(v, 50),
+    ),
+    check(
+      'cache.invocations_per_pair_per_ttl',
+      'authorizer invocations per (key, IP) per TTL',
+      '== 1',
+      num(r.cache.invocations_per_pair_per_ttl),
+      () =>
+        exactlyOnce(r.cache) &&
+        (r.cache.short_ttl_real_time === undefined ||
+          exactlyOnce(r.cache.short_ttl_real_time as Record<string, unknown>)),
       (v) => {
         const rt = r.cache.short_ttl_real_time as Record<string, unknown> | undefined;
-        return `mean ${v}, min ${String(r.cache.min_per_pair_per_window)}, max ${String(r.cache.max_per_pair_per_window)}` +
-          (rt ? `; real-time run: mean ${String(rt.invocations_per_pair_per_ttl ?? rt.status)}, min ${String(rt.min_per_pair_per_window)}, max ${String(rt.max_per_pair_per_window)}` : '');
-      }),
+        return (
+          `mean ${v}, min ${String(r.cache.min_per_pair_per_window)}, max ${String(r.cache.max_per_pair_per_window)}` +
+          (rt
+            ? `; real-time run: mean ${String(rt.invocations_per_pair_per_ttl ?? rt.status)}, min ${String(rt.min_per_pair_per_window)}, max ${String(rt.max_per_pair_per_window)}`
+            : '')
+        );
+      },
+    ),
   ];
 }
 
@@ -118,10 +186,18 @@ export function writeResults(file: string, results: BenchResults): void {
 
 function pad(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => `| ${r.map((cell, c) => (cell ?? '').padEnd(widths[c])).join(' | ')} |`).map((line, i) => (i === 0 ? `${line}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : line)).join('\n');
+  return rows
+    .map((r) => `| ${r.map((cell, c) => (cell ?? '').padEnd(widths[c])).join(' | ')} |`)
+    .map((line, i) => (i === 0 ? `${line}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : line))
+    .join('\n');
 }
 
-const fmt = (v: unknown): string => (v === null || v === undefined ? 'n/a' : typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(v));
+const fmt = (v: unknown): string =>
+  v === null || v === undefined
+    ? 'n/a'
+    : typeof v === 'number'
+      ? v.toLocaleString('en-US', { maximumFractionDigits: 2 })
+      : String(v);
 
 /** Markdown tables: the headline figures with their targets, then the warm cases. */
 export function renderTable(r: BenchResults): string {
@@ -148,9 +224,24 @@ export function renderTable(r: BenchResults): string {
     ['warm.growth_50_to_1000 (p50)', fmt(warm.growth_50_to_1000), '<= 2x', verdict('warm.growth_50_to_1000')],
     ['cold.round_trips (sequential, per decision)', fmt(cold.round_trips), '<= 2, goal 1', verdict('cold.round_trips')],
     ['cold.median_ms (vs DynamoDB Local)', fmt(cold.median_ms), '', ''],
-    ['bundle.authorizer_bytes (minified; gzip)', `${fmt(bundle.authorizer_bytes)}; ${fmt(bundle.authorizer_gzip_bytes)}`, `<= ${fmt(BUNDLE_LIMIT_BYTES)}`, verdict('bundle.authorizer_bytes')],
-    ['init.median_ms (net; raw - empty node)', `${fmt(init.median_ms)} (${fmt(init.raw_median_ms)} - ${fmt(init.baseline_median_ms)})`, '<= 50 ms', verdict('init.median_ms')],
-    ['init: require() in-process; SDK client alone (ms)', `${fmt(init.require_median_ms)}; ${fmt(init.sdk_client_require_median_ms)}`, '', ''],
+    [
+      'bundle.authorizer_bytes (minified; gzip)',
+      `${fmt(bundle.authorizer_bytes)}; ${fmt(bundle.authorizer_gzip_bytes)}`,
+      `<= ${fmt(BUNDLE_LIMIT_BYTES)}`,
+      verdict('bundle.authorizer_bytes'),
+    ],
+    [
+      'init.median_ms (net; raw - empty node)',
+      `${fmt(init.median_ms)} (${fmt(init.raw_median_ms)} - ${fmt(init.baseline_median_ms)})`,
+      '<= 50 ms',
+      verdict('init.median_ms'),
+    ],
+    [
+      'init: require() in-process; SDK client alone (ms)',
+      `${fmt(init.require_median_ms)}; ${fmt(init.sdk_client_require_median_ms)}`,
+      '',
+      '',
+    ],
     [
       '(comparison) SDK bundled in: bytes; init net ms',
       init.variant_sdk_bundled && 'bytes' in init.variant_sdk_bundled
@@ -159,7 +250,12 @@ export function renderTable(r: BenchResults): string {
       '',
       '',
     ],
-    ['e2e.throughput_ratio (gateway / direct)', e2e.status === 'measured' ? fmt(e2e.throughput_ratio) : String(e2e.status), '', ''],
+    [
+      'e2e.throughput_ratio (gateway / direct)',
+      e2e.status === 'measured' ? fmt(e2e.throughput_ratio) : String(e2e.status),
+      '',
+      '',
+    ],
     ['e2e.added_p99_ms', e2e.status === 'measured' ? fmt(e2e.added_p99_ms) : String(e2e.status), '', ''],
     [
       `cache.invocations_per_pair_per_ttl (TTL ${fmt(cache.gateway_ttl_seconds)} s; clock moved)`,
@@ -169,16 +265,40 @@ export function renderTable(r: BenchResults): string {
     ],
     [
       `  same, short TTL waited out in real time (TTL ${fmt(realTime?.gateway_ttl_seconds)} s)`,
-      realTime ? (realTime.status === 'measured' ? fmt(realTime.invocations_per_pair_per_ttl) : String(realTime.status)) : 'n/a',
+      realTime
+        ? realTime.status === 'measured'
+          ? fmt(realTime.invocations_per_pair_per_ttl)
+          : String(realTime.status)
+        : 'n/a',
       'exactly 1',
       '',
     ],
   ];
   let out = pad(rows);
   if (Array.isArray(warm.cases) && warm.cases.length > 0) {
-    const w: string[][] = [['entries', 'caller', 'handler p50 us', 'handler p99 us', 'handler decisions/s', 'naive decisions/s', 'ratio', 'matcher ratio']];
+    const w: string[][] = [
+      [
+        'entries',
+        'caller',
+        'handler p50 us',
+        'handler p99 us',
+        'handler decisions/s',
+        'naive decisions/s',
+        'ratio',
+        'matcher ratio',
+      ],
+    ];
     for (const c of warm.cases) {
-      w.push([String(c.entries), c.family, fmt(c.handler.p50_us), fmt(c.handler.p99_us), fmt(c.handler.decisions_per_s), fmt(c.naive.decisions_per_s), `${fmt(c.ratio_vs_naive)}x`, `${fmt(c.matcher.ratio)}x`]);
+      w.push([
+        String(c.entries),
+        c.family,
+        fmt(c.handler.p50_us),
+        fmt(c.handler.p99_us),
+        fmt(c.handler.decisions_per_s),
+        fmt(c.naive.decisions_per_s),
+        `${fmt(c.ratio_vs_naive)}x`,
+        `${fmt(c.matcher.ratio)}x`,
+      ]);
     }
     out += `\n\n${pad(w)}`;
   }
@@ -196,7 +316,13 @@ export function renderTable(r: BenchResults): string {
 
 /** bench/results/latest.md: the table of the run with the command, date, commit and machine, ready for the README. */
 export function renderMarkdown(r: BenchResults): string {
-  const m = r.machine as { cpu_model?: string; cpus?: number; node?: string; loadavg_at_start?: number[]; loadavg_at_end?: number[] };
+  const m = r.machine as {
+    cpu_model?: string;
+    cpus?: number;
+    node?: string;
+    loadavg_at_start?: number[];
+    loadavg_at_end?: number[];
+  };
   const lines = [
     `Produced by \`${r.command}\` on ${r.date.slice(0, 10)} at commit ${r.git.commit.slice(0, 7)}` +
       (r.git.dirty_files > 0 ? ` (with ${r.git.dirty_files} uncommitted tracked files in the shared work tree)` : '') +
@@ -211,12 +337,17 @@ export function renderMarkdown(r: BenchResults): string {
   const ttls = [...new Set(c.scenarios.map((x) => x.propagation_delay_s))];
   const pairs = [...new Set(c.scenarios.map((x) => x.pairs))];
   const ttlOf = (t: number) => c.scenarios.find((x) => x.propagation_delay_s === t)!.gateway_ttl_s;
-  const rows = [['distinct (key, IP) pairs', ...ttls.map((t) => `propagationDelay ${t} s (gateway TTL ${ttlOf(t)} s)`)]];
+  const rows = [
+    ['distinct (key, IP) pairs', ...ttls.map((t) => `propagationDelay ${t} s (gateway TTL ${ttlOf(t)} s)`)],
+  ];
   for (const p of pairs) {
-    rows.push([p.toLocaleString('en-US'), ...ttls.map((t) => {
-      const s = c.scenarios.find((x) => x.pairs === p && x.propagation_delay_s === t)!;
-      return `$${s.usd_per_million_requests} (miss ${s.miss_ratio})`;
-    })]);
+    rows.push([
+      p.toLocaleString('en-US'),
+      ...ttls.map((t) => {
+        const s = c.scenarios.find((x) => x.pairs === p && x.propagation_delay_s === t)!;
+        return `$${s.usd_per_million_requests} (miss ${s.miss_ratio})`;
+      }),
+    ]);
   }
   lines.push(
     `Cost per million API requests at ${(c.assumptions.requests_per_month as number).toLocaleString('en-US')} requests/month ` +

@@ -15,7 +15,16 @@ import { costModel } from './cost-model';
 import { DEFAULT_E2E_OPTIONS, runE2E } from './e2e';
 import { buildSdkBundledVariant, measureBundle, measureInit } from './footprint';
 import { LocalModeProcess, startUpstream, Upstream } from './local-harness';
-import { BenchResults, evaluateTargets, gitInfo, machineInfo, NotMeasured, renderMarkdown, renderTable, writeResults } from './report';
+import {
+  BenchResults,
+  evaluateTargets,
+  gitInfo,
+  machineInfo,
+  NotMeasured,
+  renderMarkdown,
+  renderTable,
+  writeResults,
+} from './report';
 import { DEFAULT_WARM_OPTIONS, runWarm } from './warm';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -91,14 +100,22 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
     init = await timed('init', async () => {
       try {
         const r = measureInit(file, quick ? 2 : 10);
-        log(`init: ${r.median_ms} ms net (${r.raw_median_ms} raw, ${r.baseline_median_ms} empty node); require() ${r.require_median_ms} ms, of which the SDK client alone ~${r.sdk_client_require_median_ms} ms`);
+        log(
+          `init: ${r.median_ms} ms net (${r.raw_median_ms} raw, ${r.baseline_median_ms} empty node); require() ${r.require_median_ms} ms, of which the SDK client alone ~${r.sdk_client_require_median_ms} ms`,
+        );
         // The comparison variant: the same handler with the SDK bundled in (not what the construct ships).
         let sdkBundled: Record<string, unknown>;
         try {
           const v = await buildSdkBundledVariant();
           const vi = measureInit(v.file, quick ? 2 : 10, false);
           fs.rmSync(path.dirname(v.file), { recursive: true, force: true });
-          sdkBundled = { bytes: v.bytes, gzip_bytes: v.gzip_bytes, init_median_ms: vi.median_ms, init_raw_median_ms: vi.raw_median_ms, init_require_median_ms: vi.require_median_ms };
+          sdkBundled = {
+            bytes: v.bytes,
+            gzip_bytes: v.gzip_bytes,
+            init_median_ms: vi.median_ms,
+            init_raw_median_ms: vi.raw_median_ms,
+            init_require_median_ms: vi.require_median_ms,
+          };
           log(`init with the SDK bundled in (comparison only): ${vi.median_ms} ms net, ${v.bytes} bytes`);
         } catch (err) {
           sdkBundled = { status: `not measured: ${describe(err)}` };
@@ -117,7 +134,9 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
   if (only.has('warm')) {
     warm = await timed('warm', () =>
       runWarm(
-        quick ? { ...DEFAULT_WARM_OPTIONS, sizes: [1, 50, 1000], callers: 32, rounds: 1, targetMsPerPhase: 2, warmupMs: 5 } : DEFAULT_WARM_OPTIONS,
+        quick
+          ? { ...DEFAULT_WARM_OPTIONS, sizes: [1, 50, 1000], callers: 32, rounds: 1, targetMsPerPhase: 2, warmupMs: 5 }
+          : DEFAULT_WARM_OPTIONS,
         log,
       ),
     );
@@ -127,8 +146,10 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
   if (only.has('cold')) {
     cold = ddb
       ? await timed('cold', async () => {
-          const r = await runCold(ddb!.endpoint, { latencySamples: quick ? 3 : 40 });
-          log(`cold: ${r.round_trips} sequential round trip(s) per decision, median ${r.median_ms} ms against DynamoDB Local`);
+          const r = await runCold(ddb.endpoint, { latencySamples: quick ? 3 : 40 });
+          log(
+            `cold: ${r.round_trips} sequential round trip(s) per decision, median ${r.median_ms} ms against DynamoDB Local`,
+          );
           return r;
         })
       : notMeasured('DynamoDB Local did not start');
@@ -146,18 +167,29 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
         const started = await LocalModeProcess.start({ upstreamUrl: upstream.url, dynamoDbEndpoint: ddb?.endpoint });
         local = started.local;
         cleanups.push(() => local!.stop());
-        log(`local mode: ${started.ready.url} (authorizer TTL ${started.ready.ttlSeconds} s, identity sources ${started.ready.identitySources.join(', ')})`);
+        log(
+          `local mode: ${started.ready.url} (authorizer TTL ${started.ready.ttlSeconds} s, identity sources ${started.ready.identitySources.join(', ')})`,
+        );
         try {
-          const r = await runE2E(local, started.ready, upstream.url, quick ? { connections: 2, durationSeconds: 1, rounds: 1, warmupSeconds: 1 } : DEFAULT_E2E_OPTIONS);
+          const r = await runE2E(
+            local,
+            started.ready,
+            upstream.url,
+            quick ? { connections: 2, durationSeconds: 1, rounds: 1, warmupSeconds: 1 } : DEFAULT_E2E_OPTIONS,
+          );
           log(`e2e: gateway/direct throughput ${r.throughput_ratio}, added p99 ${r.added_p99_ms} ms`);
           e2e = { ...r };
         } catch (err) {
           e2e = { status: `failed: ${describe(err)}` };
         }
-        const cacheOptions = quick ? { ...DEFAULT_CACHE_OPTIONS, keys: 2, ips: 2, windows: 2, concurrency: 4 } : DEFAULT_CACHE_OPTIONS;
+        const cacheOptions = quick
+          ? { ...DEFAULT_CACHE_OPTIONS, keys: 2, ips: 2, windows: 2, concurrency: 4 }
+          : DEFAULT_CACHE_OPTIONS;
         try {
           const r = await runCache(local, started.ready, cacheOptions);
-          log(`cache: ${r.invocations_per_pair_per_ttl} authorizer invocations per (key, IP) per TTL window (TTL ${r.gateway_ttl_seconds} s, clock moved) over ${r.requests} requests`);
+          log(
+            `cache: ${r.invocations_per_pair_per_ttl} authorizer invocations per (key, IP) per TTL window (TTL ${r.gateway_ttl_seconds} s, clock moved) over ${r.requests} requests`,
+          );
           cache = { ...r };
         } catch (err) {
           cache = { status: `failed: ${describe(err)}` };
@@ -166,18 +198,26 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
 
         // The same workload on a local mode started with a short propagation delay (`npm start -- --ttl 5`),
         // whose windows are waited out in real time: the emulated cache's own clock, no clock moved by the bench.
-        const short = await LocalModeProcess.start({ upstreamUrl: upstream.url, dynamoDbEndpoint: ddb?.endpoint, propagationDelaySeconds: SHORT_TTL_SECONDS });
+        const short = await LocalModeProcess.start({
+          upstreamUrl: upstream.url,
+          dynamoDbEndpoint: ddb?.endpoint,
+          propagationDelaySeconds: SHORT_TTL_SECONDS,
+        });
         local = short.local;
         try {
           const r = await runCache(local, short.ready, { ...cacheOptions, windowEnd: 'wait', burstProbe: false });
-          log(`cache, real time: ${r.invocations_per_pair_per_ttl} per (key, IP) per TTL window (TTL ${r.gateway_ttl_seconds} s) over ${r.requests} requests`);
+          log(
+            `cache, real time: ${r.invocations_per_pair_per_ttl} per (key, IP) per TTL window (TTL ${r.gateway_ttl_seconds} s) over ${r.requests} requests`,
+          );
           cache = { ...cache, short_ttl_real_time: r };
         } catch (err) {
           cache = { ...cache, short_ttl_real_time: { status: `failed: ${describe(err)}` } };
         }
       } catch (err) {
         const missing = /Cannot find module|bin\/app|exports none of/.test(String(err));
-        const reason = missing ? `not measured: local mode missing (${describe(err)})` : `not measured: local mode did not start (${describe(err)})`;
+        const reason = missing
+          ? `not measured: local mode missing (${describe(err)})`
+          : `not measured: local mode did not start (${describe(err)})`;
         e2e = { status: reason };
         cache = { status: reason };
       } finally {
@@ -223,7 +263,9 @@ async function main(): Promise<void> {
     only.add(s as Section);
   }
   if (!(globalThis as { gc?: unknown }).gc) {
-    console.error('note: run with node --expose-gc (npm run bench does) so the warm rounds start from a collected heap');
+    console.error(
+      'note: run with node --expose-gc (npm run bench does) so the warm rounds start from a collected heap',
+    );
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -1,4 +1,3 @@
-import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { AuthorizerReadRequest, AuthorizerReadResult, AuthorizerStore } from '../lambda/adapters/dynamodb-store';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createAuthorizer } from '../lambda/authorizer/authorizer';
@@ -78,7 +77,12 @@ function summary(r: SubjectResult): Summary {
     p50_us: sig(r.p50Us),
     p99_us: sig(r.p99Us),
     calls_per_phase: r.callsPerPhase,
-    rounds: r.rounds.map((x) => ({ decisions_per_s: Math.round(x.perSecond), decisions_per_wall_s: Math.round(x.perWallSecond), p50_us: sig(x.p50Us), p99_us: sig(x.p99Us) })),
+    rounds: r.rounds.map((x) => ({
+      decisions_per_s: Math.round(x.perSecond),
+      decisions_per_wall_s: Math.round(x.perWallSecond),
+      p50_us: sig(x.p50Us),
+      p99_us: sig(x.p99Us),
+    })),
   };
 }
 
@@ -139,7 +143,7 @@ export async function prepareWarmCase(entries: number, family: Family, callerCou
     memoryCacheTtlSeconds: 2,
     clock: () => frozenNow,
   });
-  const events = callers.map((c) => authorizerEvent(tenant.key, c.ip) as unknown as APIGatewayRequestAuthorizerEvent);
+  const events = callers.map((c) => authorizerEvent(tenant.key, c.ip));
   const naiveData = new Map<string, NaiveData>([
     [tenant.record.keyHash, { key: tenant.record, organization: tenant.organization, project: tenant.project }],
   ]);
@@ -152,8 +156,14 @@ export async function prepareWarmCase(entries: number, family: Family, callerCou
     if (i % sampleEvery !== 0) continue;
     const naive = naiveDecide(ev, naiveData);
     const realEffect = (real.policyDocument.Statement[0] as { Effect?: string } | undefined)?.Effect;
-    if (realEffect !== 'Allow' || naive.policyDocument.Statement[0].Effect !== 'Allow' || real.principalId !== naive.principalId) {
-      throw new Error(`warm ${family}/${entries}: expected Allow from both, got ${realEffect} and ${naive.policyDocument.Statement[0].Effect}`);
+    if (
+      realEffect !== 'Allow' ||
+      naive.policyDocument.Statement[0].Effect !== 'Allow' ||
+      real.principalId !== naive.principalId
+    ) {
+      throw new Error(
+        `warm ${family}/${entries}: expected Allow from both, got ${realEffect} and ${naive.policyDocument.Statement[0].Effect}`,
+      );
     }
   }
   const compiled = compileAllowlist(cidrs);
@@ -161,9 +171,11 @@ export async function prepareWarmCase(entries: number, family: Family, callerCou
     const c = callers[i];
     const a = compiled.match(c.ip);
     const b = i % sampleEvery === 0 ? naiveMatch(cidrs, c.ip) : c.expected;
-    if (a !== c.expected || b !== c.expected) throw new Error(`warm ${family}/${entries}: ${c.ip} matched ${a} / ${b}, expected ${c.expected}`);
+    if (a !== c.expected || b !== c.expected)
+      throw new Error(`warm ${family}/${entries}: ${c.ip} matched ${a} / ${b}, expected ${c.expected}`);
   }
-  if (store.calls !== 1) throw new Error(`warm ${family}/${entries}: priming should read the store once, read it ${store.calls} times`);
+  if (store.calls !== 1)
+    throw new Error(`warm ${family}/${entries}: priming should read the store once, read it ${store.calls} times`);
   store.calls = 0;
 
   const n = events.length;
@@ -182,7 +194,11 @@ export async function prepareWarmCase(entries: number, family: Family, callerCou
 }
 
 /** All sizes of one family, measured round by round interleaved, so the growth and ratios compare like with like. */
-export async function runWarmFamily(family: Family, options: WarmOptions, overheadNs: number): Promise<WarmCaseResult[]> {
+export async function runWarmFamily(
+  family: Family,
+  options: WarmOptions,
+  overheadNs: number,
+): Promise<WarmCaseResult[]> {
   const prepared: PreparedCase[] = [];
   for (const entries of options.sizes) prepared.push(await prepareWarmCase(entries, family, options.callers));
 
@@ -198,12 +214,19 @@ export async function runWarmFamily(family: Family, options: WarmOptions, overhe
       { name: `compiled-${p.entries}`, op: p.compiledMatchOp, async: false },
       { name: `naive-${p.entries}`, op: p.naiveMatchOp, async: false },
     ]),
-    { ...options, rounds: Math.max(1, Math.ceil(options.rounds / 2)), targetMsPerPhase: options.targetMsPerPhase / 2, overheadNs },
+    {
+      ...options,
+      rounds: Math.max(1, Math.ceil(options.rounds / 2)),
+      targetMsPerPhase: options.targetMsPerPhase / 2,
+      overheadNs,
+    },
   );
 
   return prepared.map((p, k) => {
-    if (p.store.calls !== 0) throw new Error(`warm ${family}/${p.entries}: the store was called ${p.store.calls} times while measuring`);
-    if (p.logger.lines !== 0) throw new Error(`warm ${family}/${p.entries}: ${p.logger.lines} log lines (a deny or error) while measuring`);
+    if (p.store.calls !== 0)
+      throw new Error(`warm ${family}/${p.entries}: the store was called ${p.store.calls} times while measuring`);
+    if (p.logger.lines !== 0)
+      throw new Error(`warm ${family}/${p.entries}: ${p.logger.lines} log lines (a deny or error) while measuring`);
     const handler = decisions[2 * k];
     const naive = decisions[2 * k + 1];
     const mc = matchers[2 * k];
@@ -238,7 +261,10 @@ export interface WarmResult {
   readonly cases: WarmCaseResult[];
 }
 
-export async function runWarm(options: WarmOptions = DEFAULT_WARM_OPTIONS, log: (s: string) => void = () => {}): Promise<WarmResult> {
+export async function runWarm(
+  options: WarmOptions = DEFAULT_WARM_OPTIONS,
+  log: (s: string) => void = () => {},
+): Promise<WarmResult> {
   const overheadNs = timerOverheadNs();
   const cases: WarmCaseResult[] = [];
   for (const family of FAMILIES) {
@@ -255,7 +281,12 @@ export async function runWarm(options: WarmOptions = DEFAULT_WARM_OPTIONS, log: 
   const thousand = at(1000);
   const growth =
     fifty.length > 0 && thousand.length > 0
-      ? Math.max(...FAMILIES.map((f) => thousand.find((c) => c.family === f)!.handler.p50_us / fifty.find((c) => c.family === f)!.handler.p50_us))
+      ? Math.max(
+          ...FAMILIES.map(
+            (f) =>
+              thousand.find((c) => c.family === f)!.handler.p50_us / fifty.find((c) => c.family === f)!.handler.p50_us,
+          ),
+        )
       : null;
   return {
     p50_us: fifty.length ? Math.max(...fifty.map((c) => c.handler.p50_us)) : NaN,

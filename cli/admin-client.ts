@@ -98,10 +98,20 @@ export class AdminClient {
     try {
       url = new URL(options.endpoint);
     } catch {
-      throw new AdminApiError(`--endpoint must be a URL such as http://127.0.0.1:8081, got ${JSON.stringify(options.endpoint)}`, undefined, 'invalid_endpoint', undefined);
+      throw new AdminApiError(
+        `--endpoint must be a URL such as http://127.0.0.1:8081, got ${JSON.stringify(options.endpoint)}`,
+        undefined,
+        'invalid_endpoint',
+        undefined,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new AdminApiError(`--endpoint must be an http(s) URL, got ${options.endpoint}`, undefined, 'invalid_endpoint', undefined);
+      throw new AdminApiError(
+        `--endpoint must be an http(s) URL, got ${options.endpoint}`,
+        undefined,
+        'invalid_endpoint',
+        undefined,
+      );
     }
     this.base = url;
   }
@@ -116,7 +126,11 @@ export class AdminClient {
 
   private getSigner(): SignatureV4 {
     if (!this.signer) {
-      const region = this.options.region ?? regionFromEndpoint(this.options.endpoint) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      const region =
+        this.options.region ??
+        regionFromEndpoint(this.options.endpoint) ??
+        process.env.AWS_REGION ??
+        process.env.AWS_DEFAULT_REGION;
       if (!region) {
         throw new AdminApiError(
           'cannot tell which AWS region to sign for: pass --region (or set AWS_REGION) for a custom domain',
@@ -129,7 +143,8 @@ export class AdminClient {
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { SignatureV4: Signer } = require('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
       const { Sha256 } = require('@aws-crypto/sha256-js') as typeof import('@aws-crypto/sha256-js');
-      const { fromNodeProviderChain } = require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
+      const { fromNodeProviderChain } =
+        require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
       /* eslint-enable @typescript-eslint/no-require-imports */
       this.signer = new Signer({
         service: 'execute-api',
@@ -183,19 +198,31 @@ export class AdminClient {
           undefined,
         );
       }
-      headers = signed.headers as Record<string, string>;
+      headers = signed.headers;
     }
     // fetch sets Host itself and refuses to be told.
     const { host: _host, ...sendHeaders } = headers;
     void _host;
     let res: Response;
     try {
-      res = await fetch(url, { method, headers: sendHeaders, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) });
+      res = await fetch(url, {
+        method,
+        headers: sendHeaders,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-      const hint = isLoopbackEndpoint(this.options.endpoint) ? ' (is local mode running? start it with `npm start`)' : '';
-      throw new AdminApiError(`could not reach the admin API at ${this.options.endpoint}: ${why}${hint}`, undefined, 'network_error', undefined);
+      const hint = isLoopbackEndpoint(this.options.endpoint)
+        ? ' (is local mode running? start it with `npm start`)'
+        : '';
+      throw new AdminApiError(
+        `could not reach the admin API at ${this.options.endpoint}: ${why}${hint}`,
+        undefined,
+        'network_error',
+        undefined,
+      );
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -224,26 +251,40 @@ export class AdminClient {
   }
 
   addEntries(t: AllowlistTarget, entries: readonly EntryInput[], ifMatch?: number) {
-    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/entries`, { body: { entries }, headers: ifMatchHeader(ifMatch) });
+    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/entries`, {
+      body: { entries },
+      headers: ifMatchHeader(ifMatch),
+    });
   }
 
   removeEntry(t: AllowlistTarget, value: string, ifMatch?: number) {
     // The query form keeps the `/` of a CIDR out of the path, where proxies and signers treat it differently.
-    return this.request<AllowlistWriteView>('DELETE', `${allowlistPath(t)}/entries`, { query: { value }, headers: ifMatchHeader(ifMatch) });
+    return this.request<AllowlistWriteView>('DELETE', `${allowlistPath(t)}/entries`, {
+      query: { value },
+      headers: ifMatchHeader(ifMatch),
+    });
   }
 
   setEnabled(t: AllowlistTarget, enabled: boolean, ifMatch?: number) {
-    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`, { headers: ifMatchHeader(ifMatch) });
+    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`, {
+      headers: ifMatchHeader(ifMatch),
+    });
   }
 
   check(t: AllowlistTarget, ip: string, draftEntries?: readonly EntryInput[]) {
-    return this.request<CheckView>('POST', `${allowlistPath(t)}/check`, { body: { ip, ...(draftEntries ? { entries: draftEntries } : {}) } });
+    return this.request<CheckView>('POST', `${allowlistPath(t)}/check`, {
+      body: { ip, ...(draftEntries ? { entries: draftEntries } : {}) },
+    });
   }
 
   // --- keys and audit ------------------------------------------------------------------------------------------
 
   createKey(org: string, project: string, name: string) {
-    return this.request<ApiKeyView & { key: string; propagation?: Propagation }>('POST', `${projectPath(org, project)}/api_keys`, { body: { name } });
+    return this.request<ApiKeyView & { key: string; propagation?: Propagation }>(
+      'POST',
+      `${projectPath(org, project)}/api_keys`,
+      { body: { name } },
+    );
   }
 
   listKeys(org: string, project: string, limit?: number, cursor?: string) {
@@ -257,7 +298,10 @@ export class AdminClient {
   }
 
   revokeKey(org: string, project: string, keyId: string) {
-    return this.request<ApiKeyView & { propagation?: Propagation }>('DELETE', `${projectPath(org, project)}/api_keys/${encodeURIComponent(keyId)}`);
+    return this.request<ApiKeyView & { propagation?: Propagation }>(
+      'DELETE',
+      `${projectPath(org, project)}/api_keys/${encodeURIComponent(keyId)}`,
+    );
   }
 
   audit(org: string, limit?: number, cursor?: string) {
@@ -290,8 +334,15 @@ function errorFromResponse(status: number, body: unknown): AdminApiError {
     return new AdminApiError(err.message, status, typeof err.code === 'string' ? err.code : undefined, body);
   }
   // API Gateway's own answers (e.g. a missing or bad signature) are `{"message": "..."}`.
-  const gatewayMessage = (body as { message?: unknown; Message?: unknown } | undefined)?.message ?? (body as { Message?: unknown } | undefined)?.Message;
-  const text = typeof gatewayMessage === 'string' ? gatewayMessage : typeof body === 'string' && body ? body.slice(0, 300) : `HTTP ${status}`;
+  const gatewayMessage =
+    (body as { message?: unknown; Message?: unknown } | undefined)?.message ??
+    (body as { Message?: unknown } | undefined)?.Message;
+  const text =
+    typeof gatewayMessage === 'string'
+      ? gatewayMessage
+      : typeof body === 'string' && body
+        ? body.slice(0, 300)
+        : `HTTP ${status}`;
   return new AdminApiError(`${text} (HTTP ${status})`, status, undefined, body);
 }
 
@@ -347,7 +398,12 @@ export interface ApiKeyView {
   readonly createdAt: string;
   readonly createdBy: string;
   readonly revokedAt: string | null;
-  readonly allowlist?: { readonly enabled: boolean; readonly entryCount: number; readonly version: number; readonly corrupt?: boolean };
+  readonly allowlist?: {
+    readonly enabled: boolean;
+    readonly entryCount: number;
+    readonly version: number;
+    readonly corrupt?: boolean;
+  };
 }
 
 export interface AuditView {

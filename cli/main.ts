@@ -2,7 +2,15 @@ import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { DEFAULT_ADMIN_PORT, findStateDir, runningLocalState } from '../local/state';
-import { AdminApiError, AdminClient, AllowlistTarget, AllowlistView, AllowlistWriteView, EntryInput, Propagation } from './admin-client';
+import {
+  AdminApiError,
+  AdminClient,
+  AllowlistTarget,
+  AllowlistView,
+  AllowlistWriteView,
+  EntryInput,
+  Propagation,
+} from './admin-client';
 import { printable, printableOutput, shortTime, table } from './format';
 
 /**
@@ -208,19 +216,30 @@ ${GLOBAL_HELP}
 
 export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
   const json = argv.includes('--json');
-  const io: CliIo = { ...rawIo, stdout: (t) => rawIo.stdout(printableOutput(t)), stderr: (t) => rawIo.stderr(printableOutput(t)) };
+  const io: CliIo = {
+    ...rawIo,
+    stdout: (t) => rawIo.stdout(printableOutput(t)),
+    stderr: (t) => rawIo.stderr(printableOutput(t)),
+  };
   try {
     return await dispatch(argv, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`error: ${err.message}\nRun 'cdk-ip-allowlist ${err.helpFor === 'main' ? '' : `${err.helpFor} `}--help' for usage.\n`);
+      io.stderr(
+        `error: ${err.message}\nRun 'cdk-ip-allowlist ${err.helpFor === 'main' ? '' : `${err.helpFor} `}--help' for usage.\n`,
+      );
       return EXIT.usage;
     }
     if (err instanceof AdminApiError) {
-      if (json && err.body !== undefined && typeof err.body === 'object') io.stderr(`${JSON.stringify(err.body, null, 2)}\n`);
+      if (json && err.body !== undefined && typeof err.body === 'object')
+        io.stderr(`${JSON.stringify(err.body, null, 2)}\n`);
       else {
-        const details = [err.code, err.status === undefined ? undefined : `HTTP ${err.status}`].filter(Boolean).join(', ');
-        io.stderr(`error: ${printable(err.message)}${details && !err.message.includes(`HTTP ${err.status}`) ? ` (${printable(details)})` : ''}\n`);
+        const details = [err.code, err.status === undefined ? undefined : `HTTP ${err.status}`]
+          .filter(Boolean)
+          .join(', ');
+        io.stderr(
+          `error: ${printable(err.message)}${details && !err.message.includes(`HTTP ${err.status}`) ? ` (${printable(details)})` : ''}\n`,
+        );
       }
       return EXIT.error;
     }
@@ -231,7 +250,12 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
 
 async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
   // Find the command words first (they may follow global options), then parse strictly for that command.
-  const loose = parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...ALL_COMMAND_OPTIONS }, strict: false, allowPositionals: true });
+  const loose = parseArgs({
+    args: [...argv],
+    options: { ...GLOBAL_OPTIONS, ...ALL_COMMAND_OPTIONS },
+    strict: false,
+    allowPositionals: true,
+  });
   const [command, sub] = loose.positionals;
   const wantsHelp = Boolean(loose.values.help);
   if (!command) {
@@ -245,7 +269,8 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout(HELP[[sub, loose.positionals[2]].filter(Boolean).join(' ')] ?? HELP[sub ?? ''] ?? HELP.main);
     return EXIT.ok;
   }
-  if (command !== 'allowlist' && command !== 'keys' && command !== 'audit') throw new UsageError(`unknown command ${JSON.stringify(command)}`, 'main');
+  if (command !== 'allowlist' && command !== 'keys' && command !== 'audit')
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`, 'main');
   const hasSub = command !== 'audit';
   if (hasSub && !sub) {
     if (wantsHelp) {
@@ -264,9 +289,17 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
 
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...spec.options }, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...GLOBAL_OPTIONS, ...spec.options },
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err), name);
+    throw new UsageError(
+      err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err),
+      name,
+    );
   }
   const args = parsed.positionals.slice(hasSub ? 2 : 1);
   const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -316,7 +349,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   'allowlist add': {
     options: { ...SCOPE_OPTIONS, ...IF_MATCH, description: { type: 'string' } },
     async run(ctx) {
-      if (ctx.args.length === 0) throw new UsageError('give one or more entries to add, e.g. 203.0.113.7 or 198.51.100.0/24', ctx.name);
+      if (ctx.args.length === 0)
+        throw new UsageError('give one or more entries to add, e.g. 203.0.113.7 or 198.51.100.0/24', ctx.name);
       const description = ctx.values.description as string | undefined;
       const entries = ctx.args.map((value) => ({ value, ...(description === undefined ? {} : { description }) }));
       const res = await ctx.client.addEntries(target(ctx), entries, ifMatch(ctx));
@@ -332,11 +366,22 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'allowlist replace': {
-    options: { ...SCOPE_OPTIONS, ...IF_MATCH, file: { type: 'string' }, description: { type: 'string' }, enable: { type: 'boolean' }, disable: { type: 'boolean' } },
+    options: {
+      ...SCOPE_OPTIONS,
+      ...IF_MATCH,
+      file: { type: 'string' },
+      description: { type: 'string' },
+      enable: { type: 'boolean' },
+      disable: { type: 'boolean' },
+    },
     async run(ctx) {
-      if (ctx.values.enable && ctx.values.disable) throw new UsageError('--enable and --disable exclude each other', ctx.name);
+      if (ctx.values.enable && ctx.values.disable)
+        throw new UsageError('--enable and --disable exclude each other', ctx.name);
       const description = ctx.values.description as string | undefined;
-      const entries: EntryInput[] = ctx.args.map((value) => ({ value, ...(description === undefined ? {} : { description }) }));
+      const entries: EntryInput[] = ctx.args.map((value) => ({
+        value,
+        ...(description === undefined ? {} : { description }),
+      }));
       if (ctx.values.file) entries.push(...readEntriesFile(String(ctx.values.file), ctx.name));
       const enabled = ctx.values.enable ? true : ctx.values.disable ? false : undefined;
       const res = await ctx.client.replaceAllowlist(target(ctx), entries, enabled, ifMatch(ctx));
@@ -376,7 +421,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       const { body } = await ctx.client.check(t, ctx.args[0], draft);
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(body, null, 2)}\n`);
       else {
-        const where = body.scope === 'none' ? undefined : body.scope === 'key' ? 'the key list' : `the ${body.scope} list`;
+        const where =
+          body.scope === 'none' ? undefined : body.scope === 'key' ? 'the key list' : `the ${body.scope} list`;
         const draftNote = body.draft ? ' (draft list)' : '';
         let line: string;
         if (body.allowed) {
@@ -413,7 +459,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'keys list': {
-    options: { org: { type: 'string' }, project: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    options: {
+      org: { type: 'string' },
+      project: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
     async run(ctx) {
       noArgs(ctx);
       const { org, project } = orgAndProject(ctx);
@@ -449,7 +500,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       if (ids.length !== 1) throw new UsageError('give exactly one key id to revoke (see keys list)', ctx.name);
       const { body } = await ctx.client.revokeKey(org, project, ids[0]);
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(body, null, 2)}\n`);
-      else ctx.io.stdout(`Revoked API key ${body.id} ("${printable(body.name)}").\n${propagationLine(body.propagation)}`);
+      else
+        ctx.io.stdout(`Revoked API key ${body.id} ("${printable(body.name)}").\n${propagationLine(body.propagation)}`);
       return EXIT.ok;
     },
   },
@@ -489,7 +541,8 @@ function target(ctx: CommandContext): AllowlistTarget {
   const org = required(ctx, 'org');
   const project = ctx.values.project as string | undefined;
   const keyId = ctx.values.key as string | undefined;
-  if (keyId !== undefined && project === undefined) throw new UsageError('--key needs --project (the project the key belongs to)', ctx.name);
+  if (keyId !== undefined && project === undefined)
+    throw new UsageError('--key needs --project (the project the key belongs to)', ctx.name);
   return { org, project, keyId };
 }
 
@@ -508,7 +561,8 @@ function ifMatch(ctx: CommandContext): number | undefined {
 function limitOf(ctx: CommandContext): number | undefined {
   const v = ctx.values.limit as string | undefined;
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(v)}`, ctx.name);
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UsageError(`--limit must be a positive whole number, got ${JSON.stringify(v)}`, ctx.name);
   return Number(v);
 }
 
@@ -557,14 +611,23 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView): number {
       v.entries.map((e) => [e.value, e.description || '-', shortTime(e.createdAt), e.createdBy || '-']),
     )}\n`;
   }
-  if (!v.enabled && v.entries.length > 0) out += `Not enforced until enabled: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
-  out += v.propagation ? propagationLine(v.propagation) : v.propagationDelaySeconds === undefined ? '' : `Changes apply within ${v.propagationDelaySeconds} s.\n`;
+  if (!v.enabled && v.entries.length > 0)
+    out += `Not enforced until enabled: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
+  out += v.propagation
+    ? propagationLine(v.propagation)
+    : v.propagationDelaySeconds === undefined
+      ? ''
+      : `Changes apply within ${v.propagationDelaySeconds} s.\n`;
   ctx.io.stdout(out);
   return EXIT.ok;
 }
 
 function scopeFlags(v: AllowlistView): string {
-  return [`--org ${v.organizationId}`, v.projectId ? `--project ${v.projectId}` : '', v.apiKeyId ? `--key ${v.apiKeyId}` : '']
+  return [
+    `--org ${v.organizationId}`,
+    v.projectId ? `--project ${v.projectId}` : '',
+    v.apiKeyId ? `--key ${v.apiKeyId}` : '',
+  ]
     .filter(Boolean)
     .join(' ');
 }

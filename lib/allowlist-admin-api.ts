@@ -160,7 +160,10 @@ export class AllowlistAdminApi extends Construct {
     }
     this.flushAuthorizerCaches = props.flushAuthorizerCaches ?? true;
     this.maxEntries = props.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    if (!Token.isUnresolved(this.maxEntries) && !(Number.isInteger(this.maxEntries) && this.maxEntries >= 1 && this.maxEntries <= MAX_MAX_ENTRIES)) {
+    if (
+      !Token.isUnresolved(this.maxEntries) &&
+      !(Number.isInteger(this.maxEntries) && this.maxEntries >= 1 && this.maxEntries <= MAX_MAX_ENTRIES)
+    ) {
       throw new Error(`maxEntries must be a whole number from 1 to ${MAX_MAX_ENTRIES}, got ${this.maxEntries}`);
     }
     this.propagationDelay = slowest(this.authorizers);
@@ -172,7 +175,9 @@ export class AllowlistAdminApi extends Construct {
       [ENV.allowlistsTable]: this.tables.allowlistsTable.tableName,
       [ENV.apiKeysTable]: this.tables.apiKeysTable.tableName,
       [ENV.auditLogTable]: this.tables.auditLogTable.tableName,
-      [ADMIN_ENV.maxEntries]: Token.isUnresolved(this.maxEntries) ? Token.asString(this.maxEntries) : String(this.maxEntries),
+      [ADMIN_ENV.maxEntries]: Token.isUnresolved(this.maxEntries)
+        ? Token.asString(this.maxEntries)
+        : String(this.maxEntries),
       [ADMIN_ENV.propagationDelaySeconds]: propagation.totalSeconds,
       [ADMIN_ENV.memoryCacheTtlSeconds]: String(propagation.memoryTtlSeconds),
       [ADMIN_ENV.maxDecisionAgeSeconds]: String(propagation.maxDecisionAgeSeconds),
@@ -252,7 +257,8 @@ export class AllowlistAdminApi extends Construct {
     });
     acknowledgeNagRules(this.api.root, {
       id: 'AwsSolutions-COG4',
-      reason: 'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
+      reason:
+        'Callers are IAM principals authorized per organization with IAM policies (grantRead/grantWrite), not Cognito users.',
     });
   }
 
@@ -272,7 +278,9 @@ export class AllowlistAdminApi extends Construct {
   public _wireStages(): void {
     if (this.stagesToFlush) return;
     const apis = new Set(this.authorizers.flatMap((a) => a._protectedApis));
-    const stages = this.node.root.node.findAll().filter((c): c is apigateway.Stage => c instanceof apigateway.Stage && apis.has(c.restApi));
+    const stages = this.node.root.node
+      .findAll()
+      .filter((c): c is apigateway.Stage => c instanceof apigateway.Stage && apis.has(c.restApi));
     this.stagesToFlush = stages;
     for (const api of apis) {
       if (stages.some((s) => s.restApi === api)) continue;
@@ -291,7 +299,9 @@ export class AllowlistAdminApi extends Construct {
     if (stages.length === 0) return;
     this.function.addEnvironment(
       ADMIN_ENV.protectedStages,
-      stages.map((stage) => `${stage.restApi.restApiId}${STAGE_SEPARATOR}${stage.stageName}`).join(STAGE_LIST_SEPARATOR),
+      stages
+        .map((stage) => `${stage.restApi.restApiId}${STAGE_SEPARATOR}${stage.stageName}`)
+        .join(STAGE_LIST_SEPARATOR),
     );
     this.function.addToRolePolicy(
       new iam.PolicyStatement({

@@ -139,7 +139,6 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
     this.encryptionKey?.grantEncryptDecrypt(grantee);
     return grant;
   }
-
 }
 
 class ImportedAllowlistTables extends AllowlistTablesBase {
@@ -214,7 +213,9 @@ export class AllowlistTables extends AllowlistTablesBase {
       sortKey: schema.sortKey && attribute(schema.sortKey),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+      encryption: props.encryptionKey
+        ? dynamodb.TableEncryption.CUSTOMER_MANAGED
+        : dynamodb.TableEncryption.AWS_MANAGED,
       encryptionKey: props.encryptionKey,
       deletionProtection: props.deletionProtection ?? false,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

@@ -26,7 +26,9 @@ export function packageRoot(): string {
     }
     const parent = path.dirname(dir);
     if (parent === dir) {
-      throw new Error(`cannot find the ${PACKAGE_NAME} package root (a package.json named ${PACKAGE_NAME}) above ${__dirname}`);
+      throw new Error(
+        `cannot find the ${PACKAGE_NAME} package root (a package.json named ${PACKAGE_NAME}) above ${__dirname}`,
+      );
     }
     dir = parent;
   }

@@ -8,7 +8,12 @@
  */
 
 // The allowlist core, for tools that validate or test entries the way the authorizer and the admin API do.
-export { normalizeAllowlistEntry, compileAllowlist, familiesCoveredBy, AllowlistEntryError } from '../lambda/core/allowlist';
+export {
+  normalizeAllowlistEntry,
+  compileAllowlist,
+  familiesCoveredBy,
+  AllowlistEntryError,
+} from '../lambda/core/allowlist';
 export type { CompiledAllowlist, FamilyCover } from '../lambda/core/allowlist';
 
 export { gatewayResponseDefinitions, DEFAULT_API_KEY_HEADER } from './gateway-responses';

@@ -95,7 +95,10 @@ function responseId(type: string): string {
  * Adds `definitions` to `api`. Adding them twice to one API is a no-op; a gateway response of the same type
  * defined elsewhere on the API is reported at synth time (CloudFormation would refuse the second one).
  */
-export function addGatewayResponsesTo(api: apigateway.RestApiBase, definitions: readonly GatewayResponseDefinition[]): void {
+export function addGatewayResponsesTo(
+  api: apigateway.RestApiBase,
+  definitions: readonly GatewayResponseDefinition[],
+): void {
   for (const def of definitions) {
     const id = responseId(def.type);
     if (api.node.tryFindChild(id)) continue;
@@ -126,7 +129,9 @@ function duplicateResponseTypes(api: apigateway.RestApiBase): string[] {
     const type = child.responseType;
     const previous = seen.get(type);
     if (previous) {
-      errors.push(`gateway response ${type} is defined twice on ${api.node.path} (${previous} and ${child.node.path}); remove one`);
+      errors.push(
+        `gateway response ${type} is defined twice on ${api.node.path} (${previous} and ${child.node.path}); remove one`,
+      );
     } else {
       seen.set(type, child.node.path);
     }

@@ -54,7 +54,9 @@ export function useSharedCloudWatchRole(api: apigateway.RestApi, requested: bool
   const enabled = requested ?? !FeatureFlags.of(api).isEnabled(APIGATEWAY_DISABLE_CLOUDWATCH_ROLE);
   if (!enabled) return;
   const stack = Stack.of(api);
-  const shared = (stack.node.tryFindChild(SHARED_ROLE_ID) as SharedCloudWatchRole | undefined) ?? new SharedCloudWatchRole(stack, SHARED_ROLE_ID);
+  const shared =
+    (stack.node.tryFindChild(SHARED_ROLE_ID) as SharedCloudWatchRole | undefined) ??
+    new SharedCloudWatchRole(stack, SHARED_ROLE_ID);
   // As aws-cdk-lib orders them: the account setting after the API, each stage's logging after the setting.
   shared.account.node.addDependency(api.node.defaultChild as IConstruct);
   api.deploymentStage.node.addDependency(shared.account);
@@ -68,7 +70,9 @@ class SharedCloudWatchRole extends Construct {
     super(scope, id);
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+      ],
     });
     role.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.account = new apigateway.CfnAccount(this, 'Account', { cloudWatchRoleArn: role.roleArn });

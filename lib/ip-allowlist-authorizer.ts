@@ -143,9 +143,16 @@ function validResponseHeaders(headers: { [name: string]: string }): { [name: str
       throw new Error(`gatewayResponseHeaders: ${JSON.stringify(name)} is not an HTTP header name`);
     }
     if (name.toLowerCase() === 'content-type') {
-      throw new Error('gatewayResponseHeaders cannot set Content-Type: the gateway responses are always application/json');
+      throw new Error(
+        'gatewayResponseHeaders cannot set Content-Type: the gateway responses are always application/json',
+      );
     }
-    if (!/^'[^']*'$/.test(value) && !/^(method\.request\.(header|multivalueheader|querystring|multivaluequerystring|path)|stageVariables|context)\.\S+$/.test(value)) {
+    if (
+      !/^'[^']*'$/.test(value) &&
+      !/^(method\.request\.(header|multivalueheader|querystring|multivaluequerystring|path)|stageVariables|context)\.\S+$/.test(
+        value,
+      )
+    ) {
       throw new Error(
         `gatewayResponseHeaders.${name} must be a mapping expression: a value in single quotes ("'https://app.example.com'") ` +
           `or a request value ('method.request.header.Origin'), got ${JSON.stringify(value)}`,
@@ -208,7 +215,9 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
     this.metricsServiceName = metricsServiceName(this, props.metricsServiceName, 'metricsServiceName');
     const timeout = props.timeout ?? DEFAULT_TIMEOUT;
     if (!timeout.isUnresolved() && timeout.toMilliseconds() < MIN_AUTHORIZER_TIMEOUT.toMilliseconds()) {
-      throw new Error(`timeout must be at least ${MIN_AUTHORIZER_TIMEOUT.toHumanString()}, got ${timeout.toHumanString()}`);
+      throw new Error(
+        `timeout must be at least ${MIN_AUTHORIZER_TIMEOUT.toHumanString()}, got ${timeout.toHumanString()}`,
+      );
     }
 
     this.tables = props.tables ?? new AllowlistTables(this, 'Tables');
@@ -304,7 +313,10 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
     }
     // The first API keeps the ids aws-cdk-lib's RequestAuthorizer gave it (`Resource`), so the logical ids of
     // a stack that used it are unchanged; each further API gets ids derived from its own path.
-    const holder = this.attachments.size === 0 ? new Construct(this, 'Resource') : new Construct(this, `For${Names.uniqueId(restApi)}`);
+    const holder =
+      this.attachments.size === 0
+        ? new Construct(this, 'Resource')
+        : new Construct(this, `For${Names.uniqueId(restApi)}`);
     const cfn = new apigateway.CfnAuthorizer(holder, 'Resource', {
       name: Names.uniqueId(holder),
       restApiId: restApi.restApiId,
@@ -378,8 +390,15 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
     this._attachToApi(api);
     const explicitlyPublic = new Set<string>();
     const injectors = PropertyInjectors.of(api);
-    injectors.add(new ExplicitAuthorizationRecorder(explicitlyPublic, injectors.for(METHOD_INJECTION_ID) ?? outerMethodInjector(api)));
-    Aspects.of(api).add(new UseAuthorizerAspect(api, this, excluded, explicitlyPublic), { priority: AspectPriority.MUTATING });
+    injectors.add(
+      new ExplicitAuthorizationRecorder(
+        explicitlyPublic,
+        injectors.for(METHOD_INJECTION_ID) ?? outerMethodInjector(api),
+      ),
+    );
+    Aspects.of(api).add(new UseAuthorizerAspect(api, this, excluded, explicitlyPublic), {
+      priority: AspectPriority.MUTATING,
+    });
   }
 
   /**
@@ -391,9 +410,9 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    */
   public openApiSecurityScheme(): { [key: string]: any } {
     return {
-      'type': 'apiKey',
-      'name': this.apiKeyHeader,
-      'in': 'header',
+      type: 'apiKey',
+      name: this.apiKeyHeader,
+      in: 'header',
       'x-amazon-apigateway-authtype': 'custom',
       'x-amazon-apigateway-authorizer': {
         type: 'request',
@@ -412,12 +431,18 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
   public protectOpenApiRestApi(api: apigateway.IRestApi): void {
     if (this.attachments.has(api) || this.openApiAttachments.has(api)) return;
     if (!(api instanceof apigateway.RestApiBase)) {
-      throw new Error(`protectOpenApiRestApi supports aws-cdk-lib's RestApi, SpecRestApi and imported RestApis, got ${api.node.path}`);
+      throw new Error(
+        `protectOpenApiRestApi supports aws-cdk-lib's RestApi, SpecRestApi and imported RestApis, got ${api.node.path}`,
+      );
     }
     const holder = new Construct(this, `OpenApi${Names.uniqueId(api)}`);
     this.function.addPermission(`${Names.uniqueId(holder)}:Permissions`, {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      sourceArn: Stack.of(this).formatArn({ service: 'execute-api', resource: api.restApiId, resourceName: 'authorizers/*' }),
+      sourceArn: Stack.of(this).formatArn({
+        service: 'execute-api',
+        resource: api.restApiId,
+        resourceName: 'authorizers/*',
+      }),
     });
     this.addGatewayResponses(api);
     this.openApiAttachments.add(api);
@@ -443,7 +468,9 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    */
   public addGatewayResponses(api: apigateway.IRestApi): void {
     if (!(api instanceof apigateway.RestApiBase)) {
-      throw new Error(`addGatewayResponses supports aws-cdk-lib's RestApi, SpecRestApi and imported RestApis, got ${api.node.path}`);
+      throw new Error(
+        `addGatewayResponses supports aws-cdk-lib's RestApi, SpecRestApi and imported RestApis, got ${api.node.path}`,
+      );
     }
     addGatewayResponsesTo(api, this.gatewayResponseDefinitions());
   }
@@ -545,7 +572,11 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
 }
 
 /** Splits a validated propagation delay into API Gateway's TTL, the Lambda's in-memory TTL and the age bound. */
-function propagationBudget(delay: Duration): { gatewayTtl: Duration; memoryTtlSeconds: number; maxDecisionAgeSeconds: number } {
+function propagationBudget(delay: Duration): {
+  gatewayTtl: Duration;
+  memoryTtlSeconds: number;
+  maxDecisionAgeSeconds: number;
+} {
   if (delay.isUnresolved()) {
     // Unknown until deployment (CloudFormation cannot subtract): all of it goes to API Gateway, the in-memory cache
     // is off and the age bound is the smallest, so the worst case is the delay plus 1 s.
@@ -622,9 +653,7 @@ function parseExcludedPath(value: string): ExcludedPath {
 
 function isExcluded(resourcePath: string, excluded: readonly ExcludedPath[]): boolean {
   return excluded.some(
-    (e) =>
-      resourcePath === e.path ||
-      (e.subtree && (e.path === '/' || resourcePath.startsWith(e.path + '/'))),
+    (e) => resourcePath === e.path || (e.subtree && (e.path === '/' || resourcePath.startsWith(e.path + '/'))),
   );
 }
 
@@ -646,6 +675,8 @@ class UseAuthorizerAspect implements IAspect {
     cfn.authorizationType = apigateway.AuthorizationType.CUSTOM;
     cfn.authorizerId = this.authorizer.authorizerIdFor(this.api);
     // The method's own contribution to the deployment's logical id was computed with NONE.
-    this.api.latestDeployment?.addToLogicalId({ ipAllowlistProtectedMethod: `${node.httpMethod} ${node.resource.path}` });
+    this.api.latestDeployment?.addToLogicalId({
+      ipAllowlistProtectedMethod: `${node.httpMethod} ${node.resource.path}`,
+    });
   }
 }

@@ -315,7 +315,9 @@ export class IpAllowlistedApi extends Construct {
 /** Refuses props that have no effect unless `applies`, naming them and why. */
 function refuseWithout(applies: boolean, why: string, props: { [name: string]: unknown }): void {
   if (applies) return;
-  const given = Object.entries(props).filter(([, value]) => value !== undefined).map(([name]) => name);
+  const given = Object.entries(props)
+    .filter(([, value]) => value !== undefined)
+    .map(([name]) => name);
   if (given.length > 0) throw new Error(`${given.join(' and ')} ${given.length > 1 ? 'have' : 'has'} no effect ${why}`);
 }
 

@@ -96,8 +96,11 @@ class NagV2Metadata implements IAspect {
       for (const a of acknowledged.get(c) ?? []) rules.push(toV2Rule(a));
     }
     if (rules.length === 0) return;
-    const current = (node.getMetadata(V2_METADATA_KEY) as { rules_to_suppress?: V2Rule[] } | undefined)?.rules_to_suppress ?? [];
-    const merged = [...new Set([...current, ...rules].map((r) => JSON.stringify(r)))].map((r) => JSON.parse(r) as V2Rule);
+    const current =
+      (node.getMetadata(V2_METADATA_KEY) as { rules_to_suppress?: V2Rule[] } | undefined)?.rules_to_suppress ?? [];
+    const merged = [...new Set([...current, ...rules].map((r) => JSON.stringify(r)))].map(
+      (r) => JSON.parse(r) as V2Rule,
+    );
     node.addMetadata(V2_METADATA_KEY, { rules_to_suppress: merged });
   }
 }

@@ -80,7 +80,9 @@ class HttpUpstream extends Upstream {
     super();
     if (!Token.isUnresolved(url)) {
       if (!/^https?:\/\/[^/?#\s]+[^?#\s]*$/.test(url) || url.includes('{')) {
-        throw new Error(`Upstream.http url must be an absolute http(s) URL without query or fragment, got ${JSON.stringify(url)}`);
+        throw new Error(
+          `Upstream.http url must be an absolute http(s) URL without query or fragment, got ${JSON.stringify(url)}`,
+        );
       }
       url = url.replace(/\/+$/, '');
     }

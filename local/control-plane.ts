@@ -22,12 +22,17 @@ export function controlPlaneListener(emulators: readonly GatewayEmulator[]): htt
       const url = new URL(req.url ?? '/', 'http://local');
       const m = /^\/restapis\/([^/]+)\/stages\/([^/]+)\/cache\/authorizers\/?$/.exec(url.pathname);
       if (!m || req.method !== 'DELETE') {
-        return reply(404, { message: `local mode does not emulate ${req.method} ${url.pathname}` }, 'NotFoundException');
+        return reply(
+          404,
+          { message: `local mode does not emulate ${req.method} ${url.pathname}` },
+          'NotFoundException',
+        );
       }
       const [restApiId, stageName] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
       const target = emulators.find((e) => e.api.apiId === restApiId);
       if (!target) return reply(404, { message: 'Invalid API identifier specified' }, 'NotFoundException');
-      if (target.api.stageName !== stageName) return reply(404, { message: 'Invalid stage identifier specified' }, 'NotFoundException');
+      if (target.api.stageName !== stageName)
+        return reply(404, { message: 'Invalid stage identifier specified' }, 'NotFoundException');
       target.flushAuthorizerCache();
       reply(202, {});
     });

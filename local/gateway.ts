@@ -5,7 +5,13 @@ import * as os from 'node:os';
 import type { InvokeResult } from './lambda-runner';
 import { checkTemplateSupported, evaluateMappingExpression, MappingSources, renderTemplate } from './mapping';
 import type { ApiModel, AuthorizerModel, GatewayResponseModel, MethodModel, ResourceNode } from './model';
-import { AuthorizerAnswer, InvalidAuthorizerResponseError, methodArn, parseAuthorizerAnswer, PolicyDecision } from './policy';
+import {
+  AuthorizerAnswer,
+  InvalidAuthorizerResponseError,
+  methodArn,
+  parseAuthorizerAnswer,
+  PolicyDecision,
+} from './policy';
 
 /**
  * An emulation of one API Gateway REST API stage, driven entirely by the API's model read from the template.
@@ -118,7 +124,12 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export class GatewayEmulator {
-  readonly stats: GatewayStats = { authorizerInvocations: 0, authorizerCacheHits: 0, integrationInvocations: 0, authorizerCacheFlushes: 0 };
+  readonly stats: GatewayStats = {
+    authorizerInvocations: 0,
+    authorizerCacheHits: 0,
+    integrationInvocations: 0,
+    authorizerCacheFlushes: 0,
+  };
   private readonly cache = new Map<string, Map<string, CacheEntry>>();
   private readonly now: () => number;
 
@@ -148,7 +159,11 @@ export class GatewayEmulator {
         // A bug in the emulator itself: say so plainly rather than pretend API Gateway answered.
         const message = `local gateway error: ${err instanceof Error ? err.message : String(err)}`;
         process.stderr.write(`${message}\n`);
-        this.send(res, { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message }) });
+        this.send(res, {
+          statusCode: 500,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ message }),
+        });
       });
   };
 
@@ -162,7 +177,8 @@ export class GatewayEmulator {
   async handle(req: http.IncomingMessage): Promise<Reply> {
     const info = await readRequest(req);
     const reply = await this.process(info);
-    if (info !== 'tooLarge') this.options.accessLog?.(`${info.sourceIp} ${info.httpMethod} ${info.path} -> ${reply.statusCode}`);
+    if (info !== 'tooLarge')
+      this.options.accessLog?.(`${info.sourceIp} ${info.httpMethod} ${info.path} -> ${reply.statusCode}`);
     return reply;
   }
 
@@ -171,11 +187,14 @@ export class GatewayEmulator {
       return this.gatewayResponse('REQUEST_TOO_LARGE', undefined, { message: 'Request Too Long' });
     }
     const route = matchRoute(this.api.root, info.path, info.httpMethod);
-    if (!route) return this.gatewayResponse('MISSING_AUTHENTICATION_TOKEN', info, { message: 'Missing Authentication Token' });
+    if (!route)
+      return this.gatewayResponse('MISSING_AUTHENTICATION_TOKEN', info, { message: 'Missing Authentication Token' });
 
     const requestContext = this.requestContext(info, route);
     if (route.method.authorizationType === 'CUSTOM') {
-      const authorizer = route.method.authorizerLogicalId ? this.api.authorizers.get(route.method.authorizerLogicalId) : undefined;
+      const authorizer = route.method.authorizerLogicalId
+        ? this.api.authorizers.get(route.method.authorizerLogicalId)
+        : undefined;
       if (!authorizer) {
         return this.gatewayResponse('AUTHORIZER_CONFIGURATION_ERROR', info, { message: null });
       }
@@ -190,7 +209,11 @@ export class GatewayEmulator {
     } else if (route.method.authorizationType === 'AWS_IAM') {
       const user = info.lowerHeaders['x-local-user'] ?? this.options.defaultLocalUser ?? safeOsUser();
       if (!/^[A-Za-z0-9_.@+=,-]{1,64}$/.test(user)) {
-        return json(400, { message: 'x-local-user must be 1-64 characters of letters, digits and _.@+=,-' }, info.requestId);
+        return json(
+          400,
+          { message: 'x-local-user must be 1-64 characters of letters, digits and _.@+=,-' },
+          info.requestId,
+        );
       }
       const identity = requestContext.identity as Record<string, unknown>;
       identity.userArn = `local:${user}`;
@@ -199,7 +222,11 @@ export class GatewayEmulator {
       identity.accountId = this.options.accountId;
       identity.accessKey = 'local';
     } else if (route.method.authorizationType !== 'NONE') {
-      return json(500, { message: `local mode does not emulate ${route.method.authorizationType} authorization` }, info.requestId);
+      return json(
+        500,
+        { message: `local mode does not emulate ${route.method.authorizationType} authorization` },
+        info.requestId,
+      );
     }
     return this.integrate(info, route, requestContext);
   }
@@ -305,14 +332,20 @@ export class GatewayEmulator {
         if (result.errorMessage === 'Unauthorized') {
           return { kind: 'response', reply: this.gatewayResponse('UNAUTHORIZED', info, { message: 'Unauthorized' }) };
         }
-        return { kind: 'response', reply: this.gatewayResponse('AUTHORIZER_CONFIGURATION_ERROR', info, { message: null }) };
+        return {
+          kind: 'response',
+          reply: this.gatewayResponse('AUTHORIZER_CONFIGURATION_ERROR', info, { message: null }),
+        };
       }
       try {
         answer = parseAuthorizerAnswer(result.payload);
       } catch (err) {
         if (!(err instanceof InvalidAuthorizerResponseError)) throw err;
         process.stderr.write(`local gateway: invalid authorizer answer from ${authorizer.name}: ${err.message}\n`);
-        return { kind: 'response', reply: this.gatewayResponse('AUTHORIZER_CONFIGURATION_ERROR', info, { message: null }) };
+        return {
+          kind: 'response',
+          reply: this.gatewayResponse('AUTHORIZER_CONFIGURATION_ERROR', info, { message: null }),
+        };
       }
       if (authorizer.ttlSeconds > 0) {
         let perAuthorizer = this.cache.get(authorizer.authorizerId);
@@ -340,7 +373,10 @@ export class GatewayEmulator {
     };
   }
 
-  private eventHeaders(info: RequestInfo): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+  private eventHeaders(info: RequestInfo): {
+    headers: Record<string, string>;
+    multiValueHeaders: Record<string, string[]>;
+  } {
     // API Gateway appends the peer address to X-Forwarded-For (it never replaces what the client sent) and adds
     // the port and protocol the client used.
     const headers = { ...info.headers };
@@ -375,14 +411,21 @@ export class GatewayEmulator {
         body: info.body.length === 0 ? null : isText ? info.body.toString('utf8') : info.body.toString('base64'),
         isBase64Encoded: info.body.length > 0 && !isText,
       };
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), integration.timeoutMs).unref());
+      const timeout = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), integration.timeoutMs).unref(),
+      );
       const result = await Promise.race([this.options.invoker.invoke(integration.functionLogicalId, event), timeout]);
-      if (result === 'timeout') return this.gatewayResponse('INTEGRATION_TIMEOUT', info, { message: 'Endpoint request timed out' });
+      if (result === 'timeout')
+        return this.gatewayResponse('INTEGRATION_TIMEOUT', info, { message: 'Endpoint request timed out' });
       if (!result.ok) return this.internalServerError(info);
       return this.proxyResponse(result.payload, info) ?? this.internalServerError(info);
     }
     if (integration.type === 'HTTP_PROXY') return this.httpProxy(info, route, requestContext, integration);
-    return json(500, { message: `local mode does not emulate this method's ${integration.description}` }, info.requestId);
+    return json(
+      500,
+      { message: `local mode does not emulate this method's ${integration.description}` },
+      info.requestId,
+    );
   }
 
   private internalServerError(info: RequestInfo): Reply {
@@ -467,13 +510,17 @@ export class GatewayEmulator {
           out['x-amzn-requestid'] = info.requestId;
           resolve({ statusCode: res.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
         });
-        res.on('error', () => resolve(this.gatewayResponse('INTEGRATION_FAILURE', info, { message: 'Internal server error' })));
+        res.on('error', () =>
+          resolve(this.gatewayResponse('INTEGRATION_FAILURE', info, { message: 'Internal server error' })),
+        );
       });
       upstream.on('timeout', () => {
         upstream.destroy();
         resolve(this.gatewayResponse('INTEGRATION_TIMEOUT', info, { message: 'Endpoint request timed out' }));
       });
-      upstream.on('error', () => resolve(this.gatewayResponse('INTEGRATION_FAILURE', info, { message: 'Internal server error' })));
+      upstream.on('error', () =>
+        resolve(this.gatewayResponse('INTEGRATION_FAILURE', info, { message: 'Internal server error' })),
+      );
       upstream.end(info.body);
     });
   }
@@ -487,7 +534,8 @@ export class GatewayEmulator {
   ): Reply {
     const builtIn = BUILT_IN_RESPONSES[type] ?? BUILT_IN_RESPONSES.DEFAULT_5XX;
     const family = builtIn.status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX';
-    const configured: GatewayResponseModel | undefined = this.api.gatewayResponses.get(type) ?? this.api.gatewayResponses.get(family);
+    const configured: GatewayResponseModel | undefined =
+      this.api.gatewayResponses.get(type) ?? this.api.gatewayResponses.get(family);
     const statusCode = this.api.gatewayResponses.get(type)?.statusCode ?? builtIn.status;
     const requestId = info?.requestId ?? randomUUID();
     const context = {
@@ -643,7 +691,11 @@ function lookupPath(obj: Record<string, unknown>, dotted: string): unknown {
 }
 
 function json(statusCode: number, body: unknown, requestId: string): Reply {
-  return { statusCode, headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId },
+    body: JSON.stringify(body),
+  };
 }
 
 function safeDecode(s: string): string {

@@ -153,7 +153,13 @@ export class LambdaFunctionRunner {
     try {
       await env.ready;
       if (env.dead) {
-        return { ok: false, errorType: 'Runtime.ExitError', errorMessage: 'the runtime exited during init', timedOut: false, requestId };
+        return {
+          ok: false,
+          errorType: 'Runtime.ExitError',
+          errorMessage: 'the runtime exited during init',
+          timedOut: false,
+          requestId,
+        };
       }
       return await new Promise<InvokeResult>((resolve) => {
         const timeoutMs = this.spec.timeoutSeconds * 1000;
@@ -249,15 +255,24 @@ export class LambdaFunctionRunner {
       busy: false,
       dead: false,
     };
-    worker.on('message', (msg: { type: string; id?: string; json?: string; error?: { errorType: string; errorMessage: string }; initError?: { errorType: string; errorMessage: string } }) => {
-      if (msg.type === 'ready') return markReady(msg.initError);
-      if (msg.type !== 'result' || !env.pending || env.pending.id !== msg.id) return;
-      const { resolve, timer } = env.pending;
-      env.pending = undefined;
-      clearTimeout(timer);
-      if (msg.error) resolve({ ok: false, ...msg.error, timedOut: false, requestId: msg.id });
-      else resolve({ ok: true, payload: JSON.parse(msg.json ?? 'null'), requestId: msg.id });
-    });
+    worker.on(
+      'message',
+      (msg: {
+        type: string;
+        id?: string;
+        json?: string;
+        error?: { errorType: string; errorMessage: string };
+        initError?: { errorType: string; errorMessage: string };
+      }) => {
+        if (msg.type === 'ready') return markReady(msg.initError);
+        if (msg.type !== 'result' || !env.pending || env.pending.id !== msg.id) return;
+        const { resolve, timer } = env.pending;
+        env.pending = undefined;
+        clearTimeout(timer);
+        if (msg.error) resolve({ ok: false, ...msg.error, timedOut: false, requestId: msg.id });
+        else resolve({ ok: true, payload: JSON.parse(msg.json ?? 'null'), requestId: msg.id });
+      },
+    );
     const crashed = (why: string) => {
       markReady({ errorType: 'Runtime.ExitError', errorMessage: why });
       if (env.pending) {

@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import { controlPlaneListener } from './control-plane';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { GatewayEmulator, Invoker } from './gateway';
@@ -9,7 +14,15 @@ import { LambdaFunctionRunner } from './lambda-runner';
 import { ApiModel, readStackModel, StackModel, TableModel } from './model';
 import { seedDemo } from './seed';
 import { listenLoopback, LoopbackServer } from './servers';
-import { DEFAULT_ADMIN_PORT, DEFAULT_PORT, DemoSeed, LocalState, runningLocalState, stateFile, writeJson } from './state';
+import {
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_PORT,
+  DemoSeed,
+  LocalState,
+  runningLocalState,
+  stateFile,
+  writeJson,
+} from './state';
 import { synthesizeExampleApp, SynthesizedStack } from './synth';
 
 /**
@@ -164,7 +177,9 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
   if (writeState) {
     const other = runningLocalState(stateDir);
     if (other && other.pid !== process.pid) {
-      throw new Error(`local mode is already running (pid ${other.pid}) on ${other.url}: stop it first, or use another folder`);
+      throw new Error(
+        `local mode is already running (pid ${other.pid}) on ${other.url}: stop it first, or use another folder`,
+      );
     }
   }
 
@@ -185,17 +200,21 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
   try {
     const context: Record<string, unknown> = {};
     if (options.upstreamUrl !== undefined) context.upstreamUrl = options.upstreamUrl;
-    if (options.propagationDelaySeconds !== undefined) context.propagationDelaySeconds = options.propagationDelaySeconds;
+    if (options.propagationDelaySeconds !== undefined)
+      context.propagationDelaySeconds = options.propagationDelaySeconds;
     const synthesized: SynthesizedStack =
       options.synthesized ?? synthesizeExampleApp({ projectRoot, outdir: path.join(stateDir, 'cdk.out'), context });
-    const model = readStackModel(synthesized.template, synthesized.stackName, synthesized.assemblyDir, { tablePrefix: options.tablePrefix });
+    const model = readStackModel(synthesized.template, synthesized.stackName, synthesized.assemblyDir, {
+      tablePrefix: options.tablePrefix,
+    });
     const ddb = await ddbPromise;
 
     await createTables(ddb.endpoint, model.tables, log);
 
     const dataPlane = pickApi(model.apis, 'CUSTOM');
     const adminApi = model.apis.find((a) => a !== dataPlane && a.authorizationTypes.has('AWS_IAM'));
-    if (!dataPlane) throw new Error('the stack has no REST API with a Lambda authorizer: nothing for local mode to protect');
+    if (!dataPlane)
+      throw new Error('the stack has no REST API with a Lambda authorizer: nothing for local mode to protect');
 
     // The control plane must exist before the Lambdas start: its URL is part of their environment.
     const emulators: GatewayEmulator[] = [];
@@ -268,7 +287,13 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
     }
 
     if (writeState) {
-      const state: LocalState = { pid: process.pid, url, adminUrl, dynamoDbEndpoint: ddb.endpoint, startedAt: new Date().toISOString() };
+      const state: LocalState = {
+        pid: process.pid,
+        url,
+        adminUrl,
+        dynamoDbEndpoint: ddb.endpoint,
+        startedAt: new Date().toISOString(),
+      };
       writeJson(stateFile(stateDir), state);
       cleanups.push(async () => {
         if (runningLocalState(stateDir)?.pid === process.pid) fs.rmSync(stateFile(stateDir), { force: true });
@@ -306,12 +331,19 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
 /** The API protected by a Lambda authorizer (the data plane). */
 function pickApi(apis: readonly ApiModel[], authorizationType: string): ApiModel | undefined {
   const matching = apis.filter((a) => a.authorizationTypes.has(authorizationType));
-  if (matching.length > 1) throw new Error(`the stack has ${matching.length} REST APIs with ${authorizationType} methods: local mode serves one`);
+  if (matching.length > 1)
+    throw new Error(
+      `the stack has ${matching.length} REST APIs with ${authorizationType} methods: local mode serves one`,
+    );
   return matching[0];
 }
 
 /** Creates the template's tables in DynamoDB Local; existing ones (a restart) are kept if their keys agree. */
-export async function createTables(endpoint: string, tables: readonly TableModel[], log: (line: string) => void): Promise<void> {
+export async function createTables(
+  endpoint: string,
+  tables: readonly TableModel[],
+  log: (line: string) => void,
+): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

@@ -62,7 +62,8 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
   const port = (name: string, text: string | undefined, fallback: number): number => {
     if (text === undefined) return fallback;
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(n >= 0 && n <= 65535)) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
+    if (!(n >= 0 && n <= 65535))
+      throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
     return n;
   };
   let upstreamUrl: string | undefined;
@@ -73,7 +74,8 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
     } catch {
       throw new UsageError(`--upstream must be a URL such as http://127.0.0.1:3000, got ${JSON.stringify(v.upstream)}`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--upstream must be an http(s) URL, got ${v.upstream}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new UsageError(`--upstream must be an http(s) URL, got ${v.upstream}`);
     upstreamUrl = v.upstream;
   }
   let propagationDelaySeconds: number | undefined;
@@ -105,13 +107,17 @@ export function banner(local: RunningLocalMode, args: StartArgs): string[] {
     `  protected API   ${local.url}${local.urlIpv6 ? `   (also ${local.urlIpv6})` : ''}`,
   ];
   if (local.adminUrl) lines.push(`  admin API       ${local.adminUrl}   (no SigV4 locally: callers are local:<user>)`);
-  lines.push(`  DynamoDB Local  ${local.dynamoDbEndpoint}   (${args.inMemory ? 'in memory' : `data in ${args.dataDir ?? '.local'}/dynamodb`})`);
+  lines.push(
+    `  DynamoDB Local  ${local.dynamoDbEndpoint}   (${args.inMemory ? 'in memory' : `data in ${args.dataDir ?? '.local'}/dynamodb`})`,
+  );
   if (local.dynamoDbListensOn !== undefined && local.dynamoDbListensOn !== '127.0.0.1') {
     lines.push(`  warning         DynamoDB Local listens on ${local.dynamoDbListensOn}`);
   }
   lines.push(`  upstream        ${args.upstreamUrl ?? 'the example echo Lambda'}`);
   if (authorizer) {
-    lines.push(`  authorizer      cache TTL ${authorizer.ttlSeconds} s, keyed by ${authorizer.identitySources.map((s) => s.expression).join(' + ')}`);
+    lines.push(
+      `  authorizer      cache TTL ${authorizer.ttlSeconds} s, keyed by ${authorizer.identitySources.map((s) => s.expression).join(' + ')}`,
+    );
   }
   if (local.demo) {
     const { key, organizationId, allowedIp } = local.demo;
@@ -167,7 +173,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // The Lambda assets are build output (not in git): bundle them first, as `cdk synth` does through cdk.json.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { bundle } = require(path.join(DEFAULT_PROJECT_ROOT, 'scripts', 'bundle.js')) as { bundle(o: { quiet: boolean }): Promise<unknown> };
+  const { bundle } = require(path.join(DEFAULT_PROJECT_ROOT, 'scripts', 'bundle.js')) as {
+    bundle(o: { quiet: boolean }): Promise<unknown>;
+  };
   await bundle({ quiet: true });
 
   let local: RunningLocalMode | undefined;

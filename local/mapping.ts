@@ -20,13 +20,16 @@ export class UnsupportedTemplateError extends Error {
 
 /** Throws if the template uses Velocity beyond what renderTemplate supports. */
 export function checkTemplateSupported(template: string, where: string): void {
-  const directive = /(^|[^\\])#(set|if|elseif|else|end|foreach|macro|parse|include|define|evaluate|break|stop)\b/.exec(template);
+  const directive = /(^|[^\\])#(set|if|elseif|else|end|foreach|macro|parse|include|define|evaluate|break|stop)\b/.exec(
+    template,
+  );
   if (directive) {
     throw new UnsupportedTemplateError(`${where}: local mode does not render the Velocity directive #${directive[2]}`);
   }
   const util = /\$util\.(\w+)/g;
   for (const m of template.matchAll(util)) {
-    if (m[1] !== 'escapeJavaScript') throw new UnsupportedTemplateError(`${where}: local mode does not render $util.${m[1]}`);
+    if (m[1] !== 'escapeJavaScript')
+      throw new UnsupportedTemplateError(`${where}: local mode does not render $util.${m[1]}`);
   }
   if (/\$input\./.test(template)) throw new UnsupportedTemplateError(`${where}: local mode does not render $input`);
 }

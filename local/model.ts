@@ -1,8 +1,20 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AttributeDefinition, CreateTableCommandInput, KeySchemaElement, Projection } from '@aws-sdk/client-dynamodb';
-import { CfnResource, CfnTemplate, IntrinsicResolver, referencedLogicalId, referencedLogicalIds, UnresolvableError } from './intrinsics';
+import type {
+  AttributeDefinition,
+  CreateTableCommandInput,
+  KeySchemaElement,
+  Projection,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CfnResource,
+  CfnTemplate,
+  IntrinsicResolver,
+  referencedLogicalId,
+  referencedLogicalIds,
+  UnresolvableError,
+} from './intrinsics';
 
 /**
  * The part of a synthesized stack that local mode runs, read from the cloud assembly's template: tables, Lambda
@@ -127,7 +139,12 @@ export function localApiId(stackName: string, logicalId: string): string {
   return id;
 }
 
-export function readStackModel(template: CfnTemplate, stackName: string, assemblyDir: string, names: LocalNames = {}): StackModel {
+export function readStackModel(
+  template: CfnTemplate,
+  stackName: string,
+  assemblyDir: string,
+  names: LocalNames = {},
+): StackModel {
   const region = names.region ?? 'us-east-1';
   const accountId = names.accountId ?? '000000000000';
   const resources = template.Resources ?? {};
@@ -159,8 +176,8 @@ export function readStackModel(template: CfnTemplate, stackName: string, assembl
 
   const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-  const tables: TableModel[] = [...byType('AWS::DynamoDB::Table'), ...byType('AWS::DynamoDB::GlobalTable')].map(([logicalId, r]) =>
-    readTable(logicalId, r, tableName(logicalId, r), resolver),
+  const tables: TableModel[] = [...byType('AWS::DynamoDB::Table'), ...byType('AWS::DynamoDB::GlobalTable')].map(
+    ([logicalId, r]) => readTable(logicalId, r, tableName(logicalId, r), resolver),
   );
 
   const functions = new Map<string, FunctionModel>();
@@ -174,7 +191,8 @@ export function readStackModel(template: CfnTemplate, stackName: string, assembl
   };
   const lambdaIn = (value: unknown, what: string): string => {
     const ids = [...referencedLogicalIds(value)].filter((id) => resources[id]?.Type === 'AWS::Lambda::Function');
-    if (ids.length !== 1) throw new UnresolvableError(`${what}: cannot tell which Lambda function ${JSON.stringify(value)} invokes`);
+    if (ids.length !== 1)
+      throw new UnresolvableError(`${what}: cannot tell which Lambda function ${JSON.stringify(value)} invokes`);
     functionModel(ids[0]);
     return ids[0];
   };
@@ -198,7 +216,9 @@ export function readStackModel(template: CfnTemplate, stackName: string, assembl
     const rootId = `${apiLogicalId}#root`;
     const root: ResourceNode = { resourceId: rootId, pathPart: '', path: '/', children: [], methods: new Map() };
     const nodes = new Map<string, ResourceNode>([[rootId, root]]);
-    const apiResources = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && belongs(r));
+    const apiResources = Object.entries(resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGateway::Resource' && belongs(r),
+    );
     const parentKey = (parentRef: unknown): string | undefined => {
       const id = referencedLogicalId(parentRef);
       if (id === apiLogicalId) return rootId; // Fn::GetAtt [Api, RootResourceId]
@@ -222,7 +242,8 @@ export function readStackModel(template: CfnTemplate, stackName: string, assembl
         nodes.set(id, node);
         return false;
       });
-      if (next.length === pending.length) throw new UnresolvableError(`RestApi ${apiLogicalId}: resources with unknown parents`);
+      if (next.length === pending.length)
+        throw new UnresolvableError(`RestApi ${apiLogicalId}: resources with unknown parents`);
       pending = next;
     }
 
@@ -285,7 +306,8 @@ function readTable(logicalId: string, r: CfnResource, tableName: string, resolve
     GlobalSecondaryIndexes?: Index[];
     LocalSecondaryIndexes?: Index[];
   };
-  if (!p.KeySchema || !p.AttributeDefinitions) throw new UnresolvableError(`table ${logicalId} has no KeySchema or AttributeDefinitions`);
+  if (!p.KeySchema || !p.AttributeDefinitions)
+    throw new UnresolvableError(`table ${logicalId} has no KeySchema or AttributeDefinitions`);
   const gsis = p.GlobalSecondaryIndexes ?? [];
   const lsis = p.LocalSecondaryIndexes ?? [];
   return {
@@ -299,20 +321,37 @@ function readTable(logicalId: string, r: CfnResource, tableName: string, resolve
       KeySchema: p.KeySchema,
       GlobalSecondaryIndexes:
         gsis.length > 0
-          ? gsis.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection ?? { ProjectionType: 'ALL' } }))
+          ? gsis.map((g) => ({
+              IndexName: g.IndexName,
+              KeySchema: g.KeySchema,
+              Projection: g.Projection ?? { ProjectionType: 'ALL' },
+            }))
           : undefined,
       LocalSecondaryIndexes:
-        lsis.length > 0 ? lsis.map((l) => ({ IndexName: l.IndexName, KeySchema: l.KeySchema, Projection: l.Projection ?? { ProjectionType: 'ALL' } })) : undefined,
+        lsis.length > 0
+          ? lsis.map((l) => ({
+              IndexName: l.IndexName,
+              KeySchema: l.KeySchema,
+              Projection: l.Projection ?? { ProjectionType: 'ALL' },
+            }))
+          : undefined,
     },
   };
 }
 
-function readFunction(logicalId: string, r: CfnResource, assemblyDir: string, resolver: IntrinsicResolver): FunctionModel {
+function readFunction(
+  logicalId: string,
+  r: CfnResource,
+  assemblyDir: string,
+  resolver: IntrinsicResolver,
+): FunctionModel {
   const p = r.Properties ?? {};
   const functionName = resolver.physicalName(logicalId, r);
   const runtime = String(p.Runtime ?? '');
   if (!runtime.startsWith('nodejs')) {
-    throw new UnresolvableError(`Lambda ${logicalId}: local mode runs Node.js functions only, this one is ${runtime || 'a container image'}`);
+    throw new UnresolvableError(
+      `Lambda ${logicalId}: local mode runs Node.js functions only, this one is ${runtime || 'a container image'}`,
+    );
   }
   const code = (p.Code ?? {}) as Record<string, unknown>;
   let codeDir: string;
@@ -329,8 +368,12 @@ function readFunction(logicalId: string, r: CfnResource, assemblyDir: string, re
       `Lambda ${logicalId} has no aws:asset:path metadata: synthesize with the context aws:cdk:enable-asset-metadata=true`,
     );
   }
-  if (!fs.existsSync(codeDir)) throw new UnresolvableError(`Lambda ${logicalId}: code folder ${codeDir} does not exist`);
-  const env = resolver.resolve((p.Environment as Record<string, unknown> | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  if (!fs.existsSync(codeDir))
+    throw new UnresolvableError(`Lambda ${logicalId}: code folder ${codeDir} does not exist`);
+  const env = resolver.resolve((p.Environment as Record<string, unknown> | undefined)?.Variables ?? {}) as Record<
+    string,
+    unknown
+  >;
   const environment: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
@@ -359,15 +402,19 @@ function readAuthorizer(
   const p = r.Properties ?? {};
   const type = String(resolver.resolve(p.Type));
   if (type !== 'REQUEST' && type !== 'TOKEN') {
-    throw new UnresolvableError(`Authorizer ${logicalId}: local mode emulates Lambda REQUEST and TOKEN authorizers, not ${type}`);
+    throw new UnresolvableError(
+      `Authorizer ${logicalId}: local mode emulates Lambda REQUEST and TOKEN authorizers, not ${type}`,
+    );
   }
-  const identitySourceText = p.IdentitySource === undefined ? '' : resolver.resolveString(p.IdentitySource, `${logicalId}.IdentitySource`);
+  const identitySourceText =
+    p.IdentitySource === undefined ? '' : resolver.resolveString(p.IdentitySource, `${logicalId}.IdentitySource`);
   const identitySources = identitySourceText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((expression) => parseIdentitySource(expression, logicalId));
-  const ttl = p.AuthorizerResultTtlInSeconds === undefined ? 300 : Number(resolver.resolve(p.AuthorizerResultTtlInSeconds));
+  const ttl =
+    p.AuthorizerResultTtlInSeconds === undefined ? 300 : Number(resolver.resolve(p.AuthorizerResultTtlInSeconds));
   return {
     logicalId,
     authorizerId: resolver.resolveString({ Ref: logicalId }, logicalId),
@@ -377,7 +424,9 @@ function readAuthorizer(
     identitySources,
     ttlSeconds: ttl,
     identityValidationExpression:
-      p.IdentityValidationExpression === undefined ? undefined : resolver.resolveString(p.IdentityValidationExpression, logicalId),
+      p.IdentityValidationExpression === undefined
+        ? undefined
+        : resolver.resolveString(p.IdentityValidationExpression, logicalId),
   };
 }
 

@@ -55,7 +55,9 @@ export function compilePolicy(doc: unknown): CompiledPolicy {
   const statements: Statement[] = list.map((s, i) => {
     if (!isObject(s)) throw new InvalidAuthorizerResponseError(`Statement[${i}] must be an object`);
     if (s.Effect !== 'Allow' && s.Effect !== 'Deny') {
-      throw new InvalidAuthorizerResponseError(`Statement[${i}].Effect must be Allow or Deny, got ${JSON.stringify(s.Effect)}`);
+      throw new InvalidAuthorizerResponseError(
+        `Statement[${i}].Effect must be Allow or Deny, got ${JSON.stringify(s.Effect)}`,
+      );
     }
     if (s.Condition !== undefined) {
       // Conditions need request keys API Gateway does not document for authorizer policies; refusing loudly
@@ -69,7 +71,7 @@ export function compilePolicy(doc: unknown): CompiledPolicy {
       if (!arr.every((x) => typeof x === 'string')) {
         throw new InvalidAuthorizerResponseError(`Statement[${i}].${name} must be a string or a list of strings`);
       }
-      return arr as string[];
+      return arr;
     };
     const st: Statement = {
       effect: s.Effect,

@@ -41,7 +41,9 @@ export function synthesizeApp(app: App): SynthesizedStack {
   );
   if (candidates.length === 0) throw new Error('the app has no stack with a REST API: local mode has nothing to serve');
   if (candidates.length > 1) {
-    throw new Error(`the app has several stacks with REST APIs (${candidates.map((s) => s.stackName).join(', ')}): local mode serves one`);
+    throw new Error(
+      `the app has several stacks with REST APIs (${candidates.map((s) => s.stackName).join(', ')}): local mode serves one`,
+    );
   }
   const stack = candidates[0];
   return { template: stack.template as CfnTemplate, stackName: stack.stackName, assemblyDir: assembly.directory };
@@ -66,7 +68,9 @@ const BUILDER_EXPORTS = ['buildExampleApp', 'createExampleApp', 'buildApp', 'cre
  */
 export function synthesizeExampleApp(options: ExampleSynthOptions): SynthesizedStack {
   const cdkJsonPath = path.join(options.projectRoot, 'cdk.json');
-  const cdkJson = fs.existsSync(cdkJsonPath) ? (JSON.parse(fs.readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> }) : {};
+  const cdkJson = fs.existsSync(cdkJsonPath)
+    ? (JSON.parse(fs.readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> })
+    : {};
   const context = { ...(cdkJson.context ?? {}), ...LOCAL_SYNTH_CONTEXT, ...(options.context ?? {}) };
   fs.rmSync(options.outdir, { recursive: true, force: true });
   fs.mkdirSync(options.outdir, { recursive: true });
@@ -79,9 +83,14 @@ export function synthesizeExampleApp(options: ExampleSynthOptions): SynthesizedS
     const mod = require(path.join(options.projectRoot, 'bin', 'app')) as Record<string, unknown>;
     const builderName = BUILDER_EXPORTS.find((n) => typeof mod[n] === 'function');
     if (!builderName) {
-      throw new Error(`bin/app.ts exports none of ${BUILDER_EXPORTS.join(', ')}: local mode cannot build the example app`);
+      throw new Error(
+        `bin/app.ts exports none of ${BUILDER_EXPORTS.join(', ')}: local mode cannot build the example app`,
+      );
     }
-    const built = (mod[builderName] as (props?: unknown) => App | Stack | { app: App })({ context, outdir: options.outdir });
+    const built = (mod[builderName] as (props?: unknown) => App | Stack | { app: App })({
+      context,
+      outdir: options.outdir,
+    });
     const app = (isStack(built) ? built.node.root : 'app' in built ? built.app : built) as App;
     return synthesizeApp(app);
   } finally {

@@ -280,7 +280,9 @@ export class AdminStore {
         Put: {
           TableName: this.tables.allowlists,
           Item: item,
-          ...(overwriting ? guardCondition(overwriting.guard, undefined, 'pk') : versionCondition('version', expectedVersion, 'pk')),
+          ...(overwriting
+            ? guardCondition(overwriting.guard, undefined, 'pk')
+            : versionCondition('version', expectedVersion, 'pk')),
         },
       },
       audit,
@@ -302,7 +304,10 @@ export class AdminStore {
     overwriting?: CorruptAllowlist,
   ): Promise<void> {
     const list = allowlistToAttributes(nextSettings);
-    checkItemSize({ ...apiKeyToItem(key, projectScope(key.organizationId, key.projectId)), allowlist: { M: list } }, 'the API key with its allowlist');
+    checkItemSize(
+      { ...apiKeyToItem(key, projectScope(key.organizationId, key.projectId)), allowlist: { M: list } },
+      'the API key with its allowlist',
+    );
     const listCheck: Condition = overwriting
       ? guardCondition(overwriting.guard, '#al', '#al')
       : expectedVersion === 0
@@ -359,7 +364,11 @@ export class AdminStore {
           UpdateExpression: 'SET #status = :revoked, revokedAt = :at',
           ConditionExpression: 'attribute_exists(keyHash) AND #status = :active',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':revoked': { S: 'revoked' }, ':active': { S: 'active' }, ':at': { S: revokedAt } },
+          ExpressionAttributeValues: {
+            ':revoked': { S: 'revoked' },
+            ':active': { S: 'active' },
+            ':at': { S: revokedAt },
+          },
         },
       },
       audit,
@@ -424,7 +433,11 @@ export class AdminStore {
       this.logger?.warn('commit answer lost; its audit record shows it committed', context);
       return;
     }
-    throw new WriteOutcomeUnknownError(audit.organizationId, audit.eventId, again.outcome === 'unknown' ? again.cause : again.error);
+    throw new WriteOutcomeUnknownError(
+      audit.organizationId,
+      audit.eventId,
+      again.outcome === 'unknown' ? again.cause : again.error,
+    );
   }
 
   /**
@@ -449,7 +462,12 @@ export class AdminStore {
       await this.client.send(command);
       return { outcome: 'committed' };
     } catch (err) {
-      return classifyTransactError(err, input.TransactItems!.length - 1, attemptErrors.length ? attemptErrors : [err], earlierSendUnanswered);
+      return classifyTransactError(
+        err,
+        input.TransactItems!.length - 1,
+        attemptErrors.length ? attemptErrors : [err],
+        earlierSendUnanswered,
+      );
     }
   }
 
@@ -525,7 +543,8 @@ export function classifyTransactError(
   }
   if (earlierSendUnanswered && e?.name === 'TransactionConflictException') return { outcome: 'unknown', cause: err };
   if (!attemptErrors.every(neverApplied)) return { outcome: 'unknown', cause: err };
-  if (e?.name === 'TransactionConflictException') return { outcome: 'not_committed', error: new WriteConflictError(String(e.message)) };
+  if (e?.name === 'TransactionConflictException')
+    return { outcome: 'not_committed', error: new WriteConflictError(String(e.message)) };
   if (e?.name === 'ValidationException' && isSizeError(e.message)) {
     return { outcome: 'not_committed', error: new ItemTooLargeError(String(e.message)) };
   }
@@ -569,13 +588,27 @@ function guardCondition(guard: StoredListGuard, container: string | undefined, p
   const names = { '#version': 'version' };
   switch (guard.kind) {
     case 'version':
-      return { ConditionExpression: `${version} = :guard`, ExpressionAttributeNames: names, ExpressionAttributeValues: { ':guard': { N: guard.raw } } };
+      return {
+        ConditionExpression: `${version} = :guard`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':guard': { N: guard.raw } },
+      };
     case 'noVersion':
-      return { ConditionExpression: `attribute_exists(${present}) AND attribute_not_exists(${version})`, ExpressionAttributeNames: names };
+      return {
+        ConditionExpression: `attribute_exists(${present}) AND attribute_not_exists(${version})`,
+        ExpressionAttributeNames: names,
+      };
     case 'versionType':
-      return { ConditionExpression: `attribute_type(${version}, :guard)`, ExpressionAttributeNames: names, ExpressionAttributeValues: { ':guard': { S: guard.type } } };
+      return {
+        ConditionExpression: `attribute_type(${version}, :guard)`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':guard': { S: guard.type } },
+      };
     case 'containerType':
-      return { ConditionExpression: `attribute_type(${container ?? present}, :guard)`, ExpressionAttributeValues: { ':guard': { S: guard.type } } };
+      return {
+        ConditionExpression: `attribute_type(${container ?? present}, :guard)`,
+        ExpressionAttributeValues: { ':guard': { S: guard.type } },
+      };
   }
 }
 
@@ -594,7 +627,7 @@ export function estimateItemSize(item: Item): number {
     if (v.B !== undefined) return v.B.length;
     if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
     if (v.L !== undefined) return 3 + v.L.reduce((n, x) => n + 1 + value(x), 0);
-    if (v.M !== undefined) return 3 + estimateItemSize(v.M as Item);
+    if (v.M !== undefined) return 3 + estimateItemSize(v.M);
     return 0;
   };
   for (const [name, v] of Object.entries(item)) size += Buffer.byteLength(name, 'utf8') + value(v);
@@ -646,7 +679,9 @@ export function auditEventToItem(e: AuditEvent): Item {
   };
   if (estimateItemSize(bounded) <= AUDIT_RECORD_BUDGET_BYTES) return bounded;
   // Only reachable with entries or ids beyond the API's limits; refused as too large, never retried as a 5xx.
-  throw new ItemTooLargeError(`the audit record of this change would be about ${Math.ceil(estimateItemSize(bounded) / 1024)} KB`);
+  throw new ItemTooLargeError(
+    `the audit record of this change would be about ${Math.ceil(estimateItemSize(bounded) / 1024)} KB`,
+  );
 }
 
 /**
@@ -672,7 +707,10 @@ export function auditEventFromItem(item: Item): AuditEvent {
   let before: unknown = null;
   let after: unknown = null;
   if (item.snapshotGzip?.B) {
-    const snapshot = JSON.parse(gunzipSync(Buffer.from(item.snapshotGzip.B)).toString('utf8')) as { before: unknown; after: unknown };
+    const snapshot = JSON.parse(gunzipSync(Buffer.from(item.snapshotGzip.B)).toString('utf8')) as {
+      before: unknown;
+      after: unknown;
+    };
     before = snapshot.before;
     after = snapshot.after;
   } else {

@@ -153,7 +153,10 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
    * `batchGet` bounded by `timeoutMs`. The race settles the read at the deadline even if the SDK in use ignored the
    * abort; the abort still ends the HTTP request and stops further retries.
    */
-  private async batchGetWithin(requestItems: Record<string, KeysAndAttributes>, timeoutMs: number): Promise<Map<string, Item[]>> {
+  private async batchGetWithin(
+    requestItems: Record<string, KeysAndAttributes>,
+    timeoutMs: number,
+  ): Promise<Map<string, Item[]>> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -170,7 +173,10 @@ export class DynamoDbAuthorizerStore implements AuthorizerStore {
     }
   }
 
-  private async batchGet(requestItems: Record<string, KeysAndAttributes>, signal: AbortSignal): Promise<Map<string, Item[]>> {
+  private async batchGet(
+    requestItems: Record<string, KeysAndAttributes>,
+    signal: AbortSignal,
+  ): Promise<Map<string, Item[]>> {
     const found = new Map<string, Item[]>();
     let pending: Record<string, KeysAndAttributes> | undefined = requestItems;
     for (let attempt = 0; ; attempt++) {

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
-import { AllowlistEntry, AllowlistSettings, ApiKeyRecord, ApiKeyStatus, EMPTY_ALLOWLIST } from '../core/model';
+import { AllowlistEntry, AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../core/model';
 
 /**
  * DynamoDB item <-> core record mapping, shared by the authorizer (reads) and the admin API (writes), so both
@@ -131,7 +131,12 @@ export function allowlistFromAttributes(item: Item | undefined): AllowlistSettin
       if (v !== undefined && v.S === undefined) fail(`an entry's ${name} is not a string`);
       return v?.S ?? '';
     };
-    return { value, description: optional('description'), createdAt: optional('createdAt'), createdBy: optional('createdBy') };
+    return {
+      value,
+      description: optional('description'),
+      createdAt: optional('createdAt'),
+      createdBy: optional('createdBy'),
+    };
   });
   const version = Number(item.version?.N);
   if (!Number.isInteger(version) || version < 0) return fail('version is not a whole number');
@@ -195,7 +200,7 @@ export function apiKeyFromItem(item: Item): ApiKeyRecord {
     organizationId: str(item, 'organizationId')!,
     projectId: str(item, 'projectId')!,
     name: str(item, 'name', false) ?? '',
-    status: status as ApiKeyStatus,
+    status: status,
     redactedValue: str(item, 'redactedValue', false) ?? '',
     createdAt: str(item, 'createdAt', false) ?? '',
     createdBy: str(item, 'createdBy', false) ?? '',
@@ -240,9 +245,10 @@ export function storedApiKeyFromItem(item: Item): StoredApiKey {
     const key = apiKeyFromItem(item);
     if (key.allowlist) {
       try {
-        requireCanonicalEntries(key.allowlist, item.allowlist!.M!);
+        requireCanonicalEntries(key.allowlist, item.allowlist.M!);
       } catch (err) {
-        if (err instanceof CorruptAllowlistError) throw new CorruptAllowlistError(err.corrupt, item, { ...key, allowlist: undefined });
+        if (err instanceof CorruptAllowlistError)
+          throw new CorruptAllowlistError(err.corrupt, item, { ...key, allowlist: undefined });
         throw err;
       }
     }

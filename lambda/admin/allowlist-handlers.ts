@@ -187,7 +187,10 @@ export async function replaceAllowlist(deps: AdminDependencies, req: AdminReques
       // The replacement of an unreadable list keeps its flag only when that much could be read.
       const flag = enabled ?? corrupt.enabled;
       if (flag === undefined) {
-        throw missingParameter('enabled', `the stored list is corrupt (${corrupt.reason}), so whether it was enabled is unknown: say true or false`);
+        throw missingParameter(
+          'enabled',
+          `the stored list is corrupt (${corrupt.reason}), so whether it was enabled is unknown: say true or false`,
+        );
       }
       return replaceEntries({ enabled: flag, entries: [], version: corrupt.version }, entries, flag, ctx);
     },
@@ -200,18 +203,25 @@ export async function addAllowlistEntries(deps: AdminDependencies, req: AdminReq
   let paramPrefix: string;
   if (body.entries !== undefined) {
     if (body.value !== undefined || body.description !== undefined) {
-      throw badRequest('conflicting_parameters', 'Send either "entries" (an array) or one "value" with an optional "description", not both.');
+      throw badRequest(
+        'conflicting_parameters',
+        'Send either "entries" (an array) or one "value" with an optional "description", not both.',
+      );
     }
     const inputs = entryInputs(body.entries, 'entries');
-    if (inputs.length === 0) throw badRequest('invalid_value', '"entries" is empty: add at least one entry.', 'entries');
+    if (inputs.length === 0)
+      throw badRequest('invalid_value', '"entries" is empty: add at least one entry.', 'entries');
     paramPrefix = 'entries';
     entries = validateEntries(inputs, paramPrefix);
   } else {
-    if (body.value === undefined) throw missingParameter('value', 'the IP address or CIDR range to add (or "entries" for many)');
+    if (body.value === undefined)
+      throw missingParameter('value', 'the IP address or CIDR range to add (or "entries" for many)');
     paramPrefix = '';
     entries = validateEntries([{ value: body.value, description: body.description }], paramPrefix);
   }
-  return writeAllowlist(deps, req, 'ip_allowlist.entries.add', (current, ctx) => addEntries(current, entries, ctx, paramPrefix));
+  return writeAllowlist(deps, req, 'ip_allowlist.entries.add', (current, ctx) =>
+    addEntries(current, entries, ctx, paramPrefix),
+  );
 }
 
 /** The core parser's canonical form of `text`; its message, as a 400 with `code`, when it refuses the text. */
@@ -247,7 +257,12 @@ export async function disableAllowlist(deps: AdminDependencies, req: AdminReques
  */
 export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const body = expectObject(req.body, '', ['ip', 'entries']);
-  const ip = normalizedOr400(normalizeIpAddress, requiredString(body, 'ip', 'the IP address to check'), 'invalid_ip_address', 'ip');
+  const ip = normalizedOr400(
+    normalizeIpAddress,
+    requiredString(body, 'ip', 'the IP address to check'),
+    'invalid_ip_address',
+    'ip',
+  );
   let draft: AllowlistSettings | undefined;
   if (body.entries !== undefined) {
     const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
@@ -264,7 +279,9 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
   const org = target.organizationId;
   const orgTarget: AllowlistTarget = { scope: 'organization', organizationId: org };
   const projectTarget: AllowlistTarget | undefined =
-    target.scope === 'organization' ? undefined : { scope: 'project', organizationId: org, projectId: target.projectId };
+    target.scope === 'organization'
+      ? undefined
+      : { scope: 'project', organizationId: org, projectId: target.projectId };
   // Every list the authorizer would read: a corrupt one makes it fail closed, so the check says so, naming it.
   // A draft stands in for its own scope's stored list, which then decides nothing, corrupt or not.
   const readable = async (t: AllowlistTarget): Promise<LoadedList> => {
@@ -295,7 +312,8 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
     project: target.scope === 'project' && draft ? draft : project,
     key: target.scope === 'key' ? (draft ?? keyList!.settings) : undefined,
   };
-  const own = target.scope === 'organization' ? lists.organization : target.scope === 'project' ? lists.project : lists.key!;
+  const own =
+    target.scope === 'organization' ? lists.organization : target.scope === 'project' ? lists.project : lists.key!;
   const decision = decideIpFromSettings(lists, ip);
   const body200: Record<string, unknown> = {
     object: 'ip_allowlist_check',

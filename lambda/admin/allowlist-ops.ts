@@ -60,7 +60,12 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
   inputs.forEach((input, index) => {
     const where = paramPrefix ? `${paramPrefix}[${index}]` : 'value';
     if (typeof input.value !== 'string') {
-      rejected.push({ index, value: input.value, code: 'invalid_type', reason: `${where}: the value must be a string` });
+      rejected.push({
+        index,
+        value: input.value,
+        code: 'invalid_type',
+        reason: `${where}: the value must be a string`,
+      });
       return;
     }
     let value: string;
@@ -131,7 +136,14 @@ function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntr
   const code = status === 409 ? 'duplicate_entry' : 'invalid_entries';
   const list = rejected.map((r) => `${paramPrefix || 'entries'}[${r.index}]: ${r.reason}`).join('; ');
   const what = rejected.length === 1 ? '1 entry was' : `${rejected.length} entries were`;
-  return new AdminError(status, code, `${what} rejected and nothing was changed: ${list}.`, paramPrefix || 'value', type, rejected);
+  return new AdminError(
+    status,
+    code,
+    `${what} rejected and nothing was changed: ${list}.`,
+    paramPrefix || 'value',
+    type,
+    rejected,
+  );
 }
 
 function capitalize(s: string): string {
@@ -206,7 +218,9 @@ export function replaceEntries(
   if (entries.length > ctx.maxEntries) throw limitExceeded(ctx.maxEntries, 0, entries.length);
   const willBeEnabled = enabled ?? current.enabled;
   if (willBeEnabled && entries.length === 0) {
-    throw emptyAllowlist(enabled === true ? 'enable an allowlist with no entries' : 'remove every entry of an enabled allowlist');
+    throw emptyAllowlist(
+      enabled === true ? 'enable an allowlist with no entries' : 'remove every entry of an enabled allowlist',
+    );
   }
   const before = new Map(current.entries.map((e) => [e.value, e]));
   const replaced: AllowlistEntry[] = entries.map((e) => {

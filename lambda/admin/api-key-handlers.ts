@@ -27,7 +27,12 @@ export async function createApiKey(deps: AdminDependencies, req: AdminRequest): 
     throw invalidValue('name', `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters, got ${name.length}.`);
   }
   const unsafe = findUnsafeCharacter(name);
-  if (unsafe) throw badRequest('invalid_characters', `Invalid name: ${unsafeCharacterReason(unsafe)}. Nothing was changed.`, 'name');
+  if (unsafe)
+    throw badRequest(
+      'invalid_characters',
+      `Invalid name: ${unsafeCharacterReason(unsafe)}. Nothing was changed.`,
+      'name',
+    );
   const organizationId = req.params.org!;
   const projectId = req.params.project!;
   const generated = generateApiKey({ organizationId, projectId });

@@ -1,5 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ItemTooLargeError, StoreUnavailableError, WriteConflictError, WriteOutcomeUnknownError } from '../adapters/admin-store';
+import {
+  ItemTooLargeError,
+  StoreUnavailableError,
+  WriteConflictError,
+  WriteOutcomeUnknownError,
+} from '../adapters/admin-store';
 import {
   addAllowlistEntries,
   checkIp,
@@ -83,7 +88,12 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
       deadlineMs = req.deadlineMs;
       const res = await HANDLERS[route.operation](deps, req);
       if (route.write) {
-        deps.logger.info('admin change', { operation: route.operation, path, actor: req.actor, status: res.statusCode });
+        deps.logger.info('admin change', {
+          operation: route.operation,
+          path,
+          actor: req.actor,
+          status: res.statusCode,
+        });
         if (res.statusCode < 400) deps.metrics?.record('write');
       }
       return respond(res.statusCode, res.body, res.headers);
@@ -92,7 +102,12 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
       // written): a disable or revoke that was saved must not wait for the gateway TTL because its answer was lost.
       const error =
         err instanceof WriteOutcomeUnknownError
-          ? writeOutcomeUnknown(err.organizationId, err.eventId, await propagate(deps, clock(deps), deadlineMs), deps.config.propagationDelaySeconds)
+          ? writeOutcomeUnknown(
+              err.organizationId,
+              err.eventId,
+              await propagate(deps, clock(deps), deadlineMs),
+              deps.config.propagationDelaySeconds,
+            )
           : toAdminError(err);
       if (error.statusCode >= 500) {
         deps.logger.error('admin request failed', { method, path, requestId, error: describe(err) });
@@ -118,6 +133,10 @@ function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-function respond(statusCode: number, body: unknown, headers: Readonly<Record<string, string>> = {}): APIGatewayProxyResult {
+function respond(
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): APIGatewayProxyResult {
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }

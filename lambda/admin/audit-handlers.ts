@@ -16,9 +16,7 @@ export async function listAuditLog(deps: AdminDependencies, req: AdminRequest): 
   const organizationId = req.params.org!;
   const limit = parseLimit(req.query);
   const start =
-    req.query.cursor === undefined
-      ? undefined
-      : decodeCursor(req.query.cursor, { organizationId, eventId: undefined });
+    req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor, { organizationId, eventId: undefined });
   const page = await deps.store.listAuditEvents(organizationId, limit, start);
   const data: ReturnType<typeof auditEventView>[] = [];
   let bytes = 0;
@@ -27,7 +25,14 @@ export async function listAuditLog(deps: AdminDependencies, req: AdminRequest): 
     bytes += Buffer.byteLength(JSON.stringify(view), 'utf8');
     if (data.length > 0 && bytes > AUDIT_PAGE_BUDGET_BYTES) {
       const last = data[data.length - 1];
-      return { statusCode: 200, body: { object: 'list', data, next_cursor: encodeCursor({ organizationId: { S: organizationId }, eventId: { S: last.id } }) } };
+      return {
+        statusCode: 200,
+        body: {
+          object: 'list',
+          data,
+          next_cursor: encodeCursor({ organizationId: { S: organizationId }, eventId: { S: last.id } }),
+        },
+      };
     }
     data.push(view);
   }

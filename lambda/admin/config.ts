@@ -89,10 +89,20 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
   );
   // Without the variable, assume the split the construct would make: never under-report the delay.
   const split = splitPropagationDelay(propagationDelaySeconds);
-  const memoryCacheTtlSeconds = wholeNumber(ADMIN_ENV.memoryCacheTtlSeconds, 0, MAX_MEMORY_TTL_SECONDS, split.memoryTtlSeconds);
+  const memoryCacheTtlSeconds = wholeNumber(
+    ADMIN_ENV.memoryCacheTtlSeconds,
+    0,
+    MAX_MEMORY_TTL_SECONDS,
+    split.memoryTtlSeconds,
+  );
   // Without the variable, the split the construct makes. The bound grows with the delay, so with several authorizers
   // the longest delay (what the construct passes) gives the longest bound; a larger value only makes writes wait longer.
-  const maxDecisionAgeSeconds = wholeNumber(ADMIN_ENV.maxDecisionAgeSeconds, 1, MAX_DECISION_AGE_SECONDS, split.maxDecisionAgeSeconds);
+  const maxDecisionAgeSeconds = wholeNumber(
+    ADMIN_ENV.maxDecisionAgeSeconds,
+    1,
+    MAX_DECISION_AGE_SECONDS,
+    split.maxDecisionAgeSeconds,
+  );
   const gatewayTtlSeconds = wholeNumber(ADMIN_ENV.gatewayTtlSeconds, 0, 3600, split.gatewayTtlSeconds);
   if (gatewayTtlSeconds > propagationDelaySeconds) {
     throw new AdminConfigError(

@@ -8,7 +8,10 @@ import type { PathParams, RouteDefinition } from './routes';
 export interface AdminDependencies {
   readonly store: AdminStore;
   readonly flusher: StageCacheFlusher;
-  readonly config: Pick<AdminConfig, 'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'> & {
+  readonly config: Pick<
+    AdminConfig,
+    'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'
+  > & {
     readonly protectedStages?: AdminConfig['protectedStages'];
     /** @default - the split of `propagationDelaySeconds` (lambda/core/propagation.ts) */
     readonly gatewayTtlSeconds?: AdminConfig['gatewayTtlSeconds'];

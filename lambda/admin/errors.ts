@@ -77,11 +77,7 @@ export const invalidId = (param: string, value: string) =>
   );
 
 export const payloadTooLarge = (limitBytes: number, gotBytes: number) =>
-  new AdminError(
-    413,
-    'request_too_large',
-    `The request body is ${gotBytes} bytes; the limit is ${limitBytes} bytes.`,
-  );
+  new AdminError(413, 'request_too_large', `The request body is ${gotBytes} bytes; the limit is ${limitBytes} bytes.`);
 
 export const routeNotFound = (method: string, path: string) =>
   new AdminError(
@@ -114,7 +110,13 @@ export const apiKeyRevoked = (keyId: string) =>
   );
 
 export const apiKeyAlreadyRevoked = (keyId: string) =>
-  new AdminError(409, 'api_key_already_revoked', `API key ${keyId} is already revoked.`, 'keyId', ADMIN_ERROR_TYPES.conflict);
+  new AdminError(
+    409,
+    'api_key_already_revoked',
+    `API key ${keyId} is already revoked.`,
+    'keyId',
+    ADMIN_ERROR_TYPES.conflict,
+  );
 
 export const entryNotFound = (value: string) =>
   new AdminError(404, 'entry_not_found', `The allowlist has no entry ${value}.`, 'value');
@@ -144,7 +146,8 @@ const MAX_NAMED_COVERING_ENTRIES = 10;
 export const coversWholeFamily = (covers: readonly FamilyCover[]) => {
   const parts = covers.map((c) => {
     const named = c.entries.slice(0, MAX_NAMED_COVERING_ENTRIES).join(', ');
-    const more = c.entries.length > MAX_NAMED_COVERING_ENTRIES ? ` and ${c.entries.length - MAX_NAMED_COVERING_ENTRIES} more` : '';
+    const more =
+      c.entries.length > MAX_NAMED_COVERING_ENTRIES ? ` and ${c.entries.length - MAX_NAMED_COVERING_ENTRIES} more` : '';
     return `every IPv${c.family} address (${named}${more})`;
   });
   const rejected: RejectedEntry[] = covers.flatMap((c) =>
@@ -238,7 +241,13 @@ export const writeOutcomeUnknown = (
   );
 
 export const internalError = () =>
-  new AdminError(500, 'internal_error', 'The admin API failed unexpectedly; the error is logged.', null, ADMIN_ERROR_TYPES.server);
+  new AdminError(
+    500,
+    'internal_error',
+    'The admin API failed unexpectedly; the error is logged.',
+    null,
+    ADMIN_ERROR_TYPES.server,
+  );
 
 export function describeType(v: unknown): string {
   if (v === null) return 'null';

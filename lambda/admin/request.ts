@@ -59,8 +59,9 @@ export function parseQuery(event: APIGatewayProxyEvent, route: RouteDefinition):
   const single = event.queryStringParameters ?? {};
   for (const name of new Set([...Object.keys(single), ...Object.keys(multi)])) {
     if (!route.query.includes(name)) throw unknownParameter(name, route.query);
-    const values = multi[name] ?? (single[name] !== undefined ? [single[name] as string] : []);
-    if (values.length > 1) throw invalidValue(name, `Query parameter ${name} was given ${values.length} times; give it once.`);
+    const values = multi[name] ?? (single[name] !== undefined ? [single[name]] : []);
+    if (values.length > 1)
+      throw invalidValue(name, `Query parameter ${name} was given ${values.length} times; give it once.`);
     if (values.length === 1) query[name] = values[0];
   }
   return query;
@@ -90,7 +91,8 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** A JSON object with only the given fields (unknown fields are an error, so a typo is never silently dropped). */
 export function expectObject(value: unknown, param: string, allowed: readonly string[]): Record<string, unknown> {
-  if (value === undefined) throw badRequest('missing_body', `This request needs a JSON object body with ${allowed.join(', ')}.`);
+  if (value === undefined)
+    throw badRequest('missing_body', `This request needs a JSON object body with ${allowed.join(', ')}.`);
   if (!isPlainObject(value)) throw invalidType(param || 'body', 'a JSON object', value);
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) throw unknownParameter(param ? `${param}.${key}` : key, allowed);
@@ -117,6 +119,7 @@ export function parseLimit(query: Record<string, string>): number {
   const text = query.limit;
   if (text === undefined) return 20;
   const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 100)) throw invalidValue('limit', `limit must be a whole number from 1 to 100, got ${JSON.stringify(text)}.`);
+  if (!(n >= 1 && n <= 100))
+    throw invalidValue('limit', `limit must be a whole number from 1 to 100, got ${JSON.stringify(text)}.`);
   return n;
 }

@@ -52,8 +52,22 @@ function allowlistRoutes(base: string): RouteDefinition[] {
     { method: 'GET', path: base, operation: 'getAllowlist', query: [], body: false, write: false },
     { method: 'PUT', path: base, operation: 'replaceAllowlist', query: [], body: true, write: true },
     { method: 'POST', path: `${base}/entries`, operation: 'addAllowlistEntries', query: [], body: true, write: true },
-    { method: 'DELETE', path: `${base}/entries/{value}`, operation: 'deleteAllowlistEntry', query: [], body: false, write: true },
-    { method: 'DELETE', path: `${base}/entries`, operation: 'deleteAllowlistEntryByQuery', query: ['value'], body: false, write: true },
+    {
+      method: 'DELETE',
+      path: `${base}/entries/{value}`,
+      operation: 'deleteAllowlistEntry',
+      query: [],
+      body: false,
+      write: true,
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/entries`,
+      operation: 'deleteAllowlistEntryByQuery',
+      query: ['value'],
+      body: false,
+      write: true,
+    },
     { method: 'POST', path: `${base}/enable`, operation: 'enableAllowlist', query: [], body: false, write: true },
     { method: 'POST', path: `${base}/disable`, operation: 'disableAllowlist', query: [], body: false, write: true },
     { method: 'POST', path: `${base}/check`, operation: 'checkIp', query: [], body: true, write: false },
@@ -63,10 +77,24 @@ function allowlistRoutes(base: string): RouteDefinition[] {
 export const ROUTES: readonly RouteDefinition[] = [
   ...ALLOWLIST_BASES.flatMap(allowlistRoutes),
   { method: 'POST', path: `${PROJECT}/api_keys`, operation: 'createApiKey', query: [], body: true, write: true },
-  { method: 'GET', path: `${PROJECT}/api_keys`, operation: 'listApiKeys', query: ['limit', 'cursor'], body: false, write: false },
+  {
+    method: 'GET',
+    path: `${PROJECT}/api_keys`,
+    operation: 'listApiKeys',
+    query: ['limit', 'cursor'],
+    body: false,
+    write: false,
+  },
   { method: 'GET', path: KEY, operation: 'getApiKey', query: [], body: false, write: false },
   { method: 'DELETE', path: KEY, operation: 'revokeApiKey', query: [], body: false, write: true },
-  { method: 'GET', path: `${ORG}/audit_log`, operation: 'listAuditLog', query: ['limit', 'cursor'], body: false, write: false },
+  {
+    method: 'GET',
+    path: `${ORG}/audit_log`,
+    operation: 'listAuditLog',
+    query: ['limit', 'cursor'],
+    body: false,
+    write: false,
+  },
 ];
 
 /** Path parameters of a matched route; absent ones are undefined. */

@@ -115,7 +115,11 @@ export function decodeCursor(
   expected: Readonly<Record<string, string | undefined>>,
 ): Record<string, AttributeValue> {
   const invalid = () =>
-    badRequest('invalid_cursor', 'The cursor is not one this API returned for this list. Omit it to start from the beginning.', 'cursor');
+    badRequest(
+      'invalid_cursor',
+      'The cursor is not one this API returned for this list. Omit it to start from the beginning.',
+      'cursor',
+    );
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   let parsed: unknown;
   try {

@@ -70,7 +70,8 @@ export interface Propagation {
  * synth (the construct gives all of it to API Gateway and B = 1 s on top).
  */
 export function worstCaseDelaySeconds(config: AdminDependencies['config']): number {
-  const gatewayTtlSeconds = config.gatewayTtlSeconds ?? splitPropagationDelay(config.propagationDelaySeconds).gatewayTtlSeconds;
+  const gatewayTtlSeconds =
+    config.gatewayTtlSeconds ?? splitPropagationDelay(config.propagationDelaySeconds).gatewayTtlSeconds;
   return Math.max(config.propagationDelaySeconds, gatewayTtlSeconds + config.maxDecisionAgeSeconds);
 }
 
@@ -96,13 +97,20 @@ export const LAST_FLUSH_MARGIN_MS = 100;
  * for the wait) is skipped, and the full worst case reported: an honest answer in time beats API Gateway's 504 for a
  * change that did happen.
  */
-export async function propagate(deps: AdminDependencies, committedAtMs: number, deadlineMs?: number): Promise<Propagation> {
+export async function propagate(
+  deps: AdminDependencies,
+  committedAtMs: number,
+  deadlineMs?: number,
+): Promise<Propagation> {
   const { maxDecisionAgeSeconds, protectedStages } = deps.config;
   const notFlushed: Propagation = { flushed: false, maxDelaySeconds: worstCaseDelaySeconds(deps.config) };
   if (!protectedStages?.length) return notFlushed;
   const hasTimeFor = (waitMs: number): boolean => {
     if (deadlineMs === undefined || clock(deps) + waitMs + FLUSH_TIMEOUT_MS <= deadlineMs) return true;
-    deps.logger.warn('authorizer cache flush skipped: too little time left before the Lambda timeout', { waitMs, deadlineMs });
+    deps.logger.warn('authorizer cache flush skipped: too little time left before the Lambda timeout', {
+      waitMs,
+      deadlineMs,
+    });
     return false;
   };
   if (!hasTimeFor(0)) return notFlushed;

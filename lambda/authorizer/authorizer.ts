@@ -4,7 +4,14 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { AuthorizerReadResult, AuthorizerStore } from '../adapters/dynamodb-store';
 import { organizationAllowlistPk, projectAllowlistPk } from '../adapters/schema';
 import { normalizeIpAddress } from '../core/allowlist';
-import { ApiKeyRoute, hashApiKey, NO_API_KEY, NOT_A_BEARER_KEY, parseApiKeyRoute, readPresentedApiKey } from '../core/api-key';
+import {
+  ApiKeyRoute,
+  hashApiKey,
+  NO_API_KEY,
+  NOT_A_BEARER_KEY,
+  parseApiKeyRoute,
+  readPresentedApiKey,
+} from '../core/api-key';
 import { CompiledScopeList, compileScopeList, decideIp, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistSettings, ApiKeyRecord } from '../core/model';
@@ -170,9 +177,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const clock = options.clock ?? Date.now;
   const header = (options.apiKeyHeader ?? DEFAULT_API_KEY_HEADER).toLowerCase();
   const ttl = options.memoryCacheTtlSeconds;
-  if (!Number.isInteger(ttl) || ttl < 0) throw new Error(`memoryCacheTtlSeconds must be a whole number >= 0, got ${ttl}`);
+  if (!Number.isInteger(ttl) || ttl < 0)
+    throw new Error(`memoryCacheTtlSeconds must be a whole number >= 0, got ${ttl}`);
   const maxAge = options.maxDecisionAgeSeconds ?? MAX_DECISION_AGE_SECONDS;
-  if (!Number.isInteger(maxAge) || maxAge < 1) throw new Error(`maxDecisionAgeSeconds must be a whole number >= 1, got ${maxAge}`);
+  if (!Number.isInteger(maxAge) || maxAge < 1)
+    throw new Error(`maxDecisionAgeSeconds must be a whole number >= 1, got ${maxAge}`);
   if (ttl * 2 > maxAge) {
     throw new Error(`memoryCacheTtlSeconds (${ttl}) must be at most half of maxDecisionAgeSeconds (${maxAge})`);
   }
@@ -215,7 +224,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       projectList: readProject,
       timeoutMs,
     });
-    const pend = (pk: string, pick: (r: AuthorizerReadResult) => [AllowlistSettings | undefined, boolean | undefined], what: string) => {
+    const pend = (
+      pk: string,
+      pick: (r: AuthorizerReadResult) => [AllowlistSettings | undefined, boolean | undefined],
+      what: string,
+    ) => {
       const pending: PendingList = {
         readAt,
         list: read.then((r) => {
@@ -227,14 +240,18 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       };
       pendingLists.set(pk, pending);
       // The reader or a joiner handles a failure; this only keeps an unobserved rejection from being reported.
-      pending.list.catch(() => undefined).finally(() => {
-        if (pendingLists.get(pk) === pending) pendingLists.delete(pk);
-      });
+      pending.list
+        .catch(() => undefined)
+        .finally(() => {
+          if (pendingLists.get(pk) === pending) pendingLists.delete(pk);
+        });
       return pending;
     };
     return {
       read,
-      organization: readOrg ? pend(orgPk, (r) => [r.organizationList, r.organizationListStored], 'organization') : undefined,
+      organization: readOrg
+        ? pend(orgPk, (r) => [r.organizationList, r.organizationListStored], 'organization')
+        : undefined,
       project: readProject ? pend(projectPk, (r) => [r.projectList, r.projectListStored], 'project') : undefined,
     };
   }
@@ -253,7 +270,13 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     route: ApiKeyRoute,
     keyHash: string,
     now: number,
-  ): Promise<{ key: KeyEntry; organization?: CompiledScopeList; project?: CompiledScopeList; oldestRead: number; storeReads: number }> {
+  ): Promise<{
+    key: KeyEntry;
+    organization?: CompiledScopeList;
+    project?: CompiledScopeList;
+    oldestRead: number;
+    storeReads: number;
+  }> {
     let storeReads = 0;
     let key: KeyEntry | undefined;
     try {
@@ -362,7 +385,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
               storeReads = 1;
               oldestRead = Math.min(oldestRead, readAt);
             }
-            const [result, orgLoaded, projectLoaded] = await Promise.all([read, orgPending?.list, projectPending?.list]);
+            const [result, orgLoaded, projectLoaded] = await Promise.all([
+              read,
+              orgPending?.list,
+              projectPending?.list,
+            ]);
             if (key === undefined) {
               key = toKeyEntry(result!.key, route);
               if (key.valid) keys.set(keyHash, key, readAt);
@@ -564,7 +591,8 @@ class StageResource {
   private resource = '';
 
   of(methodArn: string): string {
-    if (typeof methodArn !== 'string') throw new TypeError('the event has no methodArn: not an API Gateway REQUEST authorizer event');
+    if (typeof methodArn !== 'string')
+      throw new TypeError('the event has no methodArn: not an API Gateway REQUEST authorizer event');
     const first = methodArn.indexOf('/');
     const second = first < 0 ? -1 : methodArn.indexOf('/', first + 1);
     if (second < 0) throw new TypeError(`methodArn has no stage: ${methodArn}`);
@@ -588,7 +616,12 @@ function allow(resource: string, key: ValidKey): APIGatewayAuthorizerResult {
   });
 }
 
-function deny(resource: string, principalId: string, error: ApiErrorSpec, key: KeyEntry | undefined): APIGatewayAuthorizerResult {
+function deny(
+  resource: string,
+  principalId: string,
+  error: ApiErrorSpec,
+  key: KeyEntry | undefined,
+): APIGatewayAuthorizerResult {
   const context: Record<string, string> = {
     errorMessage: error.message,
     errorType: error.type,

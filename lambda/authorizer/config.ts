@@ -48,7 +48,9 @@ export function loadAuthorizerConfig(env: Readonly<Record<string, string | undef
 
   const header = env[AUTHORIZER_ENV.apiKeyHeader]?.trim() || DEFAULT_API_KEY_HEADER;
   if (!HEADER_NAME.test(header)) {
-    throw new AuthorizerConfigError(`${AUTHORIZER_ENV.apiKeyHeader} must be an HTTP header name, got ${JSON.stringify(header)}`);
+    throw new AuthorizerConfigError(
+      `${AUTHORIZER_ENV.apiKeyHeader} must be an HTTP header name, got ${JSON.stringify(header)}`,
+    );
   }
 
   const ttlText = env[AUTHORIZER_ENV.memoryCacheTtlSeconds]?.trim();
@@ -79,5 +81,11 @@ export function loadAuthorizerConfig(env: Readonly<Record<string, string | undef
       `${AUTHORIZER_ENV.memoryCacheTtlSeconds} (${memoryCacheTtlSeconds}) must be at most half of ${AUTHORIZER_ENV.maxDecisionAgeSeconds} (${maxDecisionAgeSeconds})`,
     );
   }
-  return { allowlistsTableName, apiKeysTableName, apiKeyHeader: header.toLowerCase(), memoryCacheTtlSeconds, maxDecisionAgeSeconds };
+  return {
+    allowlistsTableName,
+    apiKeysTableName,
+    apiKeyHeader: header.toLowerCase(),
+    memoryCacheTtlSeconds,
+    maxDecisionAgeSeconds,
+  };
 }

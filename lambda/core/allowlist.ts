@@ -144,7 +144,9 @@ export function familiesCoveredBy(entries: readonly string[]): FamilyCover[] {
     const size = 1n << BigInt(family === 4 ? 32 : 128);
     // CIDR ranges are nested or disjoint: sorted by start, wider first, each range is either inside the last
     // widest one kept or starts where it ends (no gap) or later (a gap: an address no entry contains).
-    const sorted = ranges[family].sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : 1));
+    const sorted = ranges[family].sort((a, b) =>
+      a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : 1,
+    );
     const widest: string[] = [];
     let coveredUntil = 0n;
     for (const range of sorted) {
@@ -423,7 +425,8 @@ const REASONS = {
   zoneId: 'zone ids (the "%..." suffix) are not accepted: they name a local network interface, not an address',
   prefixSyntax: 'the prefix length must be a plain decimal number without sign or leading zeros',
   notSingleAddress: 'expected a single IP address, not a CIDR range',
-  ipv4Parts: 'IPv4 addresses must have exactly four dot-separated decimal parts (short forms like 127.1 are not accepted)',
+  ipv4Parts:
+    'IPv4 addresses must have exactly four dot-separated decimal parts (short forms like 127.1 are not accepted)',
   ipv4Hex: 'IPv4 parts must be decimal; hexadecimal (0x...) is not accepted',
   ipv4LeadingZero: 'IPv4 parts must not have leading zeros (010 would be read as octal by some tools)',
   zeroPrefix: 'a /0 range allows every address; to allow everyone, disable the allowlist instead',

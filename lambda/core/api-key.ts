@@ -80,7 +80,9 @@ export function parseApiKeyRoute(key: string): ApiKeyRoute | undefined {
 export const NO_API_KEY: unique symbol = Symbol('no API key');
 export const NOT_A_BEARER_KEY: unique symbol = Symbol('not a bearer key');
 
-export function readPresentedApiKey(headerValue: string | undefined): string | typeof NO_API_KEY | typeof NOT_A_BEARER_KEY {
+export function readPresentedApiKey(
+  headerValue: string | undefined,
+): string | typeof NO_API_KEY | typeof NOT_A_BEARER_KEY {
   if (headerValue === undefined) return NO_API_KEY;
   const m = /^\s*Bearer(?:\s+(\S+))?\s*$/i.exec(headerValue);
   if (m) return m[1] ?? NO_API_KEY;

@@ -67,7 +67,8 @@ export function decideIp(lists: DecisionLists<CompiledScopeList>, ip: string): I
   let matchedEntry: string | undefined;
   if (scope !== 'none') {
     matchedEntry = (scope === 'project' ? lists.project : lists.organization).allowlist.match(ip);
-    if (matchedEntry === undefined) return { allowed: false, scope, reason: 'ip_not_authorized', effectiveScope: scope };
+    if (matchedEntry === undefined)
+      return { allowed: false, scope, reason: 'ip_not_authorized', effectiveScope: scope };
   }
   let keyMatchedEntry: string | undefined;
   const key = lists.key;

@@ -26,7 +26,11 @@ export interface AllowlistSettings {
   readonly updatedBy?: string;
 }
 
-export const EMPTY_ALLOWLIST: AllowlistSettings = Object.freeze({ enabled: false, entries: Object.freeze([]), version: 0 });
+export const EMPTY_ALLOWLIST: AllowlistSettings = Object.freeze({
+  enabled: false,
+  entries: Object.freeze([]),
+  version: 0,
+});
 
 export type ApiKeyStatus = 'active' | 'revoked';
 

@@ -64,7 +64,10 @@ export function splitPropagationDelay(totalSeconds: number): PropagationBudget {
   }
   // Up to 10% of the delay, within [2, 4] s: large delays keep almost all of it for API Gateway's cache (the cost
   // saver), while a slow table read still gets seconds before it fails closed.
-  const maxDecisionAgeSeconds = Math.min(MAX_DECISION_AGE_SECONDS, Math.max(MIN_DECISION_AGE_SECONDS, Math.floor(totalSeconds / 10)));
+  const maxDecisionAgeSeconds = Math.min(
+    MAX_DECISION_AGE_SECONDS,
+    Math.max(MIN_DECISION_AGE_SECONDS, Math.floor(totalSeconds / 10)),
+  );
   return {
     gatewayTtlSeconds: totalSeconds - maxDecisionAgeSeconds,
     memoryTtlSeconds: Math.min(MAX_MEMORY_TTL_SECONDS, Math.floor(maxDecisionAgeSeconds / 2)),

@@ -11,7 +11,8 @@
  * - unpaired UTF-16 surrogates, which are not text at all.
  * Ordinary text of any script, emoji included (their zero-width joiners are kept), is accepted.
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export interface UnsafeCharacter {
   /** Position in code points, counting from 1, as a person would count the characters. */

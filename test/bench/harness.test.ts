@@ -28,35 +28,48 @@ describe('bench statistics', () => {
 });
 
 describe('bench inputs', () => {
-  it.each(['ipv4', 'ipv6'] as const)('generates canonical, non-overlapping %s entries and callers inside them', (family) => {
-    const ranges = generateRanges(family, 200, 42);
-    const cidrs = ranges.map((r) => r.cidr);
-    // Canonical already: what the admin API would store.
-    for (const c of cidrs) expect(normalizeAllowlistEntry(c)).toBe(c);
-    expect(new Set(cidrs).size).toBe(cidrs.length);
+  it.each(['ipv4', 'ipv6'] as const)(
+    'generates canonical, non-overlapping %s entries and callers inside them',
+    (family) => {
+      const ranges = generateRanges(family, 200, 42);
+      const cidrs = ranges.map((r) => r.cidr);
+      // Canonical already: what the admin API would store.
+      for (const c of cidrs) expect(normalizeAllowlistEntry(c)).toBe(c);
+      expect(new Set(cidrs).size).toBe(cidrs.length);
 
-    const callers = generateCallers(family, ranges, 300, 43);
-    const compiled = compileAllowlist(cidrs);
-    const blocks = cidrs.map((c) => {
-      const [address, prefix] = c.split('/');
-      const b = new BlockList();
-      b.addSubnet(address, Number(prefix), isIPv4(address) ? 'ipv4' : 'ipv6');
-      return { c, b };
-    });
-    for (const caller of callers) {
-      // Exactly one entry contains each caller (no overlap), per Node's own BlockList.
-      const containing = blocks.filter(({ b }) => b.check(caller.ip, family)).map(({ c }) => c);
-      expect(containing).toEqual([caller.expected]);
-      expect(compiled.match(caller.ip)).toBe(caller.expected);
-    }
-  });
+      const callers = generateCallers(family, ranges, 300, 43);
+      const compiled = compileAllowlist(cidrs);
+      const blocks = cidrs.map((c) => {
+        const [address, prefix] = c.split('/');
+        const b = new BlockList();
+        b.addSubnet(address, Number(prefix), isIPv4(address) ? 'ipv4' : 'ipv6');
+        return { c, b };
+      });
+      for (const caller of callers) {
+        // Exactly one entry contains each caller (no overlap), per Node's own BlockList.
+        const containing = blocks.filter(({ b }) => b.check(caller.ip, family)).map(({ c }) => c);
+        expect(containing).toEqual([caller.expected]);
+        expect(compiled.match(caller.ip)).toBe(caller.expected);
+      }
+    },
+  );
 });
 
 describe('naive baseline', () => {
   it('agrees with the compiled matcher, including IPv4-mapped callers, nested ranges and garbage', () => {
     const entries = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.3/32', '2001:db8::/32', '2001:db8:1::/48'];
     const compiled = compileAllowlist(entries);
-    for (const ip of ['10.1.2.3', '10.1.9.9', '10.200.0.1', '::ffff:10.1.2.3', '2001:db8:1::5', '2001:db8:2::5', '11.0.0.1', 'garbage', '']) {
+    for (const ip of [
+      '10.1.2.3',
+      '10.1.9.9',
+      '10.200.0.1',
+      '::ffff:10.1.2.3',
+      '2001:db8:1::5',
+      '2001:db8:2::5',
+      '11.0.0.1',
+      'garbage',
+      '',
+    ]) {
       expect(naiveMatch(entries, ip)).toBe(compiled.match(ip));
     }
   });
@@ -68,7 +81,9 @@ describe('naive baseline', () => {
       organization: allowlist(['198.51.100.0/24']),
       project: allowlist(['203.0.113.0/24']),
     });
-    const data = new Map<string, NaiveData>([[tenant.record.keyHash, { key: tenant.record, organization: tenant.organization, project: tenant.project }]]);
+    const data = new Map<string, NaiveData>([
+      [tenant.record.keyHash, { key: tenant.record, organization: tenant.organization, project: tenant.project }],
+    ]);
     const effect = (key: string, ip: string) => naiveDecide(authorizerEvent(key, ip), data).policyDocument.Statement[0];
     expect(effect(tenant.key, '203.0.113.9')).toEqual({
       Action: 'execute-api:Invoke',
@@ -138,7 +153,12 @@ describe('targets', () => {
     const targets = evaluateTargets({
       ...base,
       warm: { p50_us: 6, ratio_vs_naive: 25, growth_50_to_1000: 1.1 } as never,
-      cache: { status: 'measured', invocations_per_pair_per_ttl: 1, min_per_pair_per_window: 1, max_per_pair_per_window: 1 },
+      cache: {
+        status: 'measured',
+        invocations_per_pair_per_ttl: 1,
+        min_per_pair_per_window: 1,
+        max_per_pair_per_window: 1,
+      },
     });
     const byId = Object.fromEntries(targets.map((t) => [t.id, t]));
     expect(byId['warm.p50_us']).toMatchObject({ met: false, miss: '1.20x the limit (+1.00)' });
@@ -148,12 +168,14 @@ describe('targets', () => {
     expect(byId['cache.invocations_per_pair_per_ttl'].met).toBe(true);
     expect(byId['forged.list_reads_per_tenant_window'].met).toBeNull();
     const forged = (v: number) =>
-      Object.fromEntries(evaluateTargets({
-        ...base,
-        warm: { p50_us: 1, ratio_vs_naive: 25, growth_50_to_1000: 1.1 } as never,
-        cache: { status: 'measured' },
-        cold: { forged: { list_reads_per_tenant_window: v } } as never,
-      }).map((t) => [t.id, t]));
+      Object.fromEntries(
+        evaluateTargets({
+          ...base,
+          warm: { p50_us: 1, ratio_vs_naive: 25, growth_50_to_1000: 1.1 } as never,
+          cache: { status: 'measured' },
+          cold: { forged: { list_reads_per_tenant_window: v } } as never,
+        }).map((t) => [t.id, t]),
+      );
     expect(forged(1)['forged.list_reads_per_tenant_window'].met).toBe(true);
     expect(forged(2)['forged.list_reads_per_tenant_window']).toMatchObject({ met: false, miss: '2 reads per window' });
   });
@@ -162,11 +184,16 @@ describe('targets', () => {
     const targets = evaluateTargets({
       ...base,
       warm: { status: 'not measured: test' },
-      cache: { status: 'measured', invocations_per_pair_per_ttl: 1, min_per_pair_per_window: 0, max_per_pair_per_window: 2 },
+      cache: {
+        status: 'measured',
+        invocations_per_pair_per_ttl: 1,
+        min_per_pair_per_window: 0,
+        max_per_pair_per_window: 2,
+      },
     });
     expect(targets.find((t) => t.id === 'cache.invocations_per_pair_per_ttl')?.met).toBe(false);
   });
 });
 
 // Keeps the event type honest: the bench's events are what the real handler accepts.
-export const typed: APIGatewayRequestAuthorizerEvent = authorizerEvent('sk-x', '192.0.2.1') as unknown as APIGatewayRequestAuthorizerEvent;
+export const typed: APIGatewayRequestAuthorizerEvent = authorizerEvent('sk-x', '192.0.2.1');

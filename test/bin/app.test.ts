@@ -30,7 +30,10 @@ function nagFindings(context: Record<string, unknown> = {}): Finding[] {
   const { app } = example(context);
   app.synth();
   const report = new AwsSolutionsChecks().validateScope(app);
-  return report.violations.map((v) => ({ rule: v.ruleName, resources: v.violatingResources.map((r) => r.constructPath) }));
+  return report.violations.map((v) => ({
+    rule: v.ruleName,
+    resources: v.violatingResources.map((r) => r.constructPath),
+  }));
 }
 
 describe('example app: cdk-nag AwsSolutions', () => {
@@ -72,7 +75,10 @@ describe('example app: context', () => {
     const template = Template.fromStack(stack);
 
     expect(stack.stackName).toBe(EXAMPLE_STACK_NAME);
-    template.hasResourceProperties('AWS::ApiGateway::Method', { Integration: { Type: 'AWS_PROXY' }, AuthorizationType: 'CUSTOM' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      Integration: { Type: 'AWS_PROXY' },
+      AuthorizationType: 'CUSTOM',
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'cdk-ip-allowlist example upstream: echoes the authorized organization, project and key',
     });
@@ -92,18 +98,25 @@ describe('example app: context', () => {
     const { stack } = example({ propagationDelaySeconds: '60' });
 
     // 60 s less the decision age bound (4 s): lambda/core/propagation.ts.
-    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 56 });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerResultTtlInSeconds: 56,
+    });
     expect(stack.allowlistedApi.authorizer.propagationDelay.toSeconds()).toBe(60);
   });
 
-  test.each(['-5', '1.5', 'five minutes'])('propagationDelaySeconds=%s is rejected, naming the context key', (value) => {
-    expect(() => example({ propagationDelaySeconds: value })).toThrow(
-      `context propagationDelaySeconds must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`,
-    );
-  });
+  test.each(['-5', '1.5', 'five minutes'])(
+    'propagationDelaySeconds=%s is rejected, naming the context key',
+    (value) => {
+      expect(() => example({ propagationDelaySeconds: value })).toThrow(
+        `context propagationDelaySeconds must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`,
+      );
+    },
+  );
 
   test('propagationDelaySeconds above 3600 is rejected by the construct', () => {
-    expect(() => example({ propagationDelaySeconds: '7200' })).toThrow('propagationDelay must be at most 1 hour, got 2 hours');
+    expect(() => example({ propagationDelaySeconds: '7200' })).toThrow(
+      'propagationDelay must be at most 1 hour, got 2 hours',
+    );
   });
 });
 

@@ -2,7 +2,13 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { AdminApiError, AdminClient, allowlistPath, isLoopbackEndpoint, regionFromEndpoint } from '../../cli/admin-client';
+import {
+  AdminApiError,
+  AdminClient,
+  allowlistPath,
+  isLoopbackEndpoint,
+  regionFromEndpoint,
+} from '../../cli/admin-client';
 
 /*
  * The CLI's HTTP layer against a real HTTP server: paths, bodies, error mapping, and SigV4 signatures that are
@@ -52,7 +58,9 @@ beforeEach(() => {
 test('scopes map to the admin API paths', () => {
   expect(allowlistPath({ org: 'o' })).toBe('/v1/organizations/o/ip_allowlist');
   expect(allowlistPath({ org: 'o', project: 'p' })).toBe('/v1/organizations/o/projects/p/ip_allowlist');
-  expect(allowlistPath({ org: 'o', project: 'p', keyId: 'key_1' })).toBe('/v1/organizations/o/projects/p/api_keys/key_1/ip_allowlist');
+  expect(allowlistPath({ org: 'o', project: 'p', keyId: 'key_1' })).toBe(
+    '/v1/organizations/o/projects/p/api_keys/key_1/ip_allowlist',
+  );
 });
 
 test('loopback endpoints are local mode; execute-api hosts name their region', () => {
@@ -75,20 +83,37 @@ test('requests to local mode are not signed and keep the stage path of the endpo
 });
 
 test("an error answer becomes an AdminApiError with the API's message and code", async () => {
-  reply = () => ({ status: 400, body: { error: { message: 'Enabling an empty list would block every request.', type: 'invalid_request_error', param: null, code: 'empty_allowlist' } } });
+  reply = () => ({
+    status: 400,
+    body: {
+      error: {
+        message: 'Enabling an empty list would block every request.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'empty_allowlist',
+      },
+    },
+  });
   const client = new AdminClient({ endpoint: base });
 
   const err = await client.setEnabled({ org: 'o' }, true).catch((e: unknown) => e);
 
   expect(err).toBeInstanceOf(AdminApiError);
-  expect(err).toMatchObject({ message: 'Enabling an empty list would block every request.', status: 400, code: 'empty_allowlist' });
+  expect(err).toMatchObject({
+    message: 'Enabling an empty list would block every request.',
+    status: 400,
+    code: 'empty_allowlist',
+  });
 });
 
 test("API Gateway's own error shape is understood too", async () => {
   reply = () => ({ status: 403, body: { message: 'Missing Authentication Token' } });
   const client = new AdminClient({ endpoint: base });
 
-  await expect(client.getAllowlist({ org: 'o' })).rejects.toMatchObject({ message: 'Missing Authentication Token (HTTP 403)', status: 403 });
+  await expect(client.getAllowlist({ org: 'o' })).rejects.toMatchObject({
+    message: 'Missing Authentication Token (HTTP 403)',
+    status: 403,
+  });
 });
 
 test('an unreachable endpoint is a clear network error', async () => {
@@ -108,7 +133,9 @@ test('requests to a deployed endpoint carry a valid SigV4 signature from the sta
 
   const s = seen[0];
   const auth = String(s.headers.authorization);
-  expect(auth).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/);
+  expect(auth).toMatch(
+    /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/,
+  );
   // Recompute the signature from the request as received: it must match.
   const signedHeaders = /SignedHeaders=([^,]+)/.exec(auth)![1].split(';');
   const headers: Record<string, string> = {};
@@ -121,9 +148,20 @@ test('requests to a deployed endpoint carry a valid SigV4 signature from the sta
     sha256: Sha256,
   });
   const amzDate = String(s.headers['x-amz-date']);
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const expected = await signer.sign(
-    { method: s.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, body: s.body },
+    {
+      method: s.method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: {},
+      headers,
+      body: s.body,
+    },
     { signingDate },
   );
   expect(auth).toBe(expected.headers.authorization);

@@ -40,9 +40,17 @@ function cli(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: DEFAULT_PROJECT_ROOT, env: { ...process.env, CDK_IP_ALLOWLIST_ENDPOINT: local.adminUrl }, timeout: 30_000 },
+      {
+        cwd: DEFAULT_PROJECT_ROOT,
+        env: { ...process.env, CDK_IP_ALLOWLIST_ENDPOINT: local.adminUrl },
+        timeout: 30_000,
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : -1
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -94,12 +102,25 @@ test('check says what a dual-stack API means for the address it checked; --json 
     'note: if the API is dual-stack (ipAddressType DUAL_STACK), a client that has IPv6 connects over IPv6 and is ' +
       'checked by its IPv6 address, not this one: allowlist (and check) that address too',
   );
-  expect(v6.stdout.split('\n')[1]).toMatch(/^note: an IPv6 client reaches the API over IPv6 only when the API is dual-stack/);
+  expect(v6.stdout.split('\n')[1]).toMatch(
+    /^note: an IPv6 client reaches the API over IPv6 only when the API is dual-stack/,
+  );
   expect(JSON.parse(json.stdout)).toMatchObject({ object: 'ip_allowlist_check', ip: '192.0.2.10' });
 });
 
 test('show prints a table, or the API object with --json', async () => {
-  await cli('allowlist', 'replace', '--org', 'show-org', '--project', 'p', '198.51.100.0/24', '2001:db8::/48', '--description', 'office');
+  await cli(
+    'allowlist',
+    'replace',
+    '--org',
+    'show-org',
+    '--project',
+    'p',
+    '198.51.100.0/24',
+    '2001:db8::/48',
+    '--description',
+    'office',
+  );
 
   const [text, json] = await Promise.all([
     cli('allowlist', 'show', '--org', 'show-org', '--project', 'p'),
@@ -110,7 +131,12 @@ test('show prints a table, or the API object with --json', async () => {
   expect(text.stdout).toMatch(/^Allowlist of project show-org\/p: disabled \(version 1/);
   expect(text.stdout).toMatch(/^VALUE\s+DESCRIPTION\s+ADDED\s+BY$/m);
   expect(text.stdout).toMatch(/^2001:db8::\/48\s+office\s+\S+ \S+\s+local:cli-tester$/m);
-  expect(JSON.parse(json.stdout)).toMatchObject({ scope: 'project', enabled: false, version: 1, entries: [{ value: '198.51.100.0/24' }, { value: '2001:db8::/48' }] });
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    scope: 'project',
+    enabled: false,
+    version: 1,
+    entries: [{ value: '198.51.100.0/24' }, { value: '2001:db8::/48' }],
+  });
 });
 
 test('replace --file, remove and disable change the list as asked', async () => {
@@ -162,7 +188,9 @@ test('check --entries tests a draft list without saving it', async () => {
 });
 
 test('keys list never shows a secret; keys revoke stops the key', async () => {
-  const created = JSON.parse((await cli('keys', 'create', '--org', 'keys-org', '--project', 'p', '--name', 'ci', '--json')).stdout);
+  const created = JSON.parse(
+    (await cli('keys', 'create', '--org', 'keys-org', '--project', 'p', '--name', 'ci', '--json')).stdout,
+  );
 
   const list = await cli('keys', 'list', '--org', 'keys-org', '--project', 'p');
   const revoke = await cli('keys', 'revoke', '--org', 'keys-org', '--project', 'p', created.id);

@@ -28,14 +28,17 @@ const COMMANDS = [
   ['audit'],
 ];
 
-test.each(COMMANDS.map((c) => [c.join(' ') || '(none)', c]))('--help on %s prints its usage and exits 0', async (_name, words) => {
-  for (const flag of ['--help', '-h']) {
-    const x = io();
-    const code = await runCli([...(words as string[]), flag], x);
-    expect(code).toBe(EXIT.ok);
-    expect(x.out.join('')).toMatch(new RegExp(`^Usage: cdk-ip-allowlist ${(words as string[]).join(' ')}`));
-  }
-});
+test.each(COMMANDS.map((c) => [c.join(' ') || '(none)', c]))(
+  '--help on %s prints its usage and exits 0',
+  async (_name, words) => {
+    for (const flag of ['--help', '-h']) {
+      const x = io();
+      const code = await runCli([...words, flag], x);
+      expect(code).toBe(EXIT.ok);
+      expect(x.out.join('')).toMatch(new RegExp(`^Usage: cdk-ip-allowlist ${words.join(' ')}`));
+    }
+  },
+);
 
 test.each([
   [['nope'], /unknown command "nope"/],
@@ -56,10 +59,10 @@ test.each([
   // An endpoint nobody listens on: a usage error must be found before any request.
   const x = io({ env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://127.0.0.1:1' } });
 
-  const code = await runCli(args as string[], x);
+  const code = await runCli(args, x);
 
   expect(code).toBe(EXIT.usage);
-  expect(x.err.join('')).toMatch(message as RegExp);
+  expect(x.err.join('')).toMatch(message);
   expect(x.err.join('')).toContain('--help');
 });
 
@@ -72,16 +75,24 @@ describe('endpoint resolution', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('--endpoint wins, then CDK_IP_ALLOWLIST_ENDPOINT', () => {
-    expect(resolveEndpoint('https://x.example/prod', { env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://e' }, cwd: dir })).toBe('https://x.example/prod');
+    expect(
+      resolveEndpoint('https://x.example/prod', { env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://e' }, cwd: dir }),
+    ).toBe('https://x.example/prod');
     expect(resolveEndpoint(undefined, { env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://e' }, cwd: dir })).toBe('http://e');
   });
 
-  test("then the admin URL of the local mode running for this project (from any subfolder)", () => {
+  test('then the admin URL of the local mode running for this project (from any subfolder)', () => {
     fs.mkdirSync(path.join(dir, '.local'));
     fs.mkdirSync(path.join(dir, 'sub'));
     fs.writeFileSync(
       path.join(dir, '.local', 'state.json'),
-      JSON.stringify({ pid: process.pid, url: 'http://127.0.0.1:1111', adminUrl: 'http://127.0.0.1:2222', dynamoDbEndpoint: 'x', startedAt: '' }),
+      JSON.stringify({
+        pid: process.pid,
+        url: 'http://127.0.0.1:1111',
+        adminUrl: 'http://127.0.0.1:2222',
+        dynamoDbEndpoint: 'x',
+        startedAt: '',
+      }),
     );
 
     expect(resolveEndpoint(undefined, { env: {}, cwd: path.join(dir, 'sub') })).toBe('http://127.0.0.1:2222');
@@ -89,7 +100,10 @@ describe('endpoint resolution', () => {
 
   test('a state file left by a process that is gone is ignored: the default port is used', () => {
     fs.mkdirSync(path.join(dir, '.local'));
-    fs.writeFileSync(path.join(dir, '.local', 'state.json'), JSON.stringify({ pid: 2 ** 22 + 12345, adminUrl: 'http://127.0.0.1:2222' }));
+    fs.writeFileSync(
+      path.join(dir, '.local', 'state.json'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, adminUrl: 'http://127.0.0.1:2222' }),
+    );
 
     expect(resolveEndpoint(undefined, { env: {}, cwd: dir })).toBe('http://127.0.0.1:8081');
   });

@@ -142,7 +142,9 @@ test('an error message quoting what was sent is escaped (the API quotes entries 
 
   // assess
   expect(refused.code).toBe(EXIT.error);
-  expect(refused.err).toMatch(/entries\[0\]\.description: it contains a control character \(U\+001B\) at character 2;.*\(invalid_entries, HTTP 400\)\n$/);
+  expect(refused.err).toMatch(
+    /entries\[0\]\.description: it contains a control character \(U\+001B\) at character 2;.*\(invalid_entries, HTTP 400\)\n$/,
+  );
   expect(quoted.code).toBe(EXIT.error);
   expect(quoted.err).toContain('"192.0.2.9\\u202e" is not a valid allowlist entry');
   for (const { err } of [refused, quoted]) expect(err).not.toMatch(RAW_UNSAFE);
@@ -150,7 +152,9 @@ test('an error message quoting what was sent is escaped (the API quotes entries 
 
 test('allowlist check and keys list say when a stored list is corrupt', async () => {
   // prepare: a key whose own list is {NULL: true}
-  const created = await h.call('POST', '/v1/organizations/termorg/projects/api/api_keys', { body: { name: 'narrowed' } });
+  const created = await h.call('POST', '/v1/organizations/termorg/projects/api/api_keys', {
+    body: { name: 'narrowed' },
+  });
   await h.ddb.send(
     new UpdateItemCommand({
       TableName: h.names.apiKeys,
@@ -162,15 +166,29 @@ test('allowlist check and keys list say when a stored list is corrupt', async ()
   );
 
   // act
-  const check = await cli('allowlist', 'check', '--org', 'termorg', '--project', 'api', '--key', created.body.id, '203.0.113.9');
+  const check = await cli(
+    'allowlist',
+    'check',
+    '--org',
+    'termorg',
+    '--project',
+    'api',
+    '--key',
+    created.body.id,
+    '203.0.113.9',
+  );
   const list = await cli('keys', 'list', '--org', 'termorg', '--project', 'api');
 
   // assess
   expect(check.code).toBe(EXIT.error);
   expect(check.err).toMatch(
-    new RegExp(`^error: The stored allowlist of API key ${created.body.id} \\(termorg/api\\) is corrupt \\(allowlist is NULL, not a map\\)\\. .*\\(allowlist_corrupt, HTTP 409\\)\\n$`),
+    new RegExp(
+      `^error: The stored allowlist of API key ${created.body.id} \\(termorg/api\\) is corrupt \\(allowlist is NULL, not a map\\)\\. .*\\(allowlist_corrupt, HTTP 409\\)\\n$`,
+    ),
   );
-  expect(list.out).toMatch(new RegExp(`${created.body.id} +narrowed .* active .* CORRUPT: every request refused; replace it`));
+  expect(list.out).toMatch(
+    new RegExp(`${created.body.id} +narrowed .* active .* CORRUPT: every request refused; replace it`),
+  );
 });
 
 test('printable escapes every unprintable character, printableOutput keeps only the line breaks', () => {

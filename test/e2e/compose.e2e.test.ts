@@ -38,7 +38,7 @@ beforeAll(async () => {
   const allowlisted = new IpAllowlistedApi(stack, 'Api', {
     upstream: Upstream.lambdaFunction(echo.function),
     propagationDelay: Duration.seconds(5),
-    gatewayResponseHeaders: { 'Access-Control-Allow-Origin': 'method.request.header.Origin', 'Vary': "'Origin'" },
+    gatewayResponseHeaders: { 'Access-Control-Allow-Origin': 'method.request.header.Origin', Vary: "'Origin'" },
   });
   allowlisted.api.root.addResource('health').addMethod('GET', new apigateway.LambdaIntegration(echo.function), {
     authorizationType: apigateway.AuthorizationType.NONE,
@@ -55,7 +55,10 @@ afterAll(async () => {
 const ORIGIN = 'https://app.example.com';
 
 test('a browser can read the 401 ip_not_authorized body: the response carries Access-Control-Allow-Origin', async () => {
-  const res = await call(`${local.url}/hello`, { headers: { ...bearer(local.demo!.key), Origin: ORIGIN }, localAddress: '127.0.0.2' });
+  const res = await call(`${local.url}/hello`, {
+    headers: { ...bearer(local.demo!.key), Origin: ORIGIN },
+    localAddress: '127.0.0.2',
+  });
 
   expect(res.status).toBe(401);
   expect(res.json).toEqual(errorBody(ERRORS.ipNotAuthorizedOrganization));

@@ -124,7 +124,11 @@ describe('which list applies', () => {
     await admin.setEnabled({ org: 'narrow-org' }, true);
     const narrowed = await admin.createKey('narrow-org', 'p', 'narrowed');
     const plain = await newKey('narrow-org', 'p');
-    await admin.replaceAllowlist({ org: 'narrow-org', project: 'p', keyId: narrowed.body.id }, [{ value: '127.0.0.3' }, { value: '127.0.0.9' }], true);
+    await admin.replaceAllowlist(
+      { org: 'narrow-org', project: 'p', keyId: narrowed.body.id },
+      [{ value: '127.0.0.3' }, { value: '127.0.0.9' }],
+      true,
+    );
 
     const inBoth = await call(api(), { headers: bearer(narrowed.body.key), localAddress: '127.0.0.3' });
     const orgOnly = await call(api(), { headers: bearer(narrowed.body.key), localAddress: '127.0.0.2' });

@@ -42,18 +42,18 @@ function npmStart(): Promise<Started> {
   });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line within 90 s:\n${out}`)), 90_000);
     const check = () => {
       if (/^ready\b/m.test(out)) {
         clearTimeout(timer);
-        child.stdout!.off('data', check);
+        child.stdout.off('data', check);
         resolve({ child, output: () => out });
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`npm start exited with ${code} before ready:\n${out}`));
@@ -74,7 +74,8 @@ function javaPidsForPort(port: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline[0].endsWith('java') && cmdline.includes('-port') && cmdline[cmdline.indexOf('-port') + 1] === port) pids.push(Number(entry));
+      if (cmdline[0].endsWith('java') && cmdline.includes('-port') && cmdline[cmdline.indexOf('-port') + 1] === port)
+        pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -131,7 +132,10 @@ function localModePid(npmPid: number): number | undefined {
 }
 
 function parse(out: string) {
-  const curls = out.split('\n').filter((l) => /^\s+curl -s /.test(l)).map((l) => l.trim());
+  const curls = out
+    .split('\n')
+    .filter((l) => /^\s+curl -s /.test(l))
+    .map((l) => l.trim());
   return {
     curls,
     key: /Bearer (sk-[A-Za-z0-9_.-]+)/.exec(out)?.[1],
@@ -147,7 +151,9 @@ test('serves the demo, the printed curl commands behave as printed, stops cleanl
   expect(a.curls.length).toBeGreaterThanOrEqual(2);
   const [allowedCmd, blockedCmd] = a.curls;
   expect(blockedCmd).toContain('--interface 127.0.0.2');
-  expect(first.output()).toMatch(/authorizer\s+cache TTL 296 s, keyed by method\.request\.header\.Authorization \+ context\.identity\.sourceIp/);
+  expect(first.output()).toMatch(
+    /authorizer\s+cache TTL 296 s, keyed by method\.request\.header\.Authorization \+ context\.identity\.sourceIp/,
+  );
   // The demo key is a working secret: readable by its owner only.
   expect(fs.statSync(path.join(dataDir, 'demo.json')).mode & 0o777).toBe(0o600);
 

@@ -38,7 +38,9 @@ const gatewayTtlSeconds = () => [...local.gateway.api.authorizers.values()][0].t
 
 /** Enables an organization list of 127.0.0.1 only, directly in the table the authorizer reads. */
 async function enableListBehindTheAdminApisBack(org: string): Promise<void> {
-  const authorizerFn = [...local.model.functions.values()].find((f) => f.environment[ENV.allowlistsTable] && !f.environment[ENV.auditLogTable])!;
+  const authorizerFn = [...local.model.functions.values()].find(
+    (f) => f.environment[ENV.allowlistsTable] && !f.environment[ENV.auditLogTable],
+  )!;
   const client = localClient(local.dynamoDbEndpoint);
   await client.send(
     new PutItemCommand({
@@ -47,7 +49,14 @@ async function enableListBehindTheAdminApisBack(org: string): Promise<void> {
         pk: { S: organizationAllowlistPk(org) },
         ...allowlistToAttributes({
           enabled: true,
-          entries: [{ value: '127.0.0.1/32', description: 'direct write', createdAt: new Date().toISOString(), createdBy: 'test' }],
+          entries: [
+            {
+              value: '127.0.0.1/32',
+              description: 'direct write',
+              createdAt: new Date().toISOString(),
+              createdBy: 'test',
+            },
+          ],
           version: 1,
         }),
       },
@@ -72,7 +81,9 @@ test('a direct change stays invisible while the decision is cached and applies o
   const stillCached = await from2();
   clockOffsetMs += gatewayTtlSeconds() * 1000 + 1;
   // The authorizer's in-memory cache runs on the real clock in local mode's workers: let it expire too.
-  await new Promise((r) => setTimeout(r, splitPropagationDelay(PROPAGATION_DELAY_SECONDS).memoryTtlSeconds * 1000 + 50));
+  await new Promise((r) =>
+    setTimeout(r, splitPropagationDelay(PROPAGATION_DELAY_SECONDS).memoryTtlSeconds * 1000 + 50),
+  );
   const afterTtl = await from2();
 
   expect(stillCached.status).toBe(200);

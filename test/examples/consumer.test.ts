@@ -29,7 +29,9 @@ function run(command: string, args: string[]): string {
   const result = spawnSync(command, args, { cwd: project, env, encoding: 'utf8', timeout: 240_000 });
   const output = `${result.stdout}${result.stderr}`;
   if (result.status !== 0) {
-    throw new Error(`\`${command} ${args.join(' ')}\` exited ${result.status ?? result.signal}:\n${output.slice(-4000)}`);
+    throw new Error(
+      `\`${command} ${args.join(' ')}\` exited ${result.status ?? result.signal}:\n${output.slice(-4000)}`,
+    );
   }
   return output;
 }
@@ -57,8 +59,13 @@ beforeAll(() => {
   fs.mkdirSync(path.join(temp, 'home'));
   // A clean environment: none of the npm_* variables of the `npm test` running this, no node_modules/.bin of the
   // repository (where esbuild is) on PATH.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_PATH' && k !== 'NODE_OPTIONS'));
-  env.PATH = [bin, ...(process.env.PATH ?? '').split(path.delimiter).filter((p) => p && !p.includes('node_modules'))].join(path.delimiter);
+  env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_PATH' && k !== 'NODE_OPTIONS'),
+  );
+  env.PATH = [
+    bin,
+    ...(process.env.PATH ?? '').split(path.delimiter).filter((p) => p && !p.includes('node_modules')),
+  ].join(path.delimiter);
   env.HOME = path.join(temp, 'home');
   env.npm_config_cache = path.join(temp, 'npm-cache');
   env.CDK_DOCKER = path.join(bin, 'docker');
@@ -68,7 +75,9 @@ beforeAll(() => {
   const manifest = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
   const expected = `file:../../${path.basename(tarball)}`;
   if (manifest.dependencies['cdk-ip-allowlist'] !== expected) {
-    throw new Error(`examples/consumer/package.json must depend on "cdk-ip-allowlist": "${expected}" (npm pack's file name)`);
+    throw new Error(
+      `examples/consumer/package.json must depend on "cdk-ip-allowlist": "${expected}" (npm pack's file name)`,
+    );
   }
   run('npm', ['install', '--no-audit', '--no-fund']);
 }, 300_000);
@@ -97,9 +106,18 @@ test("the example's README gives the commands this test runs, and the repository
 
   // `npm pack` and `cd` are what beforeAll does in the temp dir; the others are the tests below, in this order
   // (`npm test` is the example's jest, run with --ci below; cdk synth with --quiet to keep the template off stdout).
-  expect(commands).toEqual(['npm pack', 'cd examples/consumer', 'npm install', 'npm run build', 'npx cdk synth', 'npm test']);
+  expect(commands).toEqual([
+    'npm pack',
+    'cd examples/consumer',
+    'npm install',
+    'npm run build',
+    'npx cdk synth',
+    'npm test',
+  ]);
   expect(readme).toContain('cdk-ip-allowlist-0.1.0.tgz');
-  expect(readme).toContain(`cdk-ip-allowlist-${JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}.tgz`);
+  expect(readme).toContain(
+    `cdk-ip-allowlist-${JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}.tgz`,
+  );
   expect(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')).toContain('](examples/consumer/README.md)');
 });
 
@@ -141,7 +159,14 @@ test('`npx cdk synth` succeeds with cdk-nag AwsSolutions registered, from the La
 
 test("`npm test`: the example's own jest passes with --ci against its committed snapshot", () => {
   const report = path.join(temp, 'jest-report.json');
-  run('npm', ['test', '--', '--ci', '--json', `--outputFile=${report}`, `--cacheDirectory=${path.join(temp, 'jest-cache')}`]);
+  run('npm', [
+    'test',
+    '--',
+    '--ci',
+    '--json',
+    `--outputFile=${report}`,
+    `--cacheDirectory=${path.join(temp, 'jest-cache')}`,
+  ]);
   const result = JSON.parse(fs.readFileSync(report, 'utf8'));
 
   expect(fs.existsSync(path.join(EXAMPLE, 'test', '__snapshots__', 'consumer.test.ts.snap'))).toBe(true);

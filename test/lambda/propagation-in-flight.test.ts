@@ -51,7 +51,7 @@ class GatewayCache {
     if (hit && hit.expiresAt > clock()) return hit.outcome;
     let outcome: Outcome;
     try {
-      outcome = (await this.authorizer.handle(authorizerEvent({ key, sourceIp }))).policyDocument.Statement[0].Effect as Outcome;
+      outcome = (await this.authorizer.handle(authorizerEvent({ key, sourceIp }))).policyDocument.Statement[0].Effect;
     } catch {
       return '5xx';
     }
@@ -138,7 +138,11 @@ interface Race {
  * X's decision is cached at the gateway; then Y's request starts a table read (through the faults), the revoke
  * commits while that read is under way, and everything settles.
  */
-async function revokeWhileDeciding(w: World, faults: ProxyFault[], options: { fromMemory?: boolean } = {}): Promise<Race> {
+async function revokeWhileDeciding(
+  w: World,
+  faults: ProxyFault[],
+  options: { fromMemory?: boolean } = {},
+): Promise<Race> {
   expect(await w.gateway.request(w.key, X)).toBe('Allow');
   let inFlight: Promise<Outcome>;
   let answer: Race['answer'];
@@ -181,7 +185,12 @@ const CASES: [string, number, ProxyFault[], { fromMemory?: boolean }][] = [
     [{ operation: 'BatchGetItem', delayMs: 1400, unprocessedExcept: 'ApiKeys', times: 2 }],
     {},
   ],
-  ['P 60 s, a reply held past the decision age bound', 60, [{ operation: 'BatchGetItem', delayMs: 5000, times: 1 }], {}],
+  [
+    'P 60 s, a reply held past the decision age bound',
+    60,
+    [{ operation: 'BatchGetItem', delayMs: 5000, times: 1 }],
+    {},
+  ],
   ['P 300 s, decided from memory loaded just before the commit', 300, [], { fromMemory: true }],
 ];
 
@@ -241,7 +250,9 @@ describe('P 0 s: nothing is cached, so no decision is made on a read begun befor
       ];
       const listRead = new Promise<void>((resolve) => {
         const wait = (): void => {
-          void proxy.nextRequest('BatchGetItem').then((e) => (e.body.includes(w.h.names.allowlists) ? resolve() : wait()));
+          void proxy
+            .nextRequest('BatchGetItem')
+            .then((e) => (e.body.includes(w.h.names.allowlists) ? resolve() : wait()));
         };
         wait();
       });

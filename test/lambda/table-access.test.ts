@@ -17,7 +17,12 @@ import { authorizerEvent, list, makeTables, putKey, putOrgList } from './authori
 type Observed = Record<keyof TableActions, Set<string>>;
 
 function observer(names: TableNames) {
-  const observed: Observed = { allowlists: new Set(), apiKeys: new Set(), apiKeysByProject: new Set(), auditLog: new Set() };
+  const observed: Observed = {
+    allowlists: new Set(),
+    apiKeys: new Set(),
+    apiKeysByProject: new Set(),
+    auditLog: new Set(),
+  };
   const auditPuts: { ConditionExpression?: string }[] = [];
   const tableKey = (table: string | undefined, index?: string): keyof TableActions => {
     if (table === names.allowlists && !index) return 'allowlists';
@@ -27,7 +32,8 @@ function observer(names: TableNames) {
     throw new Error(`a request for an unexpected table or index: ${table} ${index ?? ''}`);
   };
   const record = (command: string, input: any) => {
-    const add = (table: string | undefined, action: string, index?: string) => observed[tableKey(table, index)].add(`dynamodb:${action}`);
+    const add = (table: string | undefined, action: string, index?: string) =>
+      observed[tableKey(table, index)].add(`dynamodb:${action}`);
     switch (command) {
       case 'BatchGetItemCommand':
         Object.keys(input.RequestItems).forEach((t) => add(t, 'BatchGetItem'));
@@ -140,7 +146,10 @@ test('the authorizer Lambda calls exactly AUTHORIZER_TABLE_ACTIONS, whatever the
       // The SDK module the entry point loads (same isolated registry): record every command its client sends.
       const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
       const original = sdk.DynamoDBClient.prototype.send;
-      const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (
+        this: unknown,
+        ...args: unknown[]
+      ) {
         const command = args[0] as { constructor: { name: string }; input: unknown };
         record(command.constructor.name, command.input);
         return (original as (...a: unknown[]) => unknown).apply(this, args) as never;

@@ -2,13 +2,7 @@ import { App, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import {
-  AllowlistAdminApi,
-  AllowlistTables,
-  IpAllowlistAuthorizer,
-  IpAllowlistedApi,
-  Upstream,
-} from '../../lib';
+import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
 import { newStack, resourcesOfType, statementsOfRole, TempOutdirs } from './synth-helpers';
 
 /**
@@ -26,8 +20,9 @@ function ref(stack: Stack, construct: { node: { defaultChild?: unknown } }) {
 }
 
 function adminEnv(stack: Stack, admin: AllowlistAdminApi): Record<string, any> {
-  return Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(admin.function.node.defaultChild as CfnElement)].Properties
-    .Environment.Variables;
+  return Template.fromStack(stack).toJSON().Resources[
+    stack.getLogicalId(admin.function.node.defaultChild as CfnElement)
+  ].Properties.Environment.Variables;
 }
 
 /** PROTECTED_STAGES as [restApi, stage] Ref pairs. */
@@ -44,7 +39,9 @@ function flushedStages(stack: Stack, admin: AllowlistAdminApi): unknown[][] {
 
 function flushStatement(stack: Stack, admin: AllowlistAdminApi) {
   const role = stack.getLogicalId(admin.function.role!.node.defaultChild as CfnElement);
-  return statementsOfRole(Template.fromStack(stack), role).filter((s) => JSON.stringify(s.Action).includes('apigateway'));
+  return statementsOfRole(Template.fromStack(stack), role).filter((s) =>
+    JSON.stringify(s.Action).includes('apigateway'),
+  );
 }
 
 describe('AllowlistAdminApi from its authorizers', () => {
@@ -52,7 +49,10 @@ describe('AllowlistAdminApi from its authorizers', () => {
     const stack = newStack(outdirs);
     const allowlist = new IpAllowlistAuthorizer(stack, 'Allowlist', { propagationDelay: Duration.seconds(45) });
     const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [allowlist] });
-    const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const api = new apigateway.RestApi(stack, 'Api', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     api.root.addMethod('GET', mock());
 
     expect(flushedStages(stack, admin)).toEqual([[ref(stack, api), ref(stack, api.deploymentStage)]]);
@@ -64,9 +64,15 @@ describe('AllowlistAdminApi from its authorizers', () => {
   test('one authorizer on two APIs, one of them with a second stage: every stage is flushed, and may be', () => {
     const stack = newStack(outdirs);
     const allowlist = new IpAllowlistAuthorizer(stack, 'Allowlist');
-    const first = new apigateway.RestApi(stack, 'First', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const first = new apigateway.RestApi(stack, 'First', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     first.root.addMethod('GET', mock());
-    const beta = new apigateway.Stage(stack, 'Beta', { deployment: new apigateway.Deployment(stack, 'BetaDeployment', { api: first }), stageName: 'beta' });
+    const beta = new apigateway.Stage(stack, 'Beta', {
+      deployment: new apigateway.Deployment(stack, 'BetaDeployment', { api: first }),
+      stageName: 'beta',
+    });
     const second = new apigateway.RestApi(stack, 'Second', { cloudWatchRole: false });
     second.root.addMethod('GET', mock(), { authorizer: allowlist });
     const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [allowlist] });
@@ -82,7 +88,8 @@ describe('AllowlistAdminApi from its authorizers', () => {
     expect(statements).toHaveLength(1);
     expect(statements[0].Action).toBe('apigateway:DELETE');
     const resources = JSON.stringify(statements[0].Resource);
-    for (const [api, stage] of expected) expect(resources).toContain(`${JSON.stringify(api)},"/stages/",${JSON.stringify(stage)},"/cache/authorizers"`);
+    for (const [api, stage] of expected)
+      expect(resources).toContain(`${JSON.stringify(api)},"/stages/",${JSON.stringify(stage)},"/cache/authorizers"`);
   });
 
   test('several authorizers sharing the tables: every stage of each, and the longest delay is reported', () => {
@@ -115,7 +122,10 @@ describe('AllowlistAdminApi from its authorizers', () => {
     const app = new App({ outdir: outdirs.make() });
     const apiStack = new Stack(app, 'ApiStack');
     const allowlist = new IpAllowlistAuthorizer(apiStack, 'Allowlist');
-    const api = new apigateway.RestApi(apiStack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const api = new apigateway.RestApi(apiStack, 'Api', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     api.root.addMethod('GET', mock());
     const adminStack = new Stack(app, 'AdminStack');
     const admin = new AllowlistAdminApi(adminStack, 'Admin', { authorizers: [allowlist] });
@@ -126,14 +136,18 @@ describe('AllowlistAdminApi from its authorizers', () => {
 
   test('no authorizer is refused', () => {
     const stack = newStack(outdirs);
-    expect(() => new AllowlistAdminApi(stack, 'Admin', { authorizers: [] })).toThrow(/authorizers must name at least one IpAllowlistAuthorizer/);
+    expect(() => new AllowlistAdminApi(stack, 'Admin', { authorizers: [] })).toThrow(
+      /authorizers must name at least one IpAllowlistAuthorizer/,
+    );
   });
 
   test('an admin API whose authorizers protect nothing is a synth error, not an admin API that flushes nothing', () => {
     const stack = newStack(outdirs);
     const allowlist = new IpAllowlistAuthorizer(stack, 'Allowlist');
     new AllowlistAdminApi(stack, 'Admin', { authorizers: [allowlist] });
-    expect(() => Template.fromStack(stack)).toThrow(/AllowlistAdminApi Test\/Admin would flush nothing: its authorizers \(Test\/Allowlist\) protect no API/);
+    expect(() => Template.fromStack(stack)).toThrow(
+      /AllowlistAdminApi Test\/Admin would flush nothing: its authorizers \(Test\/Allowlist\) protect no API/,
+    );
   });
 
   test('an API with no Stage in this app (deploy: false) is a synth error saying what to do', () => {
@@ -150,7 +164,10 @@ describe('AllowlistAdminApi from its authorizers', () => {
   test('flushAuthorizerCaches: false is the explicit way to have no flush: no stage, no API Gateway permission', () => {
     const stack = newStack(outdirs);
     const allowlist = new IpAllowlistAuthorizer(stack, 'Allowlist');
-    const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const api = new apigateway.RestApi(stack, 'Api', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     api.root.addMethod('GET', mock());
     const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [allowlist], flushAuthorizerCaches: false });
 
@@ -179,7 +196,10 @@ describe('AllowlistAdminApi from its authorizers', () => {
   test('logRemovalPolicy applies to the Lambda and access log groups', () => {
     const stack = newStack(outdirs);
     const allowlist = new IpAllowlistAuthorizer(stack, 'Allowlist', { logRemovalPolicy: RemovalPolicy.DESTROY });
-    new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } }).root.addMethod('GET', mock());
+    new apigateway.RestApi(stack, 'Api', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    }).root.addMethod('GET', mock());
     new AllowlistAdminApi(stack, 'Admin', { authorizers: [allowlist], logRemovalPolicy: RemovalPolicy.DESTROY });
 
     const groups = Template.fromStack(stack).findResources('AWS::Logs::LogGroup');
@@ -200,7 +220,10 @@ describe('IpAllowlistedApi options', () => {
       metricsServiceName: 'orders-allowlist',
     });
 
-    const fn = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(api.authorizer.function.node.defaultChild as CfnElement)].Properties;
+    const fn =
+      Template.fromStack(stack).toJSON().Resources[
+        stack.getLogicalId(api.authorizer.function.node.defaultChild as CfnElement)
+      ].Properties;
     expect(fn).toMatchObject({ MemorySize: 1024, Timeout: 8 });
     expect(fn.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe('orders-allowlist');
   });
@@ -208,20 +231,35 @@ describe('IpAllowlistedApi options', () => {
   test('table options reach the tables it creates', () => {
     const stack = newStack(outdirs);
     const encryptionKey = new kms.Key(stack, 'Key');
-    new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), deletionProtection: true, encryptionKey, removalPolicy: RemovalPolicy.DESTROY });
+    new IpAllowlistedApi(stack, 'Api', {
+      upstream: upstream(),
+      deletionProtection: true,
+      encryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     const tables = resourcesOfType(Template.fromStack(stack), 'AWS::DynamoDB::Table');
     expect(tables).toHaveLength(3);
     for (const [, t] of tables) {
       expect(t.Properties.DeletionProtectionEnabled).toBe(true);
-      expect(t.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(encryptionKey.node.defaultChild as CfnElement), 'Arn'] } });
+      expect(t.Properties.SSESpecification).toEqual({
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(encryptionKey.node.defaultChild as CfnElement), 'Arn'] },
+      });
       expect((t as any).DeletionPolicy).toBe('Delete');
     }
   });
 
   test.each([
-    [{ removalPolicy: RemovalPolicy.DESTROY }, 'removalPolicy has no effect when tables is given (set them on the tables)'],
-    [{ deletionProtection: true, removalPolicy: RemovalPolicy.RETAIN }, 'removalPolicy and deletionProtection have no effect when tables is given'],
+    [
+      { removalPolicy: RemovalPolicy.DESTROY },
+      'removalPolicy has no effect when tables is given (set them on the tables)',
+    ],
+    [
+      { deletionProtection: true, removalPolicy: RemovalPolicy.RETAIN },
+      'removalPolicy and deletionProtection have no effect when tables is given',
+    ],
   ])('table options with tables given are refused: %j', (extra, message) => {
     const stack = newStack(outdirs);
     const tables = new AllowlistTables(stack, 'Tables');
@@ -233,10 +271,12 @@ describe('IpAllowlistedApi options', () => {
     [{ adminStageName: 'ops' }, 'adminStageName has no effect with adminApi: false'],
   ])('admin options without the admin API are refused: %j', (extra, message) => {
     const stack = newStack(outdirs);
-    expect(() => new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), adminApi: false, ...extra })).toThrow(message);
+    expect(() => new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), adminApi: false, ...extra })).toThrow(
+      message,
+    );
   });
 
-  test('the admin API is a member, flushes the API\'s stage, and uses adminStageName', () => {
+  test("the admin API is a member, flushes the API's stage, and uses adminStageName", () => {
     const stack = newStack(outdirs);
     const api = new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), adminStageName: 'ops' });
 
@@ -258,7 +298,8 @@ describe('IpAllowlistedApi options', () => {
   test('log groups are retained by default', () => {
     const stack = newStack(outdirs);
     new IpAllowlistedApi(stack, 'Api', { upstream: upstream() });
-    for (const group of Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'))) expect(group.DeletionPolicy).toBe('Retain');
+    for (const group of Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup')))
+      expect(group.DeletionPolicy).toBe('Retain');
   });
 });
 
@@ -282,7 +323,9 @@ describe('attaching a redeployed stack to retained tables', () => {
     });
     const authorizerRole = stack.getLogicalId(api.authorizer.function.role!.node.defaultChild as CfnElement);
     const tableResources = JSON.stringify(
-      statementsOfRole(template, authorizerRole).filter((s) => JSON.stringify(s.Action).includes('dynamodb')).map((s) => s.Resource),
+      statementsOfRole(template, authorizerRole)
+        .filter((s) => JSON.stringify(s.Action).includes('dynamodb'))
+        .map((s) => s.Resource),
     );
     expect(tableResources).toContain(':table/Old-Allowlists');
     expect(tableResources).toContain(':table/Old-ApiKeys');

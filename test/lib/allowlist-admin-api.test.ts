@@ -53,7 +53,10 @@ function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }
 }
 
 /** Every statement of every IAM policy attached to the role with this logical id. */
-function statementsOf(template: Template, roleLogicalId: string): { Action: string | string[]; Resource: unknown; Effect: string }[] {
+function statementsOf(
+  template: Template,
+  roleLogicalId: string,
+): { Action: string | string[]; Resource: unknown; Effect: string }[] {
   const policies = template.findResources('AWS::IAM::Policy', {
     Properties: { Roles: Match.arrayWith([{ Ref: roleLogicalId }]) },
   });
@@ -90,17 +93,21 @@ describe('the RestApi', () => {
     expect(stage.Properties).toMatchObject({
       StageName: 'admin',
       TracingEnabled: true,
-      MethodSettings: [expect.objectContaining({ DataTraceEnabled: false, LoggingLevel: 'ERROR', MetricsEnabled: true })],
+      MethodSettings: [
+        expect.objectContaining({ DataTraceEnabled: false, LoggingLevel: 'ERROR', MetricsEnabled: true }),
+      ],
     });
     const format = JSON.parse(stage.Properties.AccessLogSetting.Format);
     expect(format).toMatchObject({ userArn: '$context.identity.userArn', status: '$context.status' });
   });
 
-  test('API Gateway\'s own errors (bad signature, IAM deny) come in the API\'s error shape', () => {
+  test("API Gateway's own errors (bad signature, IAM deny) come in the API's error shape", () => {
     const { template } = build();
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'DEFAULT_4XX',
-      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"error":\\{"message":\\$context.error.messageString') },
+      ResponseTemplates: {
+        'application/json': Match.stringLikeRegexp('"error":\\{"message":\\$context.error.messageString'),
+      },
     });
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'DEFAULT_5XX' });
   });
@@ -112,7 +119,9 @@ describe('the RestApi', () => {
 
 describe('the Lambda', () => {
   test('runs the bundled admin handler with its configuration in the environment', () => {
-    const { template, stack, protectedApi } = build({ maxEntries: 200 }, undefined, { propagationDelay: Duration.minutes(2) });
+    const { template, stack, protectedApi } = build({ maxEntries: 200 }, undefined, {
+      propagationDelay: Duration.minutes(2),
+    });
     const fn = Object.values(
       template.findResources('AWS::Lambda::Function', {
         Properties: { Description: Match.stringLikeRegexp('admin API') },
@@ -127,30 +136,48 @@ describe('the Lambda', () => {
     expect(flatten(env.PROTECTED_STAGES)).toBe(
       `\${${logicalId(stack, protectedApi.node.defaultChild as never)}}/\${${logicalId(stack, protectedApi.deploymentStage.node.defaultChild as never)}}`,
     );
-    for (const name of ['ALLOWLISTS_TABLE_NAME', 'API_KEYS_TABLE_NAME', 'AUDIT_LOG_TABLE_NAME']) expect(env[name]).toEqual({ Ref: expect.any(String) });
+    for (const name of ['ALLOWLISTS_TABLE_NAME', 'API_KEYS_TABLE_NAME', 'AUDIT_LOG_TABLE_NAME'])
+      expect(env[name]).toEqual({ Ref: expect.any(String) });
     expect(fn.Properties.Handler).toBe('index.handler');
     expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
   });
 
-  test('it is told the authorizer\'s gateway TTL and age bound, so a write reports the real worst case (a token P: P + 1 s)', () => {
+  test("it is told the authorizer's gateway TTL and age bound, so a write reports the real worst case (a token P: P + 1 s)", () => {
     const numeric = build({}, undefined, { propagationDelay: Duration.minutes(2) }).template;
     numeric.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ PROPAGATION_DELAY_SECONDS: '120', GATEWAY_TTL_SECONDS: '116', MAX_DECISION_AGE_SECONDS: '4' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          PROPAGATION_DELAY_SECONDS: '120',
+          GATEWAY_TTL_SECONDS: '116',
+          MAX_DECISION_AGE_SECONDS: '4',
+        }),
+      },
     });
     const zero = build({}, undefined, { propagationDelay: Duration.seconds(0) }).template;
     zero.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ PROPAGATION_DELAY_SECONDS: '0', GATEWAY_TTL_SECONDS: '0', MAX_DECISION_AGE_SECONDS: '1' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          PROPAGATION_DELAY_SECONDS: '0',
+          GATEWAY_TTL_SECONDS: '0',
+          MAX_DECISION_AGE_SECONDS: '1',
+        }),
+      },
     });
     const app = new App();
     const stack = new Stack(app, 'Token', { env: { account: '123456789012', region: 'eu-west-1' } });
     const tables = new AllowlistTables(stack, 'Tables');
     const seconds = new CfnParameter(stack, 'DelaySeconds', { type: 'Number', default: 60 });
-    const authorizer = new IpAllowlistAuthorizer(stack, 'Allowlist', { tables, propagationDelay: Duration.seconds(seconds.valueAsNumber) });
+    const authorizer = new IpAllowlistAuthorizer(stack, 'Allowlist', {
+      tables,
+      propagationDelay: Duration.seconds(seconds.valueAsNumber),
+    });
     const api = new apigateway.RestApi(stack, 'Protected');
     api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer });
     new AllowlistAdminApi(stack, 'Admin', { authorizers: [authorizer] });
     const env = Object.values(
-      Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('admin API') } }),
+      Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('admin API') },
+      }),
     )[0].Properties.Environment.Variables;
     // All of P goes to API Gateway and the age bound is 1 s: the admin computes max(P, g + B) = P + 1 s.
     expect(env.GATEWAY_TTL_SECONDS).toEqual(env.PROPAGATION_DELAY_SECONDS);
@@ -158,17 +185,25 @@ describe('the Lambda', () => {
     expect(env.MAX_DECISION_AGE_SECONDS).toBe('1');
   });
 
-  test('defaults: 50 entries, 5 minutes (2 s of it in the authorizer\'s memory)', () => {
+  test("defaults: 50 entries, 5 minutes (2 s of it in the authorizer's memory)", () => {
     const { template } = build();
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ MAX_ENTRIES: '50', PROPAGATION_DELAY_SECONDS: '300', MEMORY_CACHE_TTL_SECONDS: '2' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_ENTRIES: '50',
+          PROPAGATION_DELAY_SECONDS: '300',
+          MEMORY_CACHE_TTL_SECONDS: '2',
+        }),
+      },
     });
   });
 
-  test('its timeout is API Gateway\'s and leaves room for a write: store retries, the memory TTL and two flushes', () => {
+  test("its timeout is API Gateway's and leaves room for a write: store retries, the memory TTL and two flushes", () => {
     const { template } = build();
     const fn = Object.values(
-      template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('admin API') } }),
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('admin API') },
+      }),
     )[0];
     expect(fn.Properties.Timeout).toBe(29);
     const store = ADMIN_DYNAMODB_CLIENT;
@@ -176,21 +211,24 @@ describe('the Lambda', () => {
     const storeMs = 3 * store.maxAttempts * (store.connectionTimeoutMs + store.requestTimeoutMs);
     // The first flush runs inside the wait for the decision age bound (+ its margin), counted from the commit; then
     // the last flush (lambda/admin/writes.ts).
-    const propagationMs = Math.max(FLUSH_TIMEOUT_MS, MAX_DECISION_AGE_SECONDS * 1000 + LAST_FLUSH_MARGIN_MS) + FLUSH_TIMEOUT_MS;
+    const propagationMs =
+      Math.max(FLUSH_TIMEOUT_MS, MAX_DECISION_AGE_SECONDS * 1000 + LAST_FLUSH_MARGIN_MS) + FLUSH_TIMEOUT_MS;
     expect(storeMs + propagationMs + RESPONSE_MARGIN_MS).toBeLessThan(fn.Properties.Timeout * 1000);
   });
 
   test('flushAuthorizerCaches: false: no flush target and no API Gateway permission', () => {
     const { template, stack, admin } = build({ flushAuthorizerCaches: false });
     const fn = Object.values(
-      template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('admin API') } }),
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('admin API') },
+      }),
     )[0];
     expect(fn.Properties.Environment.Variables.PROTECTED_STAGES).toBeUndefined();
     const role = logicalId(stack, admin.function.role!.node.defaultChild as never);
     expect(JSON.stringify(statementsOf(template, role))).not.toContain('apigateway:');
   });
 
-  test('may flush exactly the protected stage\'s authorizer cache, nothing else in API Gateway', () => {
+  test("may flush exactly the protected stage's authorizer cache, nothing else in API Gateway", () => {
     const { template, stack, admin, protectedApi } = build();
     const role = logicalId(stack, admin.function.role!.node.defaultChild as never);
     const apigw = statementsOf(template, role).filter((s) => JSON.stringify(s.Action).includes('apigateway'));
@@ -209,7 +247,9 @@ describe('the Lambda', () => {
     const tableOf = (resource: unknown) => flatten(resource).replace(/^\$\{Tables(\w+?)[0-9A-F]{8}\.Arn\}/, '$1');
     const dynamo = statementsOf(template, role).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
     const byResource = Object.fromEntries(
-      dynamo.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => [tableOf(r), [s.Action].flat().sort()])),
+      dynamo.flatMap((s) =>
+        (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => [tableOf(r), [s.Action].flat().sort()]),
+      ),
     );
     expect(byResource).toEqual({
       Allowlists: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -231,7 +271,9 @@ describe('prop validation', () => {
 
   test('an organization id that could not appear in a path is refused by the grants', () => {
     expect(() =>
-      build({}, (admin, stack) => admin.grantRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() }), 'acme/*')),
+      build({}, (admin, stack) =>
+        admin.grantRead(new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() }), 'acme/*'),
+      ),
     ).toThrow(/organizationId must be 1 to 64 characters/);
   });
 });
@@ -256,7 +298,7 @@ describe('grants', () => {
     return resources.map((r) => r.slice(apiPrefix.length));
   }
 
-  test('grantRead(org): GET on the organization\'s paths and POST on its check paths only', () => {
+  test("grantRead(org): GET on the organization's paths and POST on its check paths only", () => {
     expect(grantStatements((admin, role) => admin.grantRead(role, 'acme'))).toEqual([
       '/GET/v1/organizations/acme/*',
       '/POST/v1/organizations/acme/ip_allowlist/check',
@@ -265,7 +307,7 @@ describe('grants', () => {
     ]);
   });
 
-  test('grantWrite(org): every method on the organization\'s paths', () => {
+  test("grantWrite(org): every method on the organization's paths", () => {
     expect(grantStatements((admin, role) => admin.grantWrite(role, 'acme'))).toEqual(['/*/v1/organizations/acme/*']);
   });
 
@@ -274,10 +316,16 @@ describe('grants', () => {
     expect(grantStatements((admin, role) => admin.grantWrite(role))).toEqual(['/*/v1/organizations/*/*']);
   });
 
-  test('one organization\'s grant does not match another organization\'s paths', () => {
+  test("one organization's grant does not match another organization's paths", () => {
     const [pattern] = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
     // IAM's * matches any characters, / included: check the pattern as IAM would.
-    const iamMatch = (p: string, s: string) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(s);
+    const iamMatch = (p: string, s: string) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ).test(s);
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme/ip_allowlist')).toBe(true);
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme-corp/ip_allowlist')).toBe(false);
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
@@ -296,7 +344,7 @@ describe('inside IpAllowlistedApi', () => {
     return { stack, api, template: Template.fromStack(stack) };
   }
 
-  test('an admin API is created by default, flushing the protected stage, with the authorizer\'s delay', () => {
+  test("an admin API is created by default, flushing the protected stage, with the authorizer's delay", () => {
     const { stack, api, template } = allowlisted({ maxEntries: 75 });
     expect(api.adminApi).toBeInstanceOf(AllowlistAdminApi);
     template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
@@ -306,7 +354,14 @@ describe('inside IpAllowlistedApi', () => {
       Environment: {
         Variables: Match.objectLike({
           PROTECTED_STAGES: {
-            'Fn::Join': ['', [{ Ref: logicalId(stack, api.api.node.defaultChild as never) }, '/', { Ref: logicalId(stack, api.api.deploymentStage.node.defaultChild as never) }]],
+            'Fn::Join': [
+              '',
+              [
+                { Ref: logicalId(stack, api.api.node.defaultChild as never) },
+                '/',
+                { Ref: logicalId(stack, api.api.deploymentStage.node.defaultChild as never) },
+              ],
+            ],
           },
           PROPAGATION_DELAY_SECONDS: '90',
           MEMORY_CACHE_TTL_SECONDS: '2',

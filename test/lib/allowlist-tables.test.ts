@@ -82,8 +82,14 @@ describe('AllowlistTables', () => {
     const off = Template.fromStack(synthTables().stack);
     const on = Template.fromStack(synthTables({ deletionProtection: true }).stack);
 
-    expect(resourcesOfType(off, 'AWS::DynamoDB::Table').map(([, t]) => t.Properties.DeletionProtectionEnabled)).toEqual([false, false, false]);
-    expect(resourcesOfType(on, 'AWS::DynamoDB::Table').map(([, t]) => t.Properties.DeletionProtectionEnabled)).toEqual([true, true, true]);
+    expect(resourcesOfType(off, 'AWS::DynamoDB::Table').map(([, t]) => t.Properties.DeletionProtectionEnabled)).toEqual(
+      [false, false, false],
+    );
+    expect(resourcesOfType(on, 'AWS::DynamoDB::Table').map(([, t]) => t.Properties.DeletionProtectionEnabled)).toEqual([
+      true,
+      true,
+      true,
+    ]);
   });
 
   test('a customer-managed key encrypts every table and is included in grants', () => {
@@ -102,10 +108,13 @@ describe('AllowlistTables', () => {
         KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       });
     }
-    const kmsStatements = statementsOfRole(template, stack.getLogicalId(role.node.defaultChild as import('aws-cdk-lib').CfnElement)).filter(
-      (s) => actionsOf(s).some((a) => a.startsWith('kms:')),
-    );
-    expect(kmsStatements).toEqual([{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }]);
+    const kmsStatements = statementsOfRole(
+      template,
+      stack.getLogicalId(role.node.defaultChild as import('aws-cdk-lib').CfnElement),
+    ).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(kmsStatements).toEqual([
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    ]);
   });
 
   test('grantRead allows GetItem, BatchGetItem and Query on the allowlists and API keys tables and the byProject index only', () => {

@@ -47,7 +47,14 @@ function responseTypesOf(stack: Stack, api: apigateway.IRestApi): string[] {
     .sort();
 }
 
-const ALL_RESPONSES = ['ACCESS_DENIED', 'AUTHORIZER_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'DEFAULT_4XX', 'DEFAULT_5XX', 'UNAUTHORIZED'];
+const ALL_RESPONSES = [
+  'ACCESS_DENIED',
+  'AUTHORIZER_CONFIGURATION_ERROR',
+  'AUTHORIZER_FAILURE',
+  'DEFAULT_4XX',
+  'DEFAULT_5XX',
+  'UNAUTHORIZED',
+];
 
 describe('as a method authorizer (addMethod)', () => {
   test('the method uses it, and the API gets the authorizer, the invoke permission and the gateway responses', () => {
@@ -68,7 +75,7 @@ describe('as a method authorizer (addMethod)', () => {
     expect(responseTypesOf(stack, api)).toEqual(ALL_RESPONSES);
   });
 
-  test('no Aspect changes any method behind the user\'s back: only the methods that name it use it', () => {
+  test("no Aspect changes any method behind the user's back: only the methods that name it use it", () => {
     const { stack, allowlist } = setup();
     const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false });
     api.root.addMethod('GET', mock(), { authorizer: allowlist });
@@ -81,7 +88,10 @@ describe('as a method authorizer (addMethod)', () => {
 describe('as defaultMethodOptions.authorizer', () => {
   test('protects every method, and a method added with authorizationType NONE stays public', () => {
     const { stack, allowlist } = setup();
-    const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const api = new apigateway.RestApi(stack, 'Api', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     api.root.addMethod('ANY', mock());
     api.root.addResource('orders').addMethod('POST', mock());
     api.root.addResource('health').addMethod('GET', mock(), { authorizationType: apigateway.AuthorizationType.NONE });
@@ -97,18 +107,26 @@ describe('as defaultMethodOptions.authorizer', () => {
 
   test('an API that already defines DEFAULT_4XX gets a synth error naming both', () => {
     const { stack, allowlist } = setup();
-    const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const api = new apigateway.RestApi(stack, 'Api', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     api.addGatewayResponse('Mine', { type: apigateway.ResponseType.DEFAULT_4XX });
     api.root.addMethod('GET', mock());
 
-    expect(() => Template.fromStack(stack)).toThrow(/gateway response DEFAULT_4XX is defined twice on Test\/Api \(Test\/Api\/Mine/);
+    expect(() => Template.fromStack(stack)).toThrow(
+      /gateway response DEFAULT_4XX is defined twice on Test\/Api \(Test\/Api\/Mine/,
+    );
   });
 });
 
 describe('one authorizer on several APIs', () => {
-  test('each API gets its own API Gateway authorizer, permission and gateway responses, and each method uses its own API\'s', () => {
+  test("each API gets its own API Gateway authorizer, permission and gateway responses, and each method uses its own API's", () => {
     const { stack, allowlist } = setup();
-    const first = new apigateway.RestApi(stack, 'First', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+    const first = new apigateway.RestApi(stack, 'First', {
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizer: allowlist },
+    });
     const second = new apigateway.RestApi(stack, 'Second', { cloudWatchRole: false });
     first.root.addMethod('GET', mock());
     second.root.addResource('x').addMethod('GET', mock(), { authorizer: allowlist });
@@ -137,7 +155,7 @@ describe('forgetting to attach it', () => {
     );
   });
 
-  test('its authorizerId used in a hand-written CfnMethod, unattached, names the construct, not CDK\'s generic resolution error', () => {
+  test("its authorizerId used in a hand-written CfnMethod, unattached, names the construct, not CDK's generic resolution error", () => {
     const { stack, allowlist } = setup();
     const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false });
     api.root.addMethod('GET', mock());
@@ -149,7 +167,9 @@ describe('forgetting to attach it', () => {
       authorizerId: allowlist.authorizerId,
     });
 
-    expect(() => Template.fromStack(stack)).toThrow(/IpAllowlistAuthorizer Test\/Allowlist: its authorizerId is used, but it is attached to no RestApi/);
+    expect(() => Template.fromStack(stack)).toThrow(
+      /IpAllowlistAuthorizer Test\/Allowlist: its authorizerId is used, but it is attached to no RestApi/,
+    );
   });
 });
 
@@ -229,7 +249,10 @@ describe('protectRestApi', () => {
     const { PropertyInjectors } = jest.requireActual('aws-cdk-lib');
     PropertyInjectors.of(stack).add({
       constructUniqueId: apigateway.Method.PROPERTY_INJECTION_ID,
-      inject: (props: apigateway.MethodProps) => ({ ...props, options: { ...props.options, operationName: 'injected' } }),
+      inject: (props: apigateway.MethodProps) => ({
+        ...props,
+        options: { ...props.options, operationName: 'injected' },
+      }),
     });
     const api = userApi(stack);
     allowlist.protectRestApi(api);
@@ -241,7 +264,11 @@ describe('protectRestApi', () => {
   test('a SpecRestApi cannot be changed: the error says what to paste and what to call', () => {
     const { stack, allowlist } = setup();
     const spec = new apigateway.SpecRestApi(stack, 'Spec', {
-      apiDefinition: apigateway.ApiDefinition.fromInline({ openapi: '3.0.1', info: { title: 't', version: '1' }, paths: {} }),
+      apiDefinition: apigateway.ApiDefinition.fromInline({
+        openapi: '3.0.1',
+        info: { title: 't', version: '1' },
+        paths: {},
+      }),
       cloudWatchRole: false,
     });
 
@@ -253,7 +280,9 @@ describe('protectRestApi', () => {
   test('an imported API cannot be changed either', () => {
     const { stack, allowlist } = setup();
     const imported = apigateway.RestApi.fromRestApiId(stack, 'Imported', 'abc123');
-    expect(() => allowlist.protectRestApi(imported)).toThrow(/protectRestApi cannot change the methods of Test\/Imported/);
+    expect(() => allowlist.protectRestApi(imported)).toThrow(
+      /protectRestApi cannot change the methods of Test\/Imported/,
+    );
   });
 });
 
@@ -263,9 +292,9 @@ describe('a SpecRestApi through its OpenAPI definition', () => {
     const scheme = stack.resolve(allowlist.openApiSecurityScheme());
 
     expect(scheme).toMatchObject({
-      'type': 'apiKey',
-      'name': 'X-Api-Key',
-      'in': 'header',
+      type: 'apiKey',
+      name: 'X-Api-Key',
+      in: 'header',
       'x-amazon-apigateway-authtype': 'custom',
       'x-amazon-apigateway-authorizer': {
         type: 'request',
@@ -273,7 +302,9 @@ describe('a SpecRestApi through its OpenAPI definition', () => {
         authorizerResultTtlInSeconds: 56, // 60 s less the decision age bound (4 s)
       },
     });
-    expect(JSON.stringify(scheme['x-amazon-apigateway-authorizer'].authorizerUri)).toContain(':lambda:path/2015-03-31/functions/');
+    expect(JSON.stringify(scheme['x-amazon-apigateway-authorizer'].authorizerUri)).toContain(
+      ':lambda:path/2015-03-31/functions/',
+    );
   });
 
   test('protectOpenApiRestApi lets API Gateway invoke the Lambda for that API and adds the gateway responses', () => {
@@ -284,7 +315,16 @@ describe('a SpecRestApi through its OpenAPI definition', () => {
         info: { title: 't', version: '1' },
         components: { securitySchemes: { ipAllowlist: allowlist.openApiSecurityScheme() } },
         security: [{ ipAllowlist: [] }],
-        paths: { '/': { get: { 'x-amazon-apigateway-integration': { type: 'mock', requestTemplates: { 'application/json': '{"statusCode":200}' } } } } },
+        paths: {
+          '/': {
+            get: {
+              'x-amazon-apigateway-integration': {
+                type: 'mock',
+                requestTemplates: { 'application/json': '{"statusCode":200}' },
+              },
+            },
+          },
+        },
       }),
       cloudWatchRole: false,
     });
@@ -304,7 +344,7 @@ describe('gatewayResponseHeaders (CORS on the 401s)', () => {
     const { stack, allowlist } = setup({
       gatewayResponseHeaders: {
         'Access-Control-Allow-Origin': "'https://app.example.com'",
-        'Vary': "'Origin'",
+        Vary: "'Origin'",
       },
     });
     const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false });
@@ -321,8 +361,10 @@ describe('gatewayResponseHeaders (CORS on the 401s)', () => {
     }
   });
 
-  test('a request value (the caller\'s Origin) is accepted as API Gateway takes it', () => {
-    const { stack, allowlist } = setup({ gatewayResponseHeaders: { 'Access-Control-Allow-Origin': 'method.request.header.Origin' } });
+  test("a request value (the caller's Origin) is accepted as API Gateway takes it", () => {
+    const { stack, allowlist } = setup({
+      gatewayResponseHeaders: { 'Access-Control-Allow-Origin': 'method.request.header.Origin' },
+    });
     const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false });
     api.root.addMethod('GET', mock(), { authorizer: allowlist });
 
@@ -333,7 +375,10 @@ describe('gatewayResponseHeaders (CORS on the 401s)', () => {
   });
 
   test.each([
-    [{ 'Access-Control-Allow-Origin': 'https://app.example.com' }, /gatewayResponseHeaders\.Access-Control-Allow-Origin must be a mapping expression: .*got "https:\/\/app\.example\.com"/],
+    [
+      { 'Access-Control-Allow-Origin': 'https://app.example.com' },
+      /gatewayResponseHeaders\.Access-Control-Allow-Origin must be a mapping expression: .*got "https:\/\/app\.example\.com"/,
+    ],
     [{ 'Content-Type': "'text/plain'" }, /gatewayResponseHeaders cannot set Content-Type/],
     [{ 'Bad Header': "'x'" }, /gatewayResponseHeaders: "Bad Header" is not an HTTP header name/],
   ])('%j is refused, naming the header', (gatewayResponseHeaders, message) => {
@@ -354,7 +399,10 @@ describe('gatewayResponseHeaders (CORS on the 401s)', () => {
 
 test('synthesis of an attached authorizer leaves no warning', () => {
   const { stack, allowlist } = setup();
-  const api = new apigateway.RestApi(stack, 'Api', { cloudWatchRole: false, defaultMethodOptions: { authorizer: allowlist } });
+  const api = new apigateway.RestApi(stack, 'Api', {
+    cloudWatchRole: false,
+    defaultMethodOptions: { authorizer: allowlist },
+  });
   api.root.addMethod('GET', mock());
   Annotations.fromStack(stack).hasNoWarning('*', '*');
 });

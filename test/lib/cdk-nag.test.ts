@@ -38,14 +38,18 @@ function consumer(app: App): Consumer {
   const api = new IpAllowlistedApi(one, 'Api', { upstream: Upstream.http('https://upstream.example.com') });
   const admin = new AllowlistAdminApi(one, 'Admin', { authorizers: [api.authorizer] });
   const opsOne = new iam.Role(one, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
-  api.adminApi!.grantWrite(opsOne, 'acme');
-  api.adminApi!.grantRead(opsOne);
+  api.adminApi.grantWrite(opsOne, 'acme');
+  api.adminApi.grantRead(opsOne);
   admin.grantRead(opsOne, 'acme');
   admin.grantWrite(opsOne);
 
   const two = new Stack(app, 'ConsumerTwo');
   const tables = new AllowlistTables(two, 'Tables');
-  const protectedApi = new IpAllowlistedApi(two, 'Api', { upstream: Upstream.http('https://upstream.example.com'), tables, adminApi: false });
+  const protectedApi = new IpAllowlistedApi(two, 'Api', {
+    upstream: Upstream.http('https://upstream.example.com'),
+    tables,
+    adminApi: false,
+  });
   const standalone = new AllowlistAdminApi(two, 'Admin', { authorizers: [protectedApi.authorizer] });
   const opsTwo = new iam.Role(two, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
   standalone.grantWrite(opsTwo, 'acme');
@@ -93,7 +97,10 @@ describe('cdk-nag 3 (Validations plugin)', () => {
     ops.forEach(addCarelessStatement);
 
     expect(v3Findings(app)).toEqual([
-      { rule: 'AwsSolutions-IAM5[Resource::*]', paths: ['ConsumerOne/Ops/DefaultPolicy/Resource', 'ConsumerTwo/Ops/DefaultPolicy/Resource'] },
+      {
+        rule: 'AwsSolutions-IAM5[Resource::*]',
+        paths: ['ConsumerOne/Ops/DefaultPolicy/Resource', 'ConsumerTwo/Ops/DefaultPolicy/Resource'],
+      },
     ]);
   });
 
@@ -123,20 +130,29 @@ describe('what is left to the consumer (README: cdk-nag)', () => {
     const rules = v3Findings(app).map((f) => f.rule);
     expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-APIG2', 'AwsSolutions-APIG3']));
     expect(rules).not.toContain('AwsSolutions-COG4');
-    expect(v3Findings(app).flatMap((f) => f.paths).every((p) => p!.startsWith('Consumer/Theirs/'))).toBe(true);
+    expect(
+      v3Findings(app)
+        .flatMap((f) => f.paths)
+        .every((p) => p!.startsWith('Consumer/Theirs/')),
+    ).toBe(true);
   });
 
   test('a grant to a role in another stack: the ARN becomes an import, and its IAM5 finding is reported', () => {
     const app = newApp();
     const owner = new Stack(app, 'Owner');
-    const protectedApi = new IpAllowlistedApi(owner, 'Api', { upstream: Upstream.http('https://upstream.example.com'), adminApi: false });
+    const protectedApi = new IpAllowlistedApi(owner, 'Api', {
+      upstream: Upstream.http('https://upstream.example.com'),
+      adminApi: false,
+    });
     const admin = new AllowlistAdminApi(owner, 'Admin', { authorizers: [protectedApi.authorizer] });
     const role = new iam.Role(new Stack(app, 'Other'), 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
     admin.grantWrite(role, 'acme');
 
     const findings = v3Findings(app);
     expect(findings).toHaveLength(1);
-    expect(findings[0].rule).toMatch(/^AwsSolutions-IAM5\[Resource::.*Owner:ExportsOutputRefAdmin.*\/v1\/organizations\/acme\/\*\]$/);
+    expect(findings[0].rule).toMatch(
+      /^AwsSolutions-IAM5\[Resource::.*Owner:ExportsOutputRefAdmin.*\/v1\/organizations\/acme\/\*\]$/,
+    );
     expect(findings[0].paths).toEqual(['Other/Ops/DefaultPolicy/Resource']);
   });
 });
@@ -168,7 +184,17 @@ describe('cdk-nag 2 (Aspect and NagSuppressions)', () => {
     const { stacks, ops } = consumer(app);
     for (const role of ops) {
       addCarelessStatement(role);
-      NagSuppressions.addResourceSuppressions(role, [{ id: 'AwsSolutions-IAM5', reason: 'Read-only access to our public assets bucket.', appliesTo: ['Resource::*'] }], true);
+      NagSuppressions.addResourceSuppressions(
+        role,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason: 'Read-only access to our public assets bucket.',
+            appliesTo: ['Resource::*'],
+          },
+        ],
+        true,
+      );
     }
 
     expect(v2Findings(stacks)).toEqual([]);

@@ -18,8 +18,14 @@ describe('package entry (lib/index.ts)', () => {
 
     expect(functions.length).toBeGreaterThanOrEqual(5);
     for (const [name, value] of functions) {
-      expect({ name, isClass: /^class\b/.test(Function.prototype.toString.call(value)) }).toEqual({ name, isClass: true });
-      expect({ name, extendsError: (value as { prototype?: unknown }).prototype instanceof Error }).toEqual({ name, extendsError: false });
+      expect({ name, isClass: /^class\b/.test(Function.prototype.toString.call(value)) }).toEqual({
+        name,
+        isClass: true,
+      });
+      expect({ name, extendsError: (value as { prototype?: unknown }).prototype instanceof Error }).toEqual({
+        name,
+        extendsError: false,
+      });
     }
   });
 });
@@ -29,7 +35,9 @@ describe('cdk-ip-allowlist/core (lib/core.ts, the TypeScript-only sub-path)', ()
     expect(core.normalizeAllowlistEntry(' 10.0.0.1 ')).toBe('10.0.0.1/32');
     expect(core.compileAllowlist(['10.0.0.0/8']).match('10.1.2.3')).toBe('10.0.0.0/8');
     expect(() => core.normalizeAllowlistEntry('not an ip')).toThrow(core.AllowlistEntryError);
-    expect(core.familiesCoveredBy(['0.0.0.0/1', '128.0.0.0/1'])).toEqual([{ family: 4, entries: ['0.0.0.0/1', '128.0.0.0/1'] }]);
+    expect(core.familiesCoveredBy(['0.0.0.0/1', '128.0.0.0/1'])).toEqual([
+      { family: 4, entries: ['0.0.0.0/1', '128.0.0.0/1'] },
+    ]);
   });
 });
 
@@ -45,6 +53,8 @@ describe('pre-bundled Lambda assets', () => {
   });
 
   test('a missing bundle fails with the command that builds it', () => {
-    expect(() => assetDirectory('no-such-handler')).toThrow(/Lambda bundle "no-such-handler" is missing .*run `npm run build`/);
+    expect(() => assetDirectory('no-such-handler')).toThrow(
+      /Lambda bundle "no-such-handler" is missing .*run `npm run build`/,
+    );
   });
 });

@@ -27,7 +27,9 @@ function twoApisInOneStack(context: Record<string, unknown> = {}) {
 
 /** The `POWERTOOLS_SERVICE_NAME` (the metrics' service dimension) of every function. */
 function serviceNames(template: Template): string[] {
-  return resourcesOfType(template, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME);
+  return resourcesOfType(template, 'AWS::Lambda::Function').map(
+    ([, fn]) => fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME,
+  );
 }
 
 function apiNames(template: Template): string[] {
@@ -47,10 +49,12 @@ describe('two IpAllowlistedApi in one stack', () => {
 
     const expected = ['Shop/One/Authorizer', 'Shop/One/Admin', 'Shop/Two/Authorizer', 'Shop/Two/Admin'];
     expect(serviceNames(template).sort()).toEqual([...expected].sort());
-    expect([one.authorizer, one.adminApi!, two.authorizer, two.adminApi!].map((c) => c.metricsServiceName)).toEqual(expected);
+    expect([one.authorizer, one.adminApi, two.authorizer, two.adminApi].map((c) => c.metricsServiceName)).toEqual(
+      expected,
+    );
     expect(one.authorizer.metricBlockedRequests().dimensions).toEqual({ service: 'Shop/One/Authorizer' });
     expect(two.authorizer.metricBlockedRequests().dimensions).toEqual({ service: 'Shop/Two/Authorizer' });
-    expect(two.adminApi!.metricWrites().dimensions).toEqual({ service: 'Shop/Two/Admin' });
+    expect(two.adminApi.metricWrites().dimensions).toEqual({ service: 'Shop/Two/Admin' });
   });
 
   test('the four REST APIs have four names, from the stack name and the construct path', () => {
@@ -65,7 +69,10 @@ describe('two IpAllowlistedApi in one stack', () => {
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     expect(cloudWatchRoles(template)).toHaveLength(1);
     const [[accountId, account]] = Object.entries(template.findResources('AWS::ApiGateway::Account'));
-    expect(account).toMatchObject({ DeletionPolicy: 'Retain', Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': [cloudWatchRoles(template)[0], 'Arn'] } } });
+    expect(account).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': [cloudWatchRoles(template)[0], 'Arn'] } },
+    });
     const apiIds = resourcesOfType(template, 'AWS::ApiGateway::RestApi').map(([id]) => id);
     expect([...account.DependsOn].sort()).toEqual([...apiIds].sort());
     const stages = Object.values(template.findResources('AWS::ApiGateway::Stage'));
@@ -76,16 +83,29 @@ describe('two IpAllowlistedApi in one stack', () => {
   test('the role is the one AWS documents for API Gateway logging, and retained like aws-cdk-lib retains it', () => {
     const { template } = twoApisInOneStack();
 
-    const [[, role]] = resourcesOfType(template, 'AWS::IAM::Role').filter(([id]) => id === cloudWatchRoles(template)[0]);
-    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
+    const [[, role]] = resourcesOfType(template, 'AWS::IAM::Role').filter(
+      ([id]) => id === cloudWatchRoles(template)[0],
+    );
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain(
+      'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+    );
     expect((role as unknown as { DeletionPolicy: string }).DeletionPolicy).toBe('Retain');
   });
 
   test('names and dimensions can be set: restApiName and metricsServiceName', () => {
     const stack = new Stack(newApp(), 'Shop');
     const tables = new AllowlistTables(stack, 'Tables');
-    const api = new IpAllowlistedApi(stack, 'Api', { upstream: upstream(), tables, adminApi: false, restApiName: 'public-api' });
-    const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [api.authorizer], restApiName: 'allowlist-admin', metricsServiceName: 'admin-prod' });
+    const api = new IpAllowlistedApi(stack, 'Api', {
+      upstream: upstream(),
+      tables,
+      adminApi: false,
+      restApiName: 'public-api',
+    });
+    const admin = new AllowlistAdminApi(stack, 'Admin', {
+      authorizers: [api.authorizer],
+      restApiName: 'allowlist-admin',
+      metricsServiceName: 'admin-prod',
+    });
     const template = Template.fromStack(stack);
 
     expect(apiNames(template).sort()).toEqual(['allowlist-admin', 'public-api']);
@@ -115,7 +135,12 @@ describe('two stacks in one app', () => {
   test('the same construct path in two stacks gives distinct names and dimensions (the stack name is part of them)', () => {
     const { apis, templates } = twoStacks();
 
-    expect(templates.flatMap(apiNames).sort()).toEqual(['ShopEu-Api', 'ShopEu-Api-Admin', 'ShopUs-Api', 'ShopUs-Api-Admin']);
+    expect(templates.flatMap(apiNames).sort()).toEqual([
+      'ShopEu-Api',
+      'ShopEu-Api-Admin',
+      'ShopUs-Api',
+      'ShopUs-Api-Admin',
+    ]);
     expect(apis.map((a) => a.authorizer.metricAllowedRequests().dimensions)).toEqual([
       { service: 'ShopEu/Api/Authorizer' },
       { service: 'ShopUs/Api/Authorizer' },
@@ -167,7 +192,9 @@ describe('the feature flag @aws-cdk/aws-apigateway:disableCloudWatchRole', () =>
     const template2 = Template.fromStack(stack2);
     template2.resourceCountIs('AWS::ApiGateway::Account', 1);
     // Only Two's stages (its API and its admin API) wait for the setting.
-    const waiting = Object.values(template2.findResources('AWS::ApiGateway::Stage')).filter((s) => (s.DependsOn ?? []).some((d: string) => d.startsWith('CdkIpAllowlistApiGatewayCloudWatchRoleAccount')));
+    const waiting = Object.values(template2.findResources('AWS::ApiGateway::Stage')).filter((s) =>
+      (s.DependsOn ?? []).some((d: string) => d.startsWith('CdkIpAllowlistApiGatewayCloudWatchRoleAccount')),
+    );
     expect(waiting).toHaveLength(2);
   });
 });
@@ -179,6 +206,13 @@ describe('metricsServiceName', () => {
   ])('%s is refused, naming the prop', (_label, value, message) => {
     const stack = new Stack(newApp(), 'Shop');
     const tables = new AllowlistTables(stack, 'Tables');
-    expect(() => new AllowlistAdminApi(stack, 'Admin', { authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables })], flushAuthorizerCaches: false, metricsServiceName: value })).toThrow(message);
+    expect(
+      () =>
+        new AllowlistAdminApi(stack, 'Admin', {
+          authorizers: [new IpAllowlistAuthorizer(stack, 'AdminAuthorizer', { tables })],
+          flushAuthorizerCaches: false,
+          metricsServiceName: value,
+        }),
+    ).toThrow(message);
   });
 });

@@ -8,7 +8,15 @@ import { DEFAULT_STORE_TIMEOUT_MS } from '../../lambda/adapters/dynamodb-store';
 import { ENV } from '../../lambda/adapters/schema';
 import { ERRORS, errorBody } from '../../lambda/core/errors';
 import { splitPropagationDelay } from '../../lambda/core/propagation';
-import { actionsOf, newStack, onlyResource, resourcesOf, resourcesOfType, statementsOfRole, TempOutdirs } from './synth-helpers';
+import {
+  actionsOf,
+  newStack,
+  onlyResource,
+  resourcesOf,
+  resourcesOfType,
+  statementsOfRole,
+  TempOutdirs,
+} from './synth-helpers';
 
 const outdirs = new TempOutdirs();
 afterAll(() => outdirs.cleanup());
@@ -88,7 +96,11 @@ describe('propagation delay', () => {
     const ttls = [undefined, Duration.seconds(0), Duration.seconds(9), Duration.hours(1)].map((propagationDelay) => {
       const { stack } = protectedApi({ propagationDelay });
       const env = authorizerEnv(stack);
-      return [authorizerResource(stack).AuthorizerResultTtlInSeconds, env.MEMORY_CACHE_TTL_SECONDS, env.MAX_DECISION_AGE_SECONDS];
+      return [
+        authorizerResource(stack).AuthorizerResultTtlInSeconds,
+        env.MEMORY_CACHE_TTL_SECONDS,
+        env.MAX_DECISION_AGE_SECONDS,
+      ];
     });
 
     expect(ttls).toEqual([
@@ -173,9 +185,9 @@ describe('the authorizer Lambda', () => {
     expect(onlyResource(Template.fromStack(stack), 'AWS::Lambda::Function').properties.Timeout).toBe(6);
 
     // A Lambda timeout at or below the store's deadline would cut the read off before its log line.
-    expect(() => new IpAllowlistAuthorizer(newStack(outdirs), 'A', { timeout: Duration.millis(DEFAULT_STORE_TIMEOUT_MS) })).toThrow(
-      'timeout must be at least 5 seconds, got 4 seconds',
-    );
+    expect(
+      () => new IpAllowlistAuthorizer(newStack(outdirs), 'A', { timeout: Duration.millis(DEFAULT_STORE_TIMEOUT_MS) }),
+    ).toThrow('timeout must be at least 5 seconds, got 4 seconds');
     expect(() => new IpAllowlistAuthorizer(newStack(outdirs), 'A', { timeout: Duration.seconds(5) })).not.toThrow();
   });
 
@@ -188,7 +200,7 @@ describe('the authorizer Lambda', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
-  test('can only BatchGetItem, and only on its own two tables (no Query: it cannot list a project\'s keys)', () => {
+  test("can only BatchGetItem, and only on its own two tables (no Query: it cannot list a project's keys)", () => {
     const stack = newStack(outdirs);
     // Another table in the same stack: the authorizer must get nothing on it.
     new dynamodb.Table(stack, 'Unrelated', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
@@ -235,7 +247,9 @@ describe('the authorizer Lambda', () => {
 });
 
 describe('gateway responses', () => {
-  function responses(stack: Stack): Record<string, { StatusCode?: string; ResponseParameters: unknown; template: string }> {
+  function responses(
+    stack: Stack,
+  ): Record<string, { StatusCode?: string; ResponseParameters: unknown; template: string }> {
     const out: Record<string, { StatusCode?: string; ResponseParameters: unknown; template: string }> = {};
     for (const [, r] of resourcesOfType(Template.fromStack(stack), 'AWS::ApiGateway::GatewayResponse')) {
       out[r.Properties.ResponseType] = {
@@ -435,7 +449,6 @@ describe('protectRestApi on a RestApi the user already has', () => {
     template.resourceCountIs('AWS::ApiGateway::GatewayResponse', 6);
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
   });
-
 });
 
 describe('redeployment', () => {
@@ -444,7 +457,9 @@ describe('redeployment', () => {
   }
 
   test('the deployment is replaced when the TTL changes', () => {
-    expect(deploymentId({ propagationDelay: Duration.minutes(5) })).not.toBe(deploymentId({ propagationDelay: Duration.minutes(1) }));
+    expect(deploymentId({ propagationDelay: Duration.minutes(5) })).not.toBe(
+      deploymentId({ propagationDelay: Duration.minutes(1) }),
+    );
   });
 
   test('the deployment is replaced when the key header (identity source and gateway responses) changes', () => {
@@ -457,11 +472,16 @@ describe('redeployment', () => {
 });
 
 describe('metrics', () => {
-  test('metricBlockedRequests reads the authorizer\'s Powertools metric, summed', () => {
+  test("metricBlockedRequests reads the authorizer's Powertools metric, summed", () => {
     const { authorizer } = protectedApi();
 
     const metric = authorizer.metricBlockedRequests();
-    expect({ namespace: metric.namespace, name: metric.metricName, dims: metric.dimensions, stat: metric.statistic }).toEqual({
+    expect({
+      namespace: metric.namespace,
+      name: metric.metricName,
+      dims: metric.dimensions,
+      stat: metric.statistic,
+    }).toEqual({
       namespace: 'CdkIpAllowlist',
       name: 'BlockedRequests',
       dims: { service: 'Test/IpAllowlist' },
@@ -472,14 +492,18 @@ describe('metrics', () => {
   test('metricInvalidKeyRequests and metricStoreErrors read the counts the authorizer publishes for them', () => {
     const { authorizer } = protectedApi();
 
-    const names = [authorizer.metricInvalidKeyRequests(), authorizer.metricStoreErrors()].map((m) => [m.namespace, m.metricName, m.statistic]);
+    const names = [authorizer.metricInvalidKeyRequests(), authorizer.metricStoreErrors()].map((m) => [
+      m.namespace,
+      m.metricName,
+      m.statistic,
+    ]);
     expect(names).toEqual([
       ['CdkIpAllowlist', 'InvalidKeyRequests', 'Sum'],
       ['CdkIpAllowlist', 'StoreErrors', 'Sum'],
     ]);
   });
 
-  test('metricsServiceName sets the service dimension and the function\'s POWERTOOLS_SERVICE_NAME', () => {
+  test("metricsServiceName sets the service dimension and the function's POWERTOOLS_SERVICE_NAME", () => {
     const { stack, authorizer } = protectedApi({ metricsServiceName: 'payments-api' });
 
     expect(authorizer.metricStoreErrors().dimensions).toEqual({ service: 'payments-api' });

@@ -23,7 +23,10 @@ function upstreamFunction(stack: Stack): lambda.Function {
 
 function synthApi(props: Partial<IpAllowlistedApiProps> = {}) {
   const stack = newStack(outdirs);
-  const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://upstream.example.com/base/'), ...props });
+  const api = new IpAllowlistedApi(stack, 'Api', {
+    upstream: Upstream.http('https://upstream.example.com/base/'),
+    ...props,
+  });
   return { stack, api, template: Template.fromStack(stack) };
 }
 
@@ -66,7 +69,9 @@ describe('IpAllowlistedApi endpoint and stage', () => {
       ipAddressType: apigateway.IpAddressType.DUAL_STACK,
     });
 
-    expect(Template.fromStack(stack).toJSON().Resources[logicalId(stack, api.api)].Properties.EndpointConfiguration).toEqual({
+    expect(
+      Template.fromStack(stack).toJSON().Resources[logicalId(stack, api.api)].Properties.EndpointConfiguration,
+    ).toEqual({
       Types: ['REGIONAL'],
       IpAddressType: 'dualstack',
     });
@@ -135,7 +140,7 @@ describe('IpAllowlistedApi access logs', () => {
     const shorter = synthApi({ logRetention: 30 });
 
     for (const { stack, api, template } of [byDefault, shorter]) {
-      const groups = [api.accessLogGroup, api.authorizer.logGroup, api.adminApi!.accessLogGroup, api.adminApi!.logGroup];
+      const groups = [api.accessLogGroup, api.authorizer.logGroup, api.adminApi.accessLogGroup, api.adminApi.logGroup];
       const retentions = groups.map((g) => retentionOf(template, stack, g));
       expect(retentions).toEqual(stack === byDefault.stack ? [365, 365, 365, 365] : [30, 30, 30, 30]);
     }
@@ -170,7 +175,11 @@ describe('IpAllowlistedApi methods', () => {
   test('the gateway responses are on the API', () => {
     const { stack, api, template } = synthApi();
 
-    expect(ofProtectedApi(template, 'AWS::ApiGateway::GatewayResponse', stack, api).map((r) => r.ResponseType).sort()).toEqual([
+    expect(
+      ofProtectedApi(template, 'AWS::ApiGateway::GatewayResponse', stack, api)
+        .map((r) => r.ResponseType)
+        .sort(),
+    ).toEqual([
       'ACCESS_DENIED',
       'AUTHORIZER_CONFIGURATION_ERROR',
       'AUTHORIZER_FAILURE',
@@ -192,7 +201,10 @@ describe('IpAllowlistedApi methods', () => {
 
 describe('IpAllowlistedApi upstreams', () => {
   const contextHeaders = Object.fromEntries(
-    Object.entries(UPSTREAM_CONTEXT_HEADERS).map(([header, key]) => [`integration.request.header.${header}`, `context.authorizer.${key}`]),
+    Object.entries(UPSTREAM_CONTEXT_HEADERS).map(([header, key]) => [
+      `integration.request.header.${header}`,
+      `context.authorizer.${key}`,
+    ]),
   );
 
   test('an HTTP upstream is proxied path for path, with the organization, project and key id as headers', () => {
@@ -229,12 +241,16 @@ describe('IpAllowlistedApi upstreams', () => {
     expect(methods(template, stack, api).map((m) => m.Integration.TimeoutInMillis)).toEqual([10000, 10000]);
   });
 
-  test.each(['upstream.example.com', 'ftp://upstream.example.com', 'https://upstream.example.com/?q=1', 'https://a.example.com/{proxy}'])(
-    'Upstream.http rejects %s',
-    (url) => {
-      expect(() => Upstream.http(url)).toThrow(`Upstream.http url must be an absolute http(s) URL without query or fragment, got ${JSON.stringify(url)}`);
-    },
-  );
+  test.each([
+    'upstream.example.com',
+    'ftp://upstream.example.com',
+    'https://upstream.example.com/?q=1',
+    'https://a.example.com/{proxy}',
+  ])('Upstream.http rejects %s', (url) => {
+    expect(() => Upstream.http(url)).toThrow(
+      `Upstream.http url must be an absolute http(s) URL without query or fragment, got ${JSON.stringify(url)}`,
+    );
+  });
 
   test('a Lambda upstream gets the Lambda proxy integration, which hands it the authorizer context in requestContext.authorizer', () => {
     const stack = newStack(outdirs);

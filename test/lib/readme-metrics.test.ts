@@ -26,11 +26,16 @@ function readmeRows(): Row[] {
   const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
   const section = readme.split(/^### Metrics$/m)[1]?.split(/^#{2,3} /m)[0];
   if (!section) throw new Error('README has no "### Metrics" section');
-  return [...section.matchAll(/^\| `(\w+)` \| `(\w+)\.(metric\w+)\(\)` \|/gm)].map(([, metricName, className, method]) => ({ metricName, className, method }));
+  return [...section.matchAll(/^\| `(\w+)` \| `(\w+)\.(metric\w+)\(\)` \|/gm)].map(
+    ([, metricName, className, method]) => ({ metricName, className, method }),
+  );
 }
 
 // Every outcome of each Lambda (the compiler checks these lists are complete).
-const AUTHORIZER_OUTCOMES = { allowed: 1, blocked: 1, invalidKey: 1, missingKey: 1, storeError: 1 } satisfies Record<AuthorizerOutcome, 1>;
+const AUTHORIZER_OUTCOMES = { allowed: 1, blocked: 1, invalidKey: 1, missingKey: 1, storeError: 1 } satisfies Record<
+  AuthorizerOutcome,
+  1
+>;
 const ADMIN_OUTCOMES = { write: 1, failure: 1 } satisfies Record<AdminOutcome, 1>;
 
 /** Metric names in the EMF lines the real classes write when every outcome happens (with a store read). */
@@ -49,7 +54,9 @@ function publishedNames(): Set<string> {
     if (saved.dev !== undefined) process.env.POWERTOOLS_DEV = saved.dev;
     if (saved.disabled !== undefined) process.env.POWERTOOLS_METRICS_DISABLED = saved.disabled;
   }
-  const lines = output.lines().map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } });
+  const lines = output
+    .lines()
+    .map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } });
   return new Set(lines.flatMap((l) => l._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name))));
 }
 
@@ -83,7 +90,13 @@ test("each README row's method returns that metric, for the construct's own dime
     const instance = instances[row.className as keyof typeof instances];
     expect(instance).toBeDefined();
     const metric = (instance as unknown as Record<string, () => cloudwatch.Metric>)[row.method]();
-    expect({ row: row.method, name: metric.metricName, namespace: metric.namespace, dims: metric.dimensions, stat: metric.statistic }).toEqual({
+    expect({
+      row: row.method,
+      name: metric.metricName,
+      namespace: metric.namespace,
+      dims: metric.dimensions,
+      stat: metric.statistic,
+    }).toEqual({
       row: row.method,
       name: row.metricName,
       namespace: METRICS_NAMESPACE,
@@ -103,7 +116,7 @@ test('every metric method of the constructs is in the README', () => {
   }
 });
 
-test('metric(name, props) is the general form: the same metric, with the caller\'s options', () => {
+test("metric(name, props) is the general form: the same metric, with the caller's options", () => {
   const { IpAllowlistAuthorizer: authorizer, AllowlistAdminApi: admin } = constructs();
 
   const byName = authorizer.metric('BlockedRequests', { statistic: 'Average', label: 'blocked' });

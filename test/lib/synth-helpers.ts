@@ -49,7 +49,9 @@ export interface PolicyStatementJson {
 /** Every statement of every AWS::IAM::Policy attached to the role with this logical id. */
 export function statementsOfRole(template: Template, roleLogicalId: string): PolicyStatementJson[] {
   return resourcesOfType(template, 'AWS::IAM::Policy')
-    .filter(([, policy]) => (policy.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId })))
+    .filter(([, policy]) =>
+      (policy.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId })),
+    )
     .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as PolicyStatementJson[]);
 }
 

@@ -32,7 +32,8 @@ function readable(hex: string): string {
   const bytes = (word: string) => Buffer.from(word, 'hex').reverse();
   if (hex.length === 8) return [...bytes(hex)].join('.');
   const raw = Buffer.concat([0, 8, 16, 24].map((i) => bytes(hex.slice(i, i + 8))));
-  if (raw.subarray(0, 10).every((b) => b === 0) && raw[10] === 0xff && raw[11] === 0xff) return `::ffff:${[...raw.subarray(12)].join('.')}`;
+  if (raw.subarray(0, 10).every((b) => b === 0) && raw[10] === 0xff && raw[11] === 0xff)
+    return `::ffff:${[...raw.subarray(12)].join('.')}`;
   return raw.every((b) => b === 0) ? '::' : raw.toString('hex');
 }
 
@@ -44,29 +45,39 @@ onLinux("the tests' DynamoDB Local listens on 127.0.0.1 only", () => {
   expect(addresses.every((a) => a === '127.0.0.1' || a === '::ffff:127.0.0.1')).toBe(true);
 });
 
-onLinux('local mode starts it on 127.0.0.1 only and says so', async () => {
-  const ddb = await startDynamoDbLocal();
-  try {
-    expect(ddb.listensOn).toBe('127.0.0.1');
-    const addresses = listeningAddresses(portOf(ddb.endpoint));
-    expect(addresses.length).toBeGreaterThan(0);
-    expect(addresses.every((a) => a === '127.0.0.1' || a === '::ffff:127.0.0.1')).toBe(true);
-  } finally {
-    await ddb.stop();
-  }
-}, 90_000);
+onLinux(
+  'local mode starts it on 127.0.0.1 only and says so',
+  async () => {
+    const ddb = await startDynamoDbLocal();
+    try {
+      expect(ddb.listensOn).toBe('127.0.0.1');
+      const addresses = listeningAddresses(portOf(ddb.endpoint));
+      expect(addresses.length).toBeGreaterThan(0);
+      expect(addresses.every((a) => a === '127.0.0.1' || a === '::ffff:127.0.0.1')).toBe(true);
+    } finally {
+      await ddb.stop();
+    }
+  },
+  90_000,
+);
 
-onLinux('without a Java compiler it runs as shipped, on every interface, and says so', async () => {
-  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'no-launcher-'));
-  const ddb = await startDynamoDbLocal({ javac: '/nonexistent/javac', launcherCacheDir: cache });
-  try {
-    expect(ddb.listensOn).toMatch(/^all interfaces \(the loopback launcher could not be compiled \(\/nonexistent\/javac: ENOENT\); a JDK provides javac\)$/);
-    expect(listeningAddresses(portOf(ddb.endpoint)).some((a) => a === '::' || a === '0.0.0.0')).toBe(true);
-  } finally {
-    await ddb.stop();
-    fs.rmSync(cache, { recursive: true, force: true });
-  }
-}, 90_000);
+onLinux(
+  'without a Java compiler it runs as shipped, on every interface, and says so',
+  async () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'no-launcher-'));
+    const ddb = await startDynamoDbLocal({ javac: '/nonexistent/javac', launcherCacheDir: cache });
+    try {
+      expect(ddb.listensOn).toMatch(
+        /^all interfaces \(the loopback launcher could not be compiled \(\/nonexistent\/javac: ENOENT\); a JDK provides javac\)$/,
+      );
+      expect(listeningAddresses(portOf(ddb.endpoint)).some((a) => a === '::' || a === '0.0.0.0')).toBe(true);
+    } finally {
+      await ddb.stop();
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  },
+  90_000,
+);
 
 test('the launcher is compiled once into its cache folder, and found there afterwards', async () => {
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'launcher-cache-'));

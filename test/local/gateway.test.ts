@@ -76,7 +76,12 @@ describe('authorization', () => {
     expect(res.status).toBe(200);
     expect(res.headers['x-echo']).toBe('yes');
     const { event } = res.json;
-    expect(event.requestContext.authorizer).toMatchObject({ principalId: 'user-all', org: 'org-1', n: '7', flag: 'true' });
+    expect(event.requestContext.authorizer).toMatchObject({
+      principalId: 'user-all',
+      org: 'org-1',
+      n: '7',
+      flag: 'true',
+    });
     expect(event.requestContext.identity.sourceIp).toBe('127.0.0.1');
     expect(event.requestContext.stage).toBe(FIXTURE_STAGE);
     expect(event.resource).toBe('/one');
@@ -175,7 +180,10 @@ describe('authorization', () => {
   });
 
   test('the source IP is the TCP peer, over IPv6 too; X-Forwarded-For is appended to, never believed', async () => {
-    const v4 = await call(url('/one'), { headers: { ...bearer('allow-all'), 'X-Forwarded-For': '203.0.113.9' }, localAddress: '127.0.0.2' });
+    const v4 = await call(url('/one'), {
+      headers: { ...bearer('allow-all'), 'X-Forwarded-For': '203.0.113.9' },
+      localAddress: '127.0.0.2',
+    });
     const v6 = await call(`${local.urlIpv6}/one`, { headers: bearer('allow-all') });
 
     expect(v4.json.event.requestContext.identity.sourceIp).toBe('127.0.0.2');
@@ -210,9 +218,12 @@ describe('authorization', () => {
     await call(url('/one'), { headers: bearer('allow-all') });
     const before = stats();
 
-    const flush = await call(`${local.controlUrl}/restapis/${local.gateway.api.apiId}/stages/${FIXTURE_STAGE}/cache/authorizers`, {
-      method: 'DELETE',
-    });
+    const flush = await call(
+      `${local.controlUrl}/restapis/${local.gateway.api.apiId}/stages/${FIXTURE_STAGE}/cache/authorizers`,
+      {
+        method: 'DELETE',
+      },
+    );
     await call(url('/one'), { headers: bearer('allow-all') });
 
     expect(flush.status).toBe(202);
@@ -220,8 +231,12 @@ describe('authorization', () => {
   });
 
   test('the control endpoint refuses an unknown API or stage', async () => {
-    const api = await call(`${local.controlUrl}/restapis/nope/stages/${FIXTURE_STAGE}/cache/authorizers`, { method: 'DELETE' });
-    const stage = await call(`${local.controlUrl}/restapis/${local.gateway.api.apiId}/stages/nope/cache/authorizers`, { method: 'DELETE' });
+    const api = await call(`${local.controlUrl}/restapis/nope/stages/${FIXTURE_STAGE}/cache/authorizers`, {
+      method: 'DELETE',
+    });
+    const stage = await call(`${local.controlUrl}/restapis/${local.gateway.api.apiId}/stages/nope/cache/authorizers`, {
+      method: 'DELETE',
+    });
 
     expect(api.status).toBe(404);
     expect(stage.status).toBe(404);
@@ -332,7 +347,11 @@ describe('routing and integrations', () => {
   });
 
   test('a request body over 10 MB is REQUEST_TOO_LARGE', async () => {
-    const res = await call(url('/one'), { method: 'POST', headers: bearer('allow-all'), body: 'x'.repeat(10 * 1024 * 1024 + 1) });
+    const res = await call(url('/one'), {
+      method: 'POST',
+      headers: bearer('allow-all'),
+      body: 'x'.repeat(10 * 1024 * 1024 + 1),
+    });
 
     expect(res.status).toBe(413);
   });

@@ -15,7 +15,12 @@ function handlerDir(name: string, source: string): string {
   return d;
 }
 
-function runner(name: string, source: string, overrides: Partial<LambdaSpec> = {}, lines: string[] = []): LambdaFunctionRunner {
+function runner(
+  name: string,
+  source: string,
+  overrides: Partial<LambdaSpec> = {},
+  lines: string[] = [],
+): LambdaFunctionRunner {
   const r = new LambdaFunctionRunner(
     {
       functionName: name,
@@ -57,7 +62,10 @@ test('each function sees its own environment, and module state survives between 
 });
 
 test('callback-style handlers work', async () => {
-  const r = runner('callback', `exports.handler = (event, context, cb) => setTimeout(() => cb(null, { name: context.functionName }), 5);`);
+  const r = runner(
+    'callback',
+    `exports.handler = (event, context, cb) => setTimeout(() => cb(null, { name: context.functionName }), 5);`,
+  );
 
   expect(await r.invoke({})).toMatchObject({ ok: true, payload: { name: 'callback' } });
 });
@@ -65,7 +73,12 @@ test('callback-style handlers work', async () => {
 test('an error is returned with its type and message', async () => {
   const r = runner('throws', `exports.handler = async () => { const e = new TypeError('bad thing'); throw e; };`);
 
-  expect(await r.invoke({})).toMatchObject({ ok: false, errorType: 'TypeError', errorMessage: 'bad thing', timedOut: false });
+  expect(await r.invoke({})).toMatchObject({
+    ok: false,
+    errorType: 'TypeError',
+    errorMessage: 'bad thing',
+    timedOut: false,
+  });
 });
 
 test('past its Timeout an invocation fails and its environment is replaced (module state is gone)', async () => {
@@ -84,7 +97,10 @@ test('past its Timeout an invocation fails and its environment is replaced (modu
 });
 
 test('concurrent invocations run in separate environments', async () => {
-  const r = runner('concurrent', `let busy = false; exports.handler = async () => { const was = busy; busy = true; await new Promise((s) => setTimeout(s, 100)); busy = false; return was; };`);
+  const r = runner(
+    'concurrent',
+    `let busy = false; exports.handler = async () => { const was = busy; busy = true; await new Promise((s) => setTimeout(s, 100)); busy = false; return was; };`,
+  );
 
   const results = await Promise.all([r.invoke({}), r.invoke({}), r.invoke({})]);
 
@@ -106,7 +122,12 @@ test('a missing handler export is reported', async () => {
 
 test("the function's output reaches the log sink line by line", async () => {
   const lines: string[] = [];
-  const r = runner('logs', `exports.handler = async () => { console.log('one'); console.log(JSON.stringify({ two: 2 })); return null; };`, {}, lines);
+  const r = runner(
+    'logs',
+    `exports.handler = async () => { console.log('one'); console.log(JSON.stringify({ two: 2 })); return null; };`,
+    {},
+    lines,
+  );
 
   await r.invoke({});
   // Worker output is piped asynchronously: wait (bounded) until both lines have arrived.

@@ -17,7 +17,20 @@ test('defaults: ports 8080 and 8081, persistent data, the echo upstream', () => 
 
 test('every flag is read', () => {
   expect(
-    parseStartArgs(['--port', '0', '--admin-port', '9001', '--upstream', 'http://127.0.0.1:3000', '--ttl', '10', '--in-memory', '--data-dir', '/tmp/x', '--quiet']),
+    parseStartArgs([
+      '--port',
+      '0',
+      '--admin-port',
+      '9001',
+      '--upstream',
+      'http://127.0.0.1:3000',
+      '--ttl',
+      '10',
+      '--in-memory',
+      '--data-dir',
+      '/tmp/x',
+      '--quiet',
+    ]),
   ).toEqual({
     port: 0,
     adminPort: 9001,

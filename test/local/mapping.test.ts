@@ -1,5 +1,10 @@
 import { normalizeSourceIp } from '../../local/gateway';
-import { checkTemplateSupported, evaluateMappingExpression, renderTemplate, UnsupportedTemplateError } from '../../local/mapping';
+import {
+  checkTemplateSupported,
+  evaluateMappingExpression,
+  renderTemplate,
+  UnsupportedTemplateError,
+} from '../../local/mapping';
 
 /* The small pieces of API Gateway's languages local mode implements, and the source IP as API Gateway reports it. */
 

@@ -14,13 +14,18 @@ let model: StackModel;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-'));
-  synthesized = synthGatewayFixture({ outdir: path.join(tmp, 'cdk.out'), ttlSeconds: 42, upstreamUrl: 'http://127.0.0.1:9' });
+  synthesized = synthGatewayFixture({
+    outdir: path.join(tmp, 'cdk.out'),
+    ttlSeconds: 42,
+    upstreamUrl: 'http://127.0.0.1:9',
+  });
   model = readStackModel(synthesized.template, synthesized.stackName, synthesized.assemblyDir, { tablePrefix: 'p-' });
 });
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const fnByMarker = (marker: string) => [...model.functions.values()].find((f) => f.environment.FIXTURE_MARKER === marker)!;
+const fnByMarker = (marker: string) =>
+  [...model.functions.values()].find((f) => f.environment.FIXTURE_MARKER === marker)!;
 
 test('tables come from the template with their keys and indexes, under local names', () => {
   expect(model.tables).toHaveLength(1);
@@ -46,7 +51,9 @@ test("a Lambda's code folder is its staged asset and its environment is resolved
   expect(fs.existsSync(path.join(echo.codeDir, 'index.js'))).toBe(true);
   expect(path.dirname(echo.codeDir)).toBe(synthesized.assemblyDir);
   expect(echo.environment.TABLE_NAME).toBe(table.tableName);
-  expect(echo.environment.TABLE_ARN).toBe(`arn:aws:dynamodb:${model.region}:${model.accountId}:table/${table.tableName}`);
+  expect(echo.environment.TABLE_ARN).toBe(
+    `arn:aws:dynamodb:${model.region}:${model.accountId}:table/${table.tableName}`,
+  );
   expect(echo.handler).toBe('index.handler');
   expect(fnByMarker('authorizer').timeoutSeconds).toBe(1);
   expect(echo.timeoutSeconds).toBe(3);
@@ -59,7 +66,10 @@ test('authorizers carry their identity sources, TTL and function', () => {
   expect(ttls).toEqual([0, 42]);
   for (const a of api.authorizers.values()) {
     expect(a.type).toBe('REQUEST');
-    expect(a.identitySources.map((s) => s.expression)).toEqual(['method.request.header.Authorization', 'context.identity.sourceIp']);
+    expect(a.identitySources.map((s) => s.expression)).toEqual([
+      'method.request.header.Authorization',
+      'context.identity.sourceIp',
+    ]);
     expect(a.functionLogicalId).toBe(fnByMarker('authorizer').logicalId);
   }
 });
@@ -86,7 +96,10 @@ test('gateway responses keep status, header mappings and templates', () => {
   const denied = api.gatewayResponses.get('ACCESS_DENIED')!;
 
   expect(denied.statusCode).toBe(401);
-  expect(denied.headers).toEqual({ 'Content-Type': "'application/json'", 'X-Principal': 'context.authorizer.principalId' });
+  expect(denied.headers).toEqual({
+    'Content-Type': "'application/json'",
+    'X-Principal': 'context.authorizer.principalId',
+  });
   expect(denied.templates['application/json']).toContain('$context.authorizer.reason');
 });
 
@@ -138,8 +151,15 @@ describe('intrinsic functions', () => {
 });
 
 test('identity sources parse into header, query, context and stage variable reads', () => {
-  expect(parseIdentitySource('method.request.header.X-Api-Key')).toEqual({ expression: 'method.request.header.X-Api-Key', kind: 'header', name: 'X-Api-Key' });
+  expect(parseIdentitySource('method.request.header.X-Api-Key')).toEqual({
+    expression: 'method.request.header.X-Api-Key',
+    kind: 'header',
+    name: 'X-Api-Key',
+  });
   expect(parseIdentitySource('method.request.querystring.key').kind).toBe('querystring');
-  expect(parseIdentitySource('context.identity.sourceIp')).toMatchObject({ kind: 'context', name: 'identity.sourceIp' });
+  expect(parseIdentitySource('context.identity.sourceIp')).toMatchObject({
+    kind: 'context',
+    name: 'identity.sourceIp',
+  });
   expect(() => parseIdentitySource('method.request.body.x')).toThrow(UnresolvableError);
 });

@@ -1,8 +1,21 @@
-import { compilePolicy, iamWildcardMatch, InvalidAuthorizerResponseError, methodArn, parseAuthorizerAnswer } from '../../local/policy';
+import {
+  compilePolicy,
+  iamWildcardMatch,
+  InvalidAuthorizerResponseError,
+  methodArn,
+  parseAuthorizerAnswer,
+} from '../../local/policy';
 
 const ARN = 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod';
 const arnFor = (verb: string, p: string) =>
-  methodArn({ region: 'us-east-1', accountId: '123456789012', apiId: 'abc123', stage: 'prod', httpMethod: verb, path: p });
+  methodArn({
+    region: 'us-east-1',
+    accountId: '123456789012',
+    apiId: 'abc123',
+    stage: 'prod',
+    httpMethod: verb,
+    path: p,
+  });
 
 const allow = (resource: string | string[], action: string | string[] = 'execute-api:Invoke') => ({
   Version: '2012-10-17',
@@ -54,7 +67,10 @@ describe('compilePolicy', () => {
     const deny = { Effect: 'Deny', Action: 'execute-api:Invoke', Resource: arnFor('GET', '/secret') };
     const allowAll = { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: `${ARN}/*/*` };
 
-    for (const Statement of [[deny, allowAll], [allowAll, deny]]) {
+    for (const Statement of [
+      [deny, allowAll],
+      [allowAll, deny],
+    ]) {
       const p = compilePolicy({ Version: '2012-10-17', Statement });
       expect(p.evaluate(arnFor('GET', '/secret'))).toBe('explicitDeny');
       expect(p.evaluate(arnFor('GET', '/public'))).toBe('allow');
@@ -64,8 +80,12 @@ describe('compilePolicy', () => {
   test('actions match case-insensitively and with wildcards; other actions do not apply', () => {
     expect(compilePolicy(allow('*', 'EXECUTE-API:invoke')).evaluate(arnFor('GET', '/'))).toBe('allow');
     expect(compilePolicy(allow('*', 'execute-api:*')).evaluate(arnFor('GET', '/'))).toBe('allow');
-    expect(compilePolicy(allow('*', ['s3:GetObject', 'execute-api:Inv?ke'])).evaluate(arnFor('GET', '/'))).toBe('allow');
-    expect(compilePolicy(allow('*', 'execute-api:ManageConnections')).evaluate(arnFor('GET', '/'))).toBe('implicitDeny');
+    expect(compilePolicy(allow('*', ['s3:GetObject', 'execute-api:Inv?ke'])).evaluate(arnFor('GET', '/'))).toBe(
+      'allow',
+    );
+    expect(compilePolicy(allow('*', 'execute-api:ManageConnections')).evaluate(arnFor('GET', '/'))).toBe(
+      'implicitDeny',
+    );
   });
 
   test('NotResource and NotAction invert the match', () => {
@@ -82,7 +102,10 @@ describe('compilePolicy', () => {
   });
 
   test('a single Statement object (not a list) is accepted, as IAM accepts it', () => {
-    const p = compilePolicy({ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: '*' } });
+    const p = compilePolicy({
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: '*' },
+    });
 
     expect(p.evaluate(arnFor('GET', '/'))).toBe('allow');
   });
@@ -104,7 +127,11 @@ describe('parseAuthorizerAnswer', () => {
   const policyDocument = allow('*');
 
   test('keeps principalId and flat context values', () => {
-    const a = parseAuthorizerAnswer({ principalId: 'k1', policyDocument, context: { s: 'x', n: 1, b: false, gone: null } });
+    const a = parseAuthorizerAnswer({
+      principalId: 'k1',
+      policyDocument,
+      context: { s: 'x', n: 1, b: false, gone: null },
+    });
 
     expect(a.principalId).toBe('k1');
     expect(a.context).toEqual({ s: 'x', n: 1, b: false });

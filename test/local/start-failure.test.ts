@@ -45,7 +45,13 @@ function javaChildren(): number[] {
 test('a port in use: a clear error, and the DynamoDB Local it had started is stopped', async () => {
   const before = new Set(javaChildren());
   const seen = new Set<number>();
-  const watch = setInterval(() => javaChildren().filter((p) => !before.has(p)).forEach((p) => seen.add(p)), 50);
+  const watch = setInterval(
+    () =>
+      javaChildren()
+        .filter((p) => !before.has(p))
+        .forEach((p) => seen.add(p)),
+    50,
+  );
 
   const started = startLocalMode({
     synthesized: synthGatewayFixture({ outdir: path.join(outdir, 'cdk.out') }),

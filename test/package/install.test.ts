@@ -52,9 +52,13 @@ test('the package root and cdk-ip-allowlist/core load with only the peer depende
   `);
   const result = JSON.parse(out);
 
-  expect(result.constructs).toEqual(expect.arrayContaining(['AllowlistTables', 'IpAllowlistAuthorizer', 'IpAllowlistedApi', 'Upstream']));
+  expect(result.constructs).toEqual(
+    expect.arrayContaining(['AllowlistTables', 'IpAllowlistAuthorizer', 'IpAllowlistedApi', 'Upstream']),
+  );
   expect(result.normalized).toBe('10.1.2.3/32');
-  expect(result.resolvedFrom).toBe(fs.realpathSync(path.join(project, 'node_modules', 'cdk-ip-allowlist', 'dist', 'lib', 'index.js')));
+  expect(result.resolvedFrom).toBe(
+    fs.realpathSync(path.join(project, 'node_modules', 'cdk-ip-allowlist', 'dist', 'lib', 'index.js')),
+  );
 });
 
 test('a stack using IpAllowlistedApi synthesizes from the shipped Lambda bundles', () => {
@@ -92,13 +96,16 @@ test.each([
   ['node10', ts.ModuleResolutionKind.Node10, ts.ModuleKind.CommonJS],
   ['node16', ts.ModuleResolutionKind.Node16, ts.ModuleKind.Node16],
   ['bundler', ts.ModuleResolutionKind.Bundler, ts.ModuleKind.ESNext],
-])('TypeScript finds the declarations of the package root and cdk-ip-allowlist/core (moduleResolution %s)', (_name, moduleResolution, module) => {
-  const containingFile = path.join(project, 'app.ts');
-  const resolve = (specifier: string) =>
-    ts.resolveModuleName(specifier, containingFile, { moduleResolution, module }, ts.sys)
-      .resolvedModule?.resolvedFileName;
-  const installed = path.join(project, 'node_modules', 'cdk-ip-allowlist');
+])(
+  'TypeScript finds the declarations of the package root and cdk-ip-allowlist/core (moduleResolution %s)',
+  (_name, moduleResolution, module) => {
+    const containingFile = path.join(project, 'app.ts');
+    const resolve = (specifier: string) =>
+      ts.resolveModuleName(specifier, containingFile, { moduleResolution, module }, ts.sys).resolvedModule
+        ?.resolvedFileName;
+    const installed = path.join(project, 'node_modules', 'cdk-ip-allowlist');
 
-  expect(resolve('cdk-ip-allowlist')).toBe(path.join(installed, 'dist', 'lib', 'index.d.ts'));
-  expect(resolve('cdk-ip-allowlist/core')).toBe(path.join(installed, 'dist', 'lib', 'core.d.ts'));
-});
+    expect(resolve('cdk-ip-allowlist')).toBe(path.join(installed, 'dist', 'lib', 'index.d.ts'));
+    expect(resolve('cdk-ip-allowlist/core')).toBe(path.join(installed, 'dist', 'lib', 'core.d.ts'));
+  },
+);

@@ -33,7 +33,9 @@ beforeAll(() => {
   const file = path.join(root, '.jsii');
   if (!fs.existsSync(file)) throw new Error('no .jsii assembly: run `npm run build` (npm ci runs it through prepare)');
   const built = fs.statSync(file).mtimeMs;
-  const newer = [...sourcesUnder(path.join(root, 'lib')), path.join(root, 'package.json')].filter((f) => fs.statSync(f).mtimeMs > built);
+  const newer = [...sourcesUnder(path.join(root, 'lib')), path.join(root, 'package.json')].filter(
+    (f) => fs.statSync(f).mtimeMs > built,
+  );
   if (newer.length > 0) {
     throw new Error(`the .jsii assembly is older than ${path.relative(root, newer[0])}: run \`npm run build\``);
   }
@@ -63,7 +65,11 @@ test('the assembly targets Python, Java, .NET and Go', () => {
 
 test('API.md is the reference jsii-docgen generates from this assembly (regenerate: npm run docgen)', () => {
   const out = path.join(scratch, 'API.md');
-  execFileSync(path.join(root, 'node_modules', '.bin', 'jsii-docgen'), ['--output', out], { cwd: root, env: JSII_ENV, stdio: 'pipe' });
+  execFileSync(path.join(root, 'node_modules', '.bin', 'jsii-docgen'), ['--output', out], {
+    cwd: root,
+    env: JSII_ENV,
+    stdio: 'pipe',
+  });
 
   expect(fs.readFileSync(path.join(root, 'API.md'), 'utf8')).toBe(fs.readFileSync(out, 'utf8'));
 });

@@ -105,7 +105,10 @@ describe('installing the package installs nothing else', () => {
   test('every package bundled into a Lambda asset, and the SDK left to the Lambda runtime, is a devDependency', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { bundle, EXTERNAL } = require('../../scripts/bundle.js') as {
-      bundle(o: { quiet: boolean; write: boolean }): Promise<Record<string, { metafile: { inputs: Record<string, unknown> } }>>;
+      bundle(o: {
+        quiet: boolean;
+        write: boolean;
+      }): Promise<Record<string, { metafile: { inputs: Record<string, unknown> } }>>;
       EXTERNAL: string[];
     };
     const results = await bundle({ quiet: true, write: false });
@@ -126,7 +129,12 @@ describe('installing the package installs nothing else', () => {
       expect({ pkg, runtime: Object.keys(manifest.dependencies ?? {}).includes(pkg) }).toEqual({ pkg, runtime: false });
     }
     // The direct ones are declared, as devDependencies (transitive ones come with them).
-    for (const direct of ['@aws-lambda-powertools/logger', '@aws-lambda-powertools/metrics', 'ipaddr.js', '@aws-sdk/client-dynamodb']) {
+    for (const direct of [
+      '@aws-lambda-powertools/logger',
+      '@aws-lambda-powertools/metrics',
+      'ipaddr.js',
+      '@aws-sdk/client-dynamodb',
+    ]) {
       expect(bundled.has(direct)).toBe(true);
       expect(manifest.devDependencies[direct]).toMatch(/^\d+\.\d+\.\d+$/);
     }
@@ -153,7 +161,8 @@ describe('installing the package installs nothing else', () => {
           continue;
         }
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
-        if (spec.startsWith('node:') || builtinModules.includes(spec) || PEERS.includes(name) || OPTIONAL.has(spec)) continue;
+        if (spec.startsWith('node:') || builtinModules.includes(spec) || PEERS.includes(name) || OPTIONAL.has(spec))
+          continue;
         if (CHECKOUT_ONLY.has(`${file}: ${spec}`)) continue;
         // Lambda bundles run on the Lambda runtime, whose nodejs runtimes ship the AWS SDK v3.
         if (file.startsWith('assets/') && (name.startsWith('@aws-sdk/') || name.startsWith('@smithy/'))) continue;
@@ -167,9 +176,10 @@ describe('installing the package installs nothing else', () => {
 
 describe("the README's install footprint", () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const claim = /`npm install` adds \*\*(\d+) package \(cdk-ip-allowlist itself\), ([\d.]+) MB unpacked\*\* \(a ([\d.]+) MB download\)/.exec(
-    readme.replace(/\s+/g, ' '),
-  );
+  const claim =
+    /`npm install` adds \*\*(\d+) package \(cdk-ip-allowlist itself\), ([\d.]+) MB unpacked\*\* \(a ([\d.]+) MB download\)/.exec(
+      readme.replace(/\s+/g, ' '),
+    );
 
   test('states one package: the tarball installs no dependency', () => {
     expect(claim).not.toBeNull();

@@ -11,7 +11,9 @@ export function multiValueOf(headers: Record<string, string>): Record<string, st
 }
 
 /** `requestContext.identity` with every field API Gateway sends; unsigned callers have nulls. */
-export function eventIdentity(fields: Partial<APIGatewayEventIdentity> & { sourceIp: string }): APIGatewayEventIdentity {
+export function eventIdentity(
+  fields: Partial<APIGatewayEventIdentity> & { sourceIp: string },
+): APIGatewayEventIdentity {
   return {
     accessKey: null,
     accountId: null,

@@ -36,7 +36,10 @@ export async function startDynamoDbLocal(options: { dbPath?: string; port?: numb
 }
 
 /** A real SDK v3 client pointed at DynamoDB Local (dummy credentials: Local accepts any). */
-export function localClient(endpoint: string, overrides: Partial<ConstructorParameters<typeof DynamoDBClient>[0]> = {}): DynamoDBClient {
+export function localClient(
+  endpoint: string,
+  overrides: Partial<ConstructorParameters<typeof DynamoDBClient>[0]> = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: 'local',
@@ -57,7 +60,9 @@ export interface TableNames {
  * the standard endpoint override, local credentials and the table names (the audit log's when it has one). The
  * region and the handler's own settings stay with the caller.
  */
-export function localTablesEnv(tables: Pick<TableNames, 'allowlists' | 'apiKeys'> & Partial<Pick<TableNames, 'auditLog'>>): Record<string, string> {
+export function localTablesEnv(
+  tables: Pick<TableNames, 'allowlists' | 'apiKeys'> & Partial<Pick<TableNames, 'auditLog'>>,
+): Record<string, string> {
   return {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

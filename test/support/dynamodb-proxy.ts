@@ -91,10 +91,13 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
   const replyWaiters: Array<{ operation: string; resolve: () => void }> = [];
   const nextReply = (operation: string) => new Promise<void>((resolve) => replyWaiters.push({ operation, resolve }));
   const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        timers.delete(t);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     timers.add(t);
   };
 
@@ -115,7 +118,10 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let body = Buffer.concat(chunks);
-      const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      const operation =
+        String(req.headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '';
       const text = body.toString('utf8');
       const fault = proxy.faults.find(
         (f) =>
@@ -126,7 +132,11 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
       if (fault && fault.times !== undefined) fault.times -= 1;
       if (fault?.forgetToken) {
         body = Buffer.from(
-          text.replace(/("ClientRequestToken":")([^"]+)"/, (_m, p: string, token: string) => `${p}${randomBytes(token.length).toString('hex').slice(0, token.length)}"`),
+          text.replace(
+            /("ClientRequestToken":")([^"]+)"/,
+            (_m, p: string, token: string) =>
+              `${p}${randomBytes(token.length).toString('hex').slice(0, token.length)}"`,
+          ),
           'utf8',
         );
       }
@@ -142,7 +152,9 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
 
       const arrived = Date.now();
       const released = fault?.releaseAfter
-        ? nextReply(fault.releaseAfter.operation).then(() => new Promise<void>((r) => later(fault.releaseAfter!.delayMs, r)))
+        ? nextReply(fault.releaseAfter.operation).then(
+            () => new Promise<void>((r) => later(fault.releaseAfter!.delayMs, r)),
+          )
         : Promise.resolve();
       const send = (status: number, headers: http.OutgoingHttpHeaders, payload: Buffer) => {
         void released.then(() =>
@@ -163,7 +175,9 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
       };
 
       if (fault?.refuseWith) {
-        const reasons = fault.cancellationReasons?.map((Code) => (Code === 'None' ? { Code } : { Code, Message: `${Code} injected by the test proxy` }));
+        const reasons = fault.cancellationReasons?.map((Code) =>
+          Code === 'None' ? { Code } : { Code, Message: `${Code} injected by the test proxy` },
+        );
         const payload = Buffer.from(
           JSON.stringify({
             __type: `com.amazonaws.dynamodb.v20120810#${fault.refuseWith}`,
@@ -183,7 +197,11 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
         unprocessed = Object.fromEntries(Object.entries(items).filter(([t]) => !t.includes(fault.unprocessedExcept!)));
         if (Object.keys(kept).length === 0) {
           const payload = Buffer.from(JSON.stringify({ Responses: {}, UnprocessedKeys: unprocessed }));
-          send(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(payload.length) }, payload);
+          send(
+            200,
+            { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(payload.length) },
+            payload,
+          );
           return;
         }
         forwardBody = Buffer.from(JSON.stringify({ RequestItems: kept }));

@@ -68,7 +68,11 @@ export class ConsumerStack extends Stack {
         requestTemplates: { 'application/json': '{"statusCode": 200}' },
         integrationResponses: [{ statusCode: '200', responseTemplates: { 'application/json': '{"status":"ok"}' } }],
       }),
-      { authorizationType: apigateway.AuthorizationType.NONE, methodResponses: [{ statusCode: '200' }], requestValidator: validator },
+      {
+        authorizationType: apigateway.AuthorizationType.NONE,
+        methodResponses: [{ statusCode: '200' }],
+        requestValidator: validator,
+      },
     );
 
     // The consumer's own API, the consumer's own cdk-nag acknowledgements (the library acknowledges only what it

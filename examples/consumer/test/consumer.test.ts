@@ -87,7 +87,9 @@ test("the admin API built from the authorizer flushes Orders' prod stage; each i
   expect(dimensions.sort()).toEqual(['ConsumerExample/Allowlist', 'ConsumerExample/Partners/Authorizer']);
   // Both admin APIs and both authorizers run the library's pre-bundled code: nothing was built here.
   template.resourceCountIs('AWS::Lambda::Function', 4);
-  template.allResourcesProperties('AWS::Lambda::Function', { Code: { S3Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') } });
+  template.allResourcesProperties('AWS::Lambda::Function', {
+    Code: { S3Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') },
+  });
 });
 
 test('snapshot (asset hashes scrubbed)', () => {

@@ -1,10 +1,25 @@
 import { AddressInfo, createServer } from 'node:net';
-import { AttributeValue, BatchGetItemCommandInput, BatchGetItemCommandOutput, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  AttributeValue,
+  BatchGetItemCommandInput,
+  BatchGetItemCommandOutput,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { AuthorizerStoreError, DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { generateApiKey } from '../../../lambda/core/api-key';
 import { EMPTY_ALLOWLIST } from '../../../lambda/core/model';
 import { localClient } from '../../support/dynamodb-local';
-import { CountingClient, countingClient, list, makeTables, putKey, putOrgList, putProjectList, SeededKey, Tables } from '../authorizer/fixtures';
+import {
+  CountingClient,
+  countingClient,
+  list,
+  makeTables,
+  putKey,
+  putOrgList,
+  putProjectList,
+  SeededKey,
+  Tables,
+} from '../authorizer/fixtures';
 
 /** The authorizer's read side against DynamoDB Local with the real SDK. */
 
@@ -27,7 +42,9 @@ afterAll(() => {
 
 beforeEach(() => ddb.reset());
 
-function store(overrides: Partial<ConstructorParameters<typeof DynamoDbAuthorizerStore>[0]> = {}): DynamoDbAuthorizerStore {
+function store(
+  overrides: Partial<ConstructorParameters<typeof DynamoDbAuthorizerStore>[0]> = {},
+): DynamoDbAuthorizerStore {
   return new DynamoDbAuthorizerStore({
     client: ddb.client,
     allowlistsTableName: t.names.allowlists,
@@ -52,13 +69,25 @@ test('the key record and both lists come back from one strongly consistent Batch
     status: 'active',
     allowlist: { enabled: true, entries: [expect.objectContaining({ value: '198.51.100.7/32' })] },
   });
-  expect(result.organizationList).toMatchObject({ enabled: true, entries: [expect.objectContaining({ value: '198.51.100.0/24' })] });
-  expect(result.projectList).toMatchObject({ enabled: false, entries: [expect.objectContaining({ value: '203.0.113.0/24' })] });
+  expect(result.organizationList).toMatchObject({
+    enabled: true,
+    entries: [expect.objectContaining({ value: '198.51.100.0/24' })],
+  });
+  expect(result.projectList).toMatchObject({
+    enabled: false,
+    entries: [expect.objectContaining({ value: '203.0.113.0/24' })],
+  });
 });
 
 test('no item: the key is null and a list is the empty disabled list', async () => {
   const unknown = generateApiKey({ organizationId: 'nobody', projectId: 'none' });
-  const result = await store().read({ organizationId: 'nobody', projectId: 'none', organizationList: true, projectList: true, keyHash: unknown.keyHash });
+  const result = await store().read({
+    organizationId: 'nobody',
+    projectId: 'none',
+    organizationList: true,
+    projectList: true,
+    keyHash: unknown.keyHash,
+  });
   expect(result).toEqual({
     key: null,
     organizationList: EMPTY_ALLOWLIST,
@@ -117,9 +146,9 @@ describe('unprocessed keys (throttling)', () => {
   test('still unprocessed after the retries: an error, never a partial result', async () => {
     const c = throttle(100);
     try {
-      await expect(store({ client: c.client, maxUnprocessedRetries: 2 }).read({ ...ALL, keyHash: key.keyHash })).rejects.toThrow(
-        new AuthorizerStoreError('BatchGetItem left keys unprocessed after 3 attempts (throttled)'),
-      );
+      await expect(
+        store({ client: c.client, maxUnprocessedRetries: 2 }).read({ ...ALL, keyHash: key.keyHash }),
+      ).rejects.toThrow(new AuthorizerStoreError('BatchGetItem left keys unprocessed after 3 attempts (throttled)'));
       expect(c.commands.BatchGetItemCommand).toBe(3);
     } finally {
       c.client.destroy();
@@ -132,10 +161,18 @@ test('a corrupt key item is an error that says what is wrong', async () => {
   await t.admin.send(
     new PutItemCommand({
       TableName: t.names.apiKeys,
-      Item: { keyHash: { S: bad.keyHash }, keyId: { S: 'key_x' }, organizationId: { S: 'acme' }, projectId: { S: 'web' }, status: { S: 'paused' } },
+      Item: {
+        keyHash: { S: bad.keyHash },
+        keyId: { S: 'key_x' },
+        organizationId: { S: 'acme' },
+        projectId: { S: 'web' },
+        status: { S: 'paused' },
+      },
     }),
   );
-  const error = await store().read({ ...ALL, keyHash: bad.keyHash }).catch((e: unknown) => e);
+  const error = await store()
+    .read({ ...ALL, keyHash: bad.keyHash })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AuthorizerStoreError);
   expect((error as Error).message).toMatch(/unreadable item: corrupt DynamoDB item: unknown status paused/);
 });
@@ -145,28 +182,35 @@ test.each([
   ['a string', { S: '10.0.0.0/8' }, 'allowlist is S, not a map'],
   ['a list', { L: [] }, 'allowlist is L, not a map'],
   ['a map without entries', { M: { enabled: { BOOL: true }, version: { N: '1' } } }, 'entries is not a list'],
-] as const)('a key whose own allowlist attribute is %s is an error, never "no list"', async (_what, allowlist, reason) => {
-  const bad = generateApiKey({ organizationId: 'acme', projectId: 'web' });
-  await t.admin.send(
-    new PutItemCommand({
-      TableName: t.names.apiKeys,
-      Item: {
-        keyHash: { S: bad.keyHash },
-        keyId: { S: 'key_y' },
-        organizationId: { S: 'acme' },
-        projectId: { S: 'web' },
-        status: { S: 'active' },
-        allowlist: allowlist as AttributeValue,
-      },
-    }),
-  );
-  const error = await store().read({ ...ALL, keyHash: bad.keyHash }).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(AuthorizerStoreError);
-  expect((error as Error).message).toContain(`unreadable item: corrupt DynamoDB item: ${reason}`);
-});
+] as const)(
+  'a key whose own allowlist attribute is %s is an error, never "no list"',
+  async (_what, allowlist, reason) => {
+    const bad = generateApiKey({ organizationId: 'acme', projectId: 'web' });
+    await t.admin.send(
+      new PutItemCommand({
+        TableName: t.names.apiKeys,
+        Item: {
+          keyHash: { S: bad.keyHash },
+          keyId: { S: 'key_y' },
+          organizationId: { S: 'acme' },
+          projectId: { S: 'web' },
+          status: { S: 'active' },
+          allowlist: allowlist as AttributeValue,
+        },
+      }),
+    );
+    const error = await store()
+      .read({ ...ALL, keyHash: bad.keyHash })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthorizerStoreError);
+    expect((error as Error).message).toContain(`unreadable item: corrupt DynamoDB item: ${reason}`);
+  },
+);
 
 test('SDK failures are wrapped with their cause', async () => {
-  const error = await store({ apiKeysTableName: 'missing-table' }).read({ ...ALL, keyHash: key.keyHash }).catch((e: unknown) => e);
+  const error = await store({ apiKeysTableName: 'missing-table' })
+    .read({ ...ALL, keyHash: key.keyHash })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AuthorizerStoreError);
   expect((error as Error).message).toMatch(/^BatchGetItem failed: ResourceNotFoundException/);
   expect((error as { cause?: { name?: string } }).cause?.name).toBe('ResourceNotFoundException');
@@ -186,9 +230,14 @@ describe('the read deadline', () => {
       socket.resume();
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const client = localClient(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, { maxAttempts: 1, requestHandler: {} });
+    const client = localClient(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, {
+      maxAttempts: 1,
+      requestHandler: {},
+    });
     try {
-      const error = await store({ client, timeoutMs: 200 }).read({ ...ALL, keyHash: key.keyHash }).catch((e: unknown) => e);
+      const error = await store({ client, timeoutMs: 200 })
+        .read({ ...ALL, keyHash: key.keyHash })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AuthorizerStoreError);
       expect((error as Error).message).toBe('timed out: no answer from DynamoDB within 200 ms');
       // The abort reached the HTTP layer: the connection is closed rather than left waiting.

@@ -122,7 +122,7 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
     expect((await h.call('GET', base())).body.entries).toHaveLength(3);
   });
 
-  test('a single invalid entry gets its own code and the parser\'s reason', async () => {
+  test("a single invalid entry gets its own code and the parser's reason", async () => {
     const res = await h.call('POST', `${base()}/entries`, { body: { value: '010.0.0.1' } });
     const error = expectError(res, 400, 'invalid_ip_allowlist_entry');
     expect(error.param).toBe('value');
@@ -130,9 +130,13 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
   });
 
   test('a description of exactly 140 characters is accepted; 141 is not', async () => {
-    const ok = await h.call('POST', `${base()}/entries`, { body: { value: '192.0.2.64/26', description: 'd'.repeat(140) } });
+    const ok = await h.call('POST', `${base()}/entries`, {
+      body: { value: '192.0.2.64/26', description: 'd'.repeat(140) },
+    });
     expect(ok.status).toBe(200);
-    const tooLong = await h.call('POST', `${base()}/entries`, { body: { value: '192.0.2.128/26', description: 'd'.repeat(141) } });
+    const tooLong = await h.call('POST', `${base()}/entries`, {
+      body: { value: '192.0.2.128/26', description: 'd'.repeat(141) },
+    });
     const error = expectError(tooLong, 400, 'description_too_long');
     expect(error.message).toMatch(/140/);
   });
@@ -174,7 +178,11 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
   });
 
   test('DELETE of an entry that is not there is 404; of garbage is 400; without a value is 400', async () => {
-    expectError(await h.call('DELETE', `${base()}/entries/${encodeURIComponent('10.9.9.0/24')}`), 404, 'entry_not_found');
+    expectError(
+      await h.call('DELETE', `${base()}/entries/${encodeURIComponent('10.9.9.0/24')}`),
+      404,
+      'entry_not_found',
+    );
     expectError(await h.call('DELETE', `${base()}/entries/not-an-ip`), 400, 'invalid_ip_allowlist_entry');
     expectError(await h.call('DELETE', `${base()}/entries`), 400, 'missing_required_parameter');
   });
@@ -232,7 +240,11 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
     expectError(await h.call('PUT', base(), { body: {} }), 400, 'missing_required_parameter');
     expectError(await h.call('PUT', base(), { body: { entries: '192.0.2.1' } }), 400, 'invalid_type');
     expectError(await h.call('PUT', base(), { body: { entries: [], enabled: 'yes' } }), 400, 'invalid_type');
-    const unknown = expectError(await h.call('PUT', base(), { body: { entries: [], enable: false } }), 400, 'unknown_parameter');
+    const unknown = expectError(
+      await h.call('PUT', base(), { body: { entries: [], enable: false } }),
+      400,
+      'unknown_parameter',
+    );
     expect(unknown.param).toBe('enable');
     expectError(
       await h.call('PUT', base(), { body: { entries: [{ value: '192.0.2.1', note: 'x' }] } }),
@@ -252,7 +264,11 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
       'conflicting_parameters',
     );
     expectError(await h.call('POST', `${base()}/entries`, { body: ['192.0.2.9'] }), 400, 'invalid_type');
-    expectError(await h.call('POST', `${base()}/entries`, { body: { entries: [{ description: 'no value' }] } }), 400, 'missing_required_parameter');
+    expectError(
+      await h.call('POST', `${base()}/entries`, { body: { entries: [{ description: 'no value' }] } }),
+      400,
+      'missing_required_parameter',
+    );
   });
 
   test('enable/disable take no body', async () => {
@@ -277,7 +293,9 @@ describe('per-key lists', () => {
     const created = await h.call('POST', '/v1/organizations/acme/projects/web/api_keys', { body: { name: 'temp' } });
     const base = `/v1/organizations/acme/projects/web/api_keys/${created.body.id}/ip_allowlist`;
     expect((await h.call('POST', `${base}/entries`, { body: { value: '192.0.2.1' } })).status).toBe(200);
-    expect((await h.call('DELETE', `/v1/organizations/acme/projects/web/api_keys/${created.body.id}`)).status).toBe(200);
+    expect((await h.call('DELETE', `/v1/organizations/acme/projects/web/api_keys/${created.body.id}`)).status).toBe(
+      200,
+    );
     expect((await h.call('GET', base)).body.entries).toHaveLength(1);
     expectError(await h.call('POST', `${base}/entries`, { body: { value: '192.0.2.2' } }), 409, 'api_key_revoked');
   });
@@ -292,7 +310,9 @@ describe('the path API Gateway passes', () => {
   const list = '/v1/organizations/paths/ip_allowlist';
 
   beforeAll(async () => {
-    expect((await h.call('PUT', list, { body: { entries: ['10.0.0.0/8', '192.0.2.0/24', '2001:db8::/32'] } })).status).toBe(200);
+    expect(
+      (await h.call('PUT', list, { body: { entries: ['10.0.0.0/8', '192.0.2.0/24', '2001:db8::/32'] } })).status,
+    ).toBe(200);
   });
 
   test('behind a custom domain, event.path carries the base path mapping: the proxy parameter decides', async () => {
@@ -308,14 +328,18 @@ describe('the path API Gateway passes', () => {
 
   test('a %2F kept in event.path and a / decoded into proxy name the same entry', async () => {
     // event.path decoded too (no encoded tail matches proxy): the decoded proxy is routed, the rest taken as {value}.
-    const decoded = await h.call('DELETE', `${list}/entries/192.0.2.0%2F24`, { eventPath: `${list}/entries/192.0.2.0/24/x` });
+    const decoded = await h.call('DELETE', `${list}/entries/192.0.2.0%2F24`, {
+      eventPath: `${list}/entries/192.0.2.0/24/x`,
+    });
     expect(decoded.status).toBe(200);
     expect(decoded.body.entries.map((e: { value: string }) => e.value)).toEqual(['2001:db8::/32']);
   });
 
   test('an id with an encoded slash stays one (invalid) id behind a base path too', async () => {
     const error = expectError(
-      await h.call('GET', '/v1/organizations/a%2Fb/ip_allowlist', { eventPath: '/admin/v1/organizations/a%2Fb/ip_allowlist' }),
+      await h.call('GET', '/v1/organizations/a%2Fb/ip_allowlist', {
+        eventPath: '/admin/v1/organizations/a%2Fb/ip_allowlist',
+      }),
       400,
       'invalid_id',
     );

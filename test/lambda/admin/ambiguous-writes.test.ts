@@ -62,7 +62,9 @@ async function harness(label: string, requestTimeoutMs?: number): Promise<{ h: H
 }
 
 async function seed(h: Harness): Promise<string> {
-  expect((await h.call('PUT', LIST, { body: { entries: ['192.0.2.1', '192.0.2.2'], enabled: true } })).status).toBe(200);
+  expect((await h.call('PUT', LIST, { body: { entries: ['192.0.2.1', '192.0.2.2'], enabled: true } })).status).toBe(
+    200,
+  );
   const key = await h.call('POST', KEYS, { body: { name: 'backend' } });
   expect(key.status).toBe(201);
   return key.body.id;
@@ -74,7 +76,13 @@ const FLUSHED = { method: 'DELETE', url: FLUSH_PATH(STAGE.restApiId, STAGE.stage
 function writes(keyId: () => string) {
   return [
     { name: 'remove entry', method: 'DELETE', path: `${LIST}/entries/192.0.2.1`, action: 'ip_allowlist.entry.delete' },
-    { name: 'add entry', method: 'POST', path: `${LIST}/entries`, body: { value: '192.0.2.3' }, action: 'ip_allowlist.entries.add' },
+    {
+      name: 'add entry',
+      method: 'POST',
+      path: `${LIST}/entries`,
+      body: { value: '192.0.2.3' },
+      action: 'ip_allowlist.entries.add',
+    },
     { name: 'disable', method: 'POST', path: `${LIST}/disable`, action: 'ip_allowlist.disable' },
     { name: 'revoke', method: 'DELETE', path: () => `${KEYS}/${keyId()}`, action: 'api_key.revoke' },
     { name: 'create key', method: 'POST', path: KEYS, body: { name: 'second' }, action: 'api_key.create' },
@@ -87,7 +95,9 @@ async function auditCount(h: Harness, action: string): Promise<number> {
 
 /** `res` answered success, flushed, and added exactly one audit record of `action` to the `recordsBefore`. */
 async function expectCommittedOnce(h: Harness, res: { status: number; body: any }, action: string, recordsBefore = 0) {
-  expect(res.status === 200 || res.status === 201 ? res.status : res.body).toBe(action === 'api_key.create' ? 201 : 200);
+  expect(res.status === 200 || res.status === 201 ? res.status : res.body).toBe(
+    action === 'api_key.create' ? 201 : 200,
+  );
   expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
   expect(await auditCount(h, action)).toBe(recordsBefore + 1);
   // At once, and again after the authorizer's decision age bound (lambda/admin/writes.ts).
@@ -103,7 +113,9 @@ async function expectApplied(h: Harness, action: string, body: any, keyId: strin
   if (action === 'api_key.revoke') expect((await h.call('GET', `${KEYS}/${keyId}`)).body.status).toBe('revoked');
   if (action === 'api_key.create') {
     // The secret returned is the one whose hash was stored: the key works.
-    const stored = await h.ddb.send(new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(body.key) } } }));
+    const stored = await h.ddb.send(
+      new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(body.key) } } }),
+    );
     expect(stored.Item?.keyId?.S).toBe(body.id);
     expect(stored.Item?.status?.S).toBe('active');
   }
@@ -128,10 +140,14 @@ describe("the issue's reproduction: every commit reply held 2.5 s, the admin Lam
     test(`${w.name}: answers success, flushes, one audit record`, async () => {
       const recordsBefore = await auditCount(h, w.action);
       proxy.inject({ operation: 'TransactWriteItems', delayMs: ADMIN_DYNAMODB_CLIENT.requestTimeoutMs + 500 });
-      const res = await h.call(w.method, typeof w.path === 'function' ? w.path() : w.path, { body: 'body' in w ? w.body : undefined });
+      const res = await h.call(w.method, typeof w.path === 'function' ? w.path() : w.path, {
+        body: 'body' in w ? w.body : undefined,
+      });
       await expectCommittedOnce(h, res, w.action, recordsBefore);
       await expectApplied(h, w.action, res.body, keyId);
-      expect(h.logger.records.some((r) => r.message.startsWith('commit answer lost') && r.extra.organizationId === ORG)).toBe(true);
+      expect(
+        h.logger.records.some((r) => r.message.startsWith('commit answer lost') && r.extra.organizationId === ORG),
+      ).toBe(true);
     });
   }
 });
@@ -154,7 +170,10 @@ describe('retries of a commit whose first attempt was applied', () => {
   test('the SDK retry after a reset reply is deduplicated by the ClientRequestToken: no false 412, one record', async () => {
     const version = (await h.call('GET', LIST)).body.version;
     proxy.inject({ operation: 'TransactWriteItems', dropReply: true, times: 1 });
-    const res = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.10' }, headers: { 'If-Match': `"${version}"` } });
+    const res = await h.call('POST', `${LIST}/entries`, {
+      body: { value: '192.0.2.10' },
+      headers: { 'If-Match': `"${version}"` },
+    });
     await expectCommittedOnce(h, res, 'ip_allowlist.entries.add');
     expect(res.body.version).toBe(version + 1);
     const sent = proxy.exchanges.filter((r) => r.operation === 'TransactWriteItems').slice(-2);
@@ -220,9 +239,13 @@ describe('resolving the outcome', () => {
     const res = await a;
     expect(res.status).toBe(200);
     expect(res.body.version).toBe(version + 2);
-    expect(res.body.entries.map((e: any) => e.value)).toEqual(expect.arrayContaining(['192.0.2.40/32', '192.0.2.41/32']));
+    expect(res.body.entries.map((e: any) => e.value)).toEqual(
+      expect.arrayContaining(['192.0.2.40/32', '192.0.2.41/32']),
+    );
     expect(await auditCount(h, 'ip_allowlist.entries.add')).toBe(recordsBefore + 2);
-    expect(h.logger.records.map((r) => r.message)).toContain('commit answer lost; the re-send shows it did not commit and no longer can');
+    expect(h.logger.records.map((r) => r.message)).toContain(
+      'commit answer lost; the re-send shows it did not commit and no longer can',
+    );
   });
 
   test('commit requests still in flight when the outcome is resolved are applied at most once', async () => {
@@ -253,7 +276,9 @@ describe('resolving the outcome', () => {
     expect(res.headers['Retry-After']).toBeUndefined();
     // Propagated as a success would be, in case it was saved: flushed, and the message says so.
     expect(plane.requests).toEqual([FLUSHED, FLUSHED]);
-    expect(error.message).toMatch(/If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed/);
+    expect(error.message).toMatch(
+      /If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed/,
+    );
     // Here it was in fact not applied (the proxy never forwarded it), and the event id is indeed absent.
     expect((await h.call('GET', LIST)).body.version).toBe(version);
     expect((await h.auditRecords(ORG)).map((r) => r.eventId)).not.toContain(eventId);
@@ -273,7 +298,10 @@ describe('resolving the outcome', () => {
     const res = await h.call('POST', KEYS, { body: { name: 'throttled' } });
     const error = expectError(res, 503, 'storage_unavailable');
     expect(error.message).toMatch(/Nothing was changed/);
-    expect(proxy.exchanges.slice(sentBefore).map((r) => r.operation)).toEqual(['TransactWriteItems', 'TransactWriteItems']);
+    expect(proxy.exchanges.slice(sentBefore).map((r) => r.operation)).toEqual([
+      'TransactWriteItems',
+      'TransactWriteItems',
+    ]);
     expect((await h.auditRecords(ORG)).filter((r) => JSON.stringify(r.after).includes('throttled'))).toEqual([]);
   });
 
@@ -297,7 +325,9 @@ describe('resolving the outcome', () => {
     const eventId = /audit log has event (\S+) /.exec(String(error.message))?.[1];
     expect((await h.auditRecords(ORG)).map((r) => r.eventId)).toContain(eventId);
     expect(plane.requests).toEqual([FLUSHED, FLUSHED]);
-    expect(error.message).toMatch(/If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed before this answer/);
+    expect(error.message).toMatch(
+      /If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed before this answer/,
+    );
     expect((await h.call('POST', `${LIST}/enable`)).status).toBe(200);
   });
 });

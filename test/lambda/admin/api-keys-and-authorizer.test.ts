@@ -83,7 +83,9 @@ describe('create, list, get', () => {
 
   test('only the hash is stored', async () => {
     const key = created.body.key as string;
-    const item = await h.ddb.send(new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(key) } } }));
+    const item = await h.ddb.send(
+      new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(key) } } }),
+    );
     expect(item.Item?.keyId?.S).toBe(created.body.id);
     const everything = JSON.stringify(await h.ddb.send(new ScanCommand({ TableName: h.names.apiKeys })));
     expect(everything).not.toContain(key);
@@ -98,7 +100,19 @@ describe('create, list, get', () => {
     expect(list.body.data.map((k: { name: string }) => k.name).sort()).toEqual(['backend', 'second']);
     for (const k of list.body.data) {
       expect(Object.keys(k).sort()).toEqual(
-        ['allowlist', 'createdAt', 'createdBy', 'id', 'name', 'object', 'organizationId', 'projectId', 'redactedValue', 'revokedAt', 'status'].sort(),
+        [
+          'allowlist',
+          'createdAt',
+          'createdBy',
+          'id',
+          'name',
+          'object',
+          'organizationId',
+          'projectId',
+          'redactedValue',
+          'revokedAt',
+          'status',
+        ].sort(),
       );
     }
     expect(JSON.stringify(list.body)).not.toMatch(/sk-[A-Za-z0-9_-]{10}|[0-9a-f]{64}/);
@@ -110,7 +124,9 @@ describe('create, list, get', () => {
     for (let i = 0; i < 4; i++) await createKey('paged', 'p', `k${i}`);
     const first = await h.call('GET', keysPath('paged', 'p'), { query: { limit: '3' } });
     expect(first.body.data).toHaveLength(3);
-    const second = await h.call('GET', keysPath('paged', 'p'), { query: { limit: '3', cursor: first.body.next_cursor } });
+    const second = await h.call('GET', keysPath('paged', 'p'), {
+      query: { limit: '3', cursor: first.body.next_cursor },
+    });
     expect(second.body.data).toHaveLength(1);
     const ids = [...first.body.data, ...second.body.data].map((k: { id: string }) => k.id);
     expect(new Set(ids).size).toBe(4);
@@ -142,10 +158,18 @@ describe('per-key narrowing at the authorizer', () => {
   const KEY_LIST = () => `${keysPath('narrow', 'web')}/${narrow.id}/ip_allowlist`;
 
   beforeAll(async () => {
-    expect((await h.call('PUT', '/v1/organizations/narrow/ip_allowlist', { body: { entries: ['198.51.100.0/24'], enabled: true } })).status).toBe(200);
+    expect(
+      (
+        await h.call('PUT', '/v1/organizations/narrow/ip_allowlist', {
+          body: { entries: ['198.51.100.0/24'], enabled: true },
+        })
+      ).status,
+    ).toBe(200);
     narrow = await createKey('narrow', 'web', 'backend only');
     plain = await createKey('narrow', 'web', 'everyone in the org list');
-    expect((await h.call('PUT', KEY_LIST(), { body: { entries: ['198.51.100.7', '203.0.113.5'], enabled: true } })).status).toBe(200);
+    expect(
+      (await h.call('PUT', KEY_LIST(), { body: { entries: ['198.51.100.7', '203.0.113.5'], enabled: true } })).status,
+    ).toBe(200);
   });
 
   test('the key list narrows: only its IPs, and only those the org list also allows', async () => {
@@ -156,7 +180,10 @@ describe('per-key narrowing at the authorizer', () => {
       message: ERRORS.ipNotAuthorizedKey.message,
     });
     // In the key's list but outside the organization's: the key list cannot widen.
-    expect(await authorize(narrow.key, '203.0.113.5')).toMatchObject({ allowed: false, message: ERRORS.ipNotAuthorizedOrganization.message });
+    expect(await authorize(narrow.key, '203.0.113.5')).toMatchObject({
+      allowed: false,
+      message: ERRORS.ipNotAuthorizedOrganization.message,
+    });
     // Other keys of the project are not affected.
     expect(await authorize(plain.key, '198.51.100.8')).toEqual({ allowed: true });
   });
@@ -217,10 +244,14 @@ describe('the check tool agrees with the authorizer', () => {
     });
   });
 
-  test('org list, then project list overriding it, then a key list: always the authorizer\'s answer', async () => {
+  test("org list, then project list overriding it, then a key list: always the authorizer's answer", async () => {
     await h.call('PUT', ORG_LIST, { body: { entries: ['198.51.100.0/24', '2001:db8::/32'], enabled: true } });
     let answers = await expectAgreement();
-    expect(answers.find((a) => a.ip === '203.0.113.5')).toEqual({ ip: '203.0.113.5', allowed: false, scope: 'organization' });
+    expect(answers.find((a) => a.ip === '203.0.113.5')).toEqual({
+      ip: '203.0.113.5',
+      allowed: false,
+      scope: 'organization',
+    });
 
     await h.call('PUT', PROJECT_LIST, { body: { entries: ['203.0.113.0/24', '198.51.100.7'], enabled: true } });
     answers = await expectAgreement();
@@ -235,9 +266,20 @@ describe('the check tool agrees with the authorizer', () => {
 
   test('the answer names the matched entry (most specific) and the normalized ip', async () => {
     const project = await h.call('POST', `${PROJECT_LIST}/check`, { body: { ip: ' ::FFFF:198.51.100.7 ' } });
-    expect(project.body).toMatchObject({ allowed: true, ip: '198.51.100.7', scope: 'project', matchedEntry: '198.51.100.7/32', enabled: true });
+    expect(project.body).toMatchObject({
+      allowed: true,
+      ip: '198.51.100.7',
+      scope: 'project',
+      matchedEntry: '198.51.100.7/32',
+      enabled: true,
+    });
     const keyed = await h.call('POST', `${KEY_LIST()}/check`, { body: { ip: '198.51.100.7' } });
-    expect(keyed.body).toMatchObject({ allowed: true, scope: 'project', matchedEntry: '198.51.100.7/32', keyMatchedEntry: '198.51.100.7/32' });
+    expect(keyed.body).toMatchObject({
+      allowed: true,
+      scope: 'project',
+      matchedEntry: '198.51.100.7/32',
+      keyMatchedEntry: '198.51.100.7/32',
+    });
     const org = await h.call('POST', `${ORG_LIST}/check`, { body: { ip: '2001:db8::1' } });
     expect(org.body).toMatchObject({ allowed: true, scope: 'organization', matchedEntry: '2001:db8::/32' });
   });
@@ -247,7 +289,13 @@ describe('the check tool agrees with the authorizer', () => {
     const before = await h.call('POST', `${PROJECT_LIST}/check`, { body: { ip: '192.0.2.1' } });
     expect(before.body).toMatchObject({ allowed: false, draft: false });
     const withDraft = await h.call('POST', `${PROJECT_LIST}/check`, { body: { ip: '192.0.2.1', entries: draft } });
-    expect(withDraft.body).toMatchObject({ allowed: true, scope: 'project', matchedEntry: '192.0.2.0/24', enabled: true, draft: true });
+    expect(withDraft.body).toMatchObject({
+      allowed: true,
+      scope: 'project',
+      matchedEntry: '192.0.2.0/24',
+      enabled: true,
+      draft: true,
+    });
     // The draft changed nothing.
     expect((await h.call('POST', `${PROJECT_LIST}/check`, { body: { ip: '192.0.2.1' } })).body.allowed).toBe(false);
 
@@ -266,6 +314,10 @@ describe('the check tool agrees with the authorizer', () => {
   test('a revoked key: the check says so instead of answering about the IP', async () => {
     const gone = await createKey('chk', 'web', 'gone');
     await h.call('DELETE', `${keysPath('chk', 'web')}/${gone.id}`);
-    expectError(await h.call('POST', `${keysPath('chk', 'web')}/${gone.id}/ip_allowlist/check`, { body: { ip: '198.51.100.7' } }), 409, 'api_key_revoked');
+    expectError(
+      await h.call('POST', `${keysPath('chk', 'web')}/${gone.id}/ip_allowlist/check`, { body: { ip: '198.51.100.7' } }),
+      409,
+      'api_key_revoked',
+    );
   });
 });

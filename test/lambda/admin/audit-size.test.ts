@@ -1,6 +1,11 @@
 import { createHash, randomInt } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { AUDIT_RECORD_BUDGET_BYTES, ItemTooLargeError, auditEventToItem, estimateItemSize } from '../../../lambda/adapters/admin-store';
+import {
+  AUDIT_RECORD_BUDGET_BYTES,
+  ItemTooLargeError,
+  auditEventToItem,
+  estimateItemSize,
+} from '../../../lambda/adapters/admin-store';
 import { MAX_DESCRIPTION_LENGTH, MAX_MAX_ENTRIES } from '../../../lambda/admin/allowlist-ops';
 import { AUDIT_PAGE_BUDGET_BYTES } from '../../../lambda/admin/audit-handlers';
 import { findUnsafeCharacter } from '../../../lambda/core/text';
@@ -27,7 +32,9 @@ afterAll(() => h.destroy());
 
 /** 140 random CJK ideographs (the issue's case): 420 bytes of UTF-8 that gzip shrinks only to about 60 %. */
 function cjkDescription(): string {
-  return Array.from({ length: MAX_DESCRIPTION_LENGTH }, () => String.fromCodePoint(0x4e00 + randomInt(0x5200))).join('');
+  return Array.from({ length: MAX_DESCRIPTION_LENGTH }, () => String.fromCodePoint(0x4e00 + randomInt(0x5200))).join(
+    '',
+  );
 }
 
 /**
@@ -45,7 +52,12 @@ function twoByteDescription(): string {
 type Describe = () => string;
 
 /** Distinct entries: IPv4 /32 (short values leave the most room for descriptions) or the longest IPv6 form. */
-function entries(n: number, salt: number, description: Describe, family: 4 | 6 = 4): { value: string; description: string }[] {
+function entries(
+  n: number,
+  salt: number,
+  description: Describe,
+  family: 4 | 6 = 4,
+): { value: string; description: string }[] {
   return Array.from({ length: n }, (_, i) => {
     if (family === 4) return { value: `10.${salt % 256}.${i >> 8}.${i & 255}`, description: description() };
     const g = (x: number) => (0x8000 + (x & 0x7fff)).toString(16);
@@ -61,7 +73,9 @@ async function allRecords(): Promise<any[]> {
   const out: any[] = [];
   let cursor: string | undefined;
   do {
-    const res = await h.call('GET', `/v1/organizations/${ORG}/audit_log`, { query: { limit: '100', ...(cursor ? { cursor } : {}) } });
+    const res = await h.call('GET', `/v1/organizations/${ORG}/audit_log`, {
+      query: { limit: '100', ...(cursor ? { cursor } : {}) },
+    });
     expect(res.status).toBe(200);
     expect(Buffer.byteLength(JSON.stringify(res.body))).toBeLessThanOrEqual(AUDIT_PAGE_BUDGET_BYTES + 1024 * 1024);
     out.push(...res.body.data);
@@ -80,7 +94,12 @@ async function newestRecord(): Promise<any> {
 function fullSnapshot(list: any) {
   return {
     enabled: list.enabled,
-    entries: list.entries.map((e: any) => ({ value: e.value, description: e.description, createdAt: e.createdAt, createdBy: e.createdBy })),
+    entries: list.entries.map((e: any) => ({
+      value: e.value,
+      description: e.description,
+      createdAt: e.createdAt,
+      createdBy: e.createdBy,
+    })),
     version: list.version,
     updatedAt: list.updatedAt ?? null,
     updatedBy: list.updatedBy ?? null,
@@ -132,43 +151,54 @@ test('1000 entries with the longest descriptions do not fit in an item: 422, not
 describe.each([
   ['140 CJK characters (the issue: every later disable answered 503)', 'cjk', cjkDescription],
   ['140 two-byte letters (least compressible)', 'twobyte', twoByteDescription],
-] as [string, string, Describe][])('a project list at the item limit, descriptions of %s', (_name, project, description) => {
-  const path = `/v1/organizations/${ORG}/projects/${project}/ip_allowlist`;
-  const forms: string[] = [];
+] as [string, string, Describe][])(
+  'a project list at the item limit, descriptions of %s',
+  (_name, project, description) => {
+    const path = `/v1/organizations/${ORG}/projects/${project}/ip_allowlist`;
+    const forms: string[] = [];
 
-  test('the largest list that fits is stored', async () => {
-    const max = await largestStorable(path, (n) => entries(n, n, description));
-    expect(max).toBeGreaterThan(500);
-    expect((await h.call('GET', path)).body.entries).toHaveLength(max);
-  });
-
-  const changes: [string, (current: any) => Promise<{ status: number; body: any }>][] = [
-    ['disable', () => h.call('POST', `${path}/disable`)],
-    ['enable', () => h.call('POST', `${path}/enable`)],
-    ['remove an entry', (current) => h.call('DELETE', `${path}/entries/${encodeURIComponent(current.entries[0].value)}`)],
-    ['add an entry', () => h.call('POST', `${path}/entries`, { body: { value: '192.0.2.1' } })],
-    ['replace every entry and description', (current) => put(path, entries(current.entries.length, 200, description))],
-  ];
-
-  for (const [name, change] of changes) {
-    test(`${name}: succeeds, and its record is the full or the bounded before and after`, async () => {
-      const before = (await h.call('GET', path)).body;
-      const res = await change(before);
-      expect(res.status === 200 ? 200 : res.body).toBe(200);
-      const after = (await h.call('GET', path)).body;
-      const record = await newestRecord();
-      expect(record.target).toBe(`organizations/${ORG}/projects/${project}/ip_allowlist`);
-      forms.push(expectFaithful(record.before, before), expectFaithful(record.after, after));
+    test('the largest list that fits is stored', async () => {
+      const max = await largestStorable(path, (n) => entries(n, n, description));
+      expect(max).toBeGreaterThan(500);
+      expect((await h.call('GET', path)).body.entries).toHaveLength(max);
     });
-  }
 
-  test('every successful write of the list has its record', async () => {
-    const version = (await h.call('GET', path)).body.version;
-    const records = (await allRecords()).filter((r) => r.target === `organizations/${ORG}/projects/${project}/ip_allowlist`);
-    expect(records.map((r) => r.after.version)).toEqual(Array.from({ length: version }, (_, i) => version - i));
-    if (project === 'twobyte') expect(forms).toContain('bounded');
-  });
-});
+    const changes: [string, (current: any) => Promise<{ status: number; body: any }>][] = [
+      ['disable', () => h.call('POST', `${path}/disable`)],
+      ['enable', () => h.call('POST', `${path}/enable`)],
+      [
+        'remove an entry',
+        (current) => h.call('DELETE', `${path}/entries/${encodeURIComponent(current.entries[0].value)}`),
+      ],
+      ['add an entry', () => h.call('POST', `${path}/entries`, { body: { value: '192.0.2.1' } })],
+      [
+        'replace every entry and description',
+        (current) => put(path, entries(current.entries.length, 200, description)),
+      ],
+    ];
+
+    for (const [name, change] of changes) {
+      test(`${name}: succeeds, and its record is the full or the bounded before and after`, async () => {
+        const before = (await h.call('GET', path)).body;
+        const res = await change(before);
+        expect(res.status === 200 ? 200 : res.body).toBe(200);
+        const after = (await h.call('GET', path)).body;
+        const record = await newestRecord();
+        expect(record.target).toBe(`organizations/${ORG}/projects/${project}/ip_allowlist`);
+        forms.push(expectFaithful(record.before, before), expectFaithful(record.after, after));
+      });
+    }
+
+    test('every successful write of the list has its record', async () => {
+      const version = (await h.call('GET', path)).body.version;
+      const records = (await allRecords()).filter(
+        (r) => r.target === `organizations/${ORG}/projects/${project}/ip_allowlist`,
+      );
+      expect(records.map((r) => r.after.version)).toEqual(Array.from({ length: version }, (_, i) => version - i));
+      if (project === 'twobyte') expect(forms).toContain('bounded');
+    });
+  },
+);
 
 test('stored records are within the budget, measured as DynamoDB counts them', async () => {
   const records = await h.auditRecords(ORG);
@@ -181,14 +211,23 @@ test('a page of records of large lists stops early with a cursor, within the res
   const path = `/v1/organizations/pages/ip_allowlist`;
   const same = 'x'.repeat(MAX_DESCRIPTION_LENGTH);
   for (let i = 0; i < 12; i++) {
-    expect((await put(path, entries(700, i, () => same, 6))).status).toBe(200);
+    expect(
+      (
+        await put(
+          path,
+          entries(700, i, () => same, 6),
+        )
+      ).status,
+    ).toBe(200);
   }
   const first = await h.call('GET', '/v1/organizations/pages/audit_log', { query: { limit: '12' } });
   expect(first.status).toBe(200);
   expect(Buffer.byteLength(JSON.stringify(first.body))).toBeLessThanOrEqual(AUDIT_PAGE_BUDGET_BYTES);
   expect(first.body.data.length).toBeLessThan(12);
   expect(first.body.next_cursor).not.toBeNull();
-  const rest = await h.call('GET', '/v1/organizations/pages/audit_log', { query: { limit: '12', cursor: first.body.next_cursor } });
+  const rest = await h.call('GET', '/v1/organizations/pages/audit_log', {
+    query: { limit: '12', cursor: first.body.next_cursor },
+  });
   expect([...first.body.data, ...rest.body.data].map((r: any) => r.after.version)).toEqual(
     Array.from({ length: 12 }, (_, i) => 12 - i).slice(0, first.body.data.length + rest.body.data.length),
   );
@@ -217,7 +256,11 @@ test('the bounded form fits at the extreme: 1000 longest entries a side, incompr
   const longActor = `arn:aws:iam::123456789012:user/${'p/'.repeat(250)}${'u'.repeat(64)}`;
   const side = (salt: number) => ({
     enabled: true,
-    entries: entries(MAX_MAX_ENTRIES, salt, twoByteDescription, 6).map((e) => ({ ...e, createdAt: new Date().toISOString(), createdBy: longActor })),
+    entries: entries(MAX_MAX_ENTRIES, salt, twoByteDescription, 6).map((e) => ({
+      ...e,
+      createdAt: new Date().toISOString(),
+      createdBy: longActor,
+    })),
     version: salt,
     updatedAt: new Date().toISOString(),
     updatedBy: longActor,
@@ -238,14 +281,22 @@ test('the bounded form fits at the extreme: 1000 longest entries a side, incompr
   expect(estimateItemSize(item)).toBeLessThanOrEqual(AUDIT_RECORD_BUDGET_BYTES);
   expect(JSON.parse(item.after.S!)).toMatchObject({ truncated: true, entryCount: MAX_MAX_ENTRIES });
   // DynamoDB Local accepts it as one item.
-  await h.ddb.send(new PutItemCommand({ TableName: h.names.auditLog, Item: item, ConditionExpression: 'attribute_not_exists(eventId)' }));
+  await h.ddb.send(
+    new PutItemCommand({
+      TableName: h.names.auditLog,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(eventId)',
+    }),
+  );
   const stored = (await h.auditRecords(ORG)).find((r) => r.eventId === event.eventId)!;
   expect((stored.after as { entries: unknown[] }).entries).toHaveLength(MAX_MAX_ENTRIES);
 });
 
 test('small changes keep the full before and after (no truncation)', async () => {
   const path = `/v1/organizations/${ORG}/ip_allowlist`;
-  expect((await h.call('POST', `${path}/entries`, { body: { value: '192.0.2.1', description: cjkDescription() } })).status).toBe(200);
+  expect(
+    (await h.call('POST', `${path}/entries`, { body: { value: '192.0.2.1', description: cjkDescription() } })).status,
+  ).toBe(200);
   const record = await newestRecord();
   expect(record.after.truncated).toBeUndefined();
   expect(record.after.entries[0].description).toHaveLength(MAX_DESCRIPTION_LENGTH);

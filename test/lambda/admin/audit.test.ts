@@ -24,7 +24,14 @@ describe('completeness', () => {
   let keyId: string;
 
   test('a scripted session of successes and failures leaves one record per success, in order', async () => {
-    const ok = async (method: string, path: string, action: string, target: string, body?: unknown, userArn?: string) => {
+    const ok = async (
+      method: string,
+      path: string,
+      action: string,
+      target: string,
+      body?: unknown,
+      userArn?: string,
+    ) => {
       const res = await h.call(method, path, { body, userArn });
       expect([200, 201]).toContain(res.status);
       successes.push({ action, target });
@@ -34,7 +41,9 @@ describe('completeness', () => {
       expect((await h.call(method, path, { body })).status).toBe(status);
     };
 
-    await ok('POST', `${ORG_LIST}/entries`, 'ip_allowlist.entries.add', `organizations/${ORG}/ip_allowlist`, { value: '192.0.2.0/24' });
+    await ok('POST', `${ORG_LIST}/entries`, 'ip_allowlist.entries.add', `organizations/${ORG}/ip_allowlist`, {
+      value: '192.0.2.0/24',
+    });
     await fail('POST', `${ORG_LIST}/entries`, 409, { value: '192.0.2.0/24' });
     await fail('POST', `${ORG_LIST}/entries`, 400, { value: 'bad' });
     await ok('POST', `${ORG_LIST}/enable`, 'ip_allowlist.enable', `organizations/${ORG}/ip_allowlist`);
@@ -44,13 +53,27 @@ describe('completeness', () => {
       enabled: true,
     });
     await fail('DELETE', `${PROJECT_LIST}/entries/203.0.113.1`, 404);
-    await ok('DELETE', `${PROJECT_LIST}/entries/198.51.100.1`, 'ip_allowlist.entry.delete', `organizations/${ORG}/projects/web/ip_allowlist`);
-    const key = await h.call('POST', KEYS, { body: { name: 'backend' }, userArn: 'arn:aws:sts::123456789012:assumed-role/Ops/carol' });
+    await ok(
+      'DELETE',
+      `${PROJECT_LIST}/entries/198.51.100.1`,
+      'ip_allowlist.entry.delete',
+      `organizations/${ORG}/projects/web/ip_allowlist`,
+    );
+    const key = await h.call('POST', KEYS, {
+      body: { name: 'backend' },
+      userArn: 'arn:aws:sts::123456789012:assumed-role/Ops/carol',
+    });
     keyId = key.body.id;
     successes.push({ action: 'api_key.create', target: `organizations/${ORG}/projects/web/api_keys/${keyId}` });
-    await ok('POST', `${KEYS}/${keyId}/ip_allowlist/entries`, 'ip_allowlist.entries.add', `organizations/${ORG}/projects/web/api_keys/${keyId}/ip_allowlist`, {
-      value: '198.51.100.2',
-    });
+    await ok(
+      'POST',
+      `${KEYS}/${keyId}/ip_allowlist/entries`,
+      'ip_allowlist.entries.add',
+      `organizations/${ORG}/projects/web/api_keys/${keyId}/ip_allowlist`,
+      {
+        value: '198.51.100.2',
+      },
+    );
     await ok('DELETE', `${KEYS}/${keyId}`, 'api_key.revoke', `organizations/${ORG}/projects/web/api_keys/${keyId}`);
     await fail('DELETE', `${KEYS}/${keyId}`, 409);
     await ok('POST', `${ORG_LIST}/disable`, 'ip_allowlist.disable', `organizations/${ORG}/ip_allowlist`);
@@ -71,9 +94,13 @@ describe('completeness', () => {
       expect(r.eventId.startsWith(`${r.at}#`)).toBe(true);
       expect(r.requestId).toMatch(/^req-/);
     }
-    expect(records.find((r) => r.action === 'api_key.create')!.actor).toBe('arn:aws:sts::123456789012:assumed-role/Ops/carol');
+    expect(records.find((r) => r.action === 'api_key.create')!.actor).toBe(
+      'arn:aws:sts::123456789012:assumed-role/Ops/carol',
+    );
     expect(records.find((r) => r.action === 'ip_allowlist.enable')!.actor).toBe(ADMIN_ARN);
-    expect(records.filter((r) => r.target.includes('/api_keys/') && r.action.startsWith('ip_allowlist')).map((r) => r.scope)).toEqual(['key']);
+    expect(
+      records.filter((r) => r.target.includes('/api_keys/') && r.action.startsWith('ip_allowlist')).map((r) => r.scope),
+    ).toEqual(['key']);
     expect(records.find((r) => r.action === 'ip_allowlist.replace')!.scope).toBe('project');
     expect(records.find((r) => r.action === 'ip_allowlist.enable')!.scope).toBe('organization');
   });
@@ -92,7 +119,10 @@ describe('completeness', () => {
     expect(values(first.after)).toEqual(['192.0.2.0/24']);
 
     const enable = records.find((r) => r.action === 'ip_allowlist.enable')!;
-    expect([(enable.before as { enabled: boolean }).enabled, (enable.after as { enabled: boolean }).enabled]).toEqual([false, true]);
+    expect([(enable.before as { enabled: boolean }).enabled, (enable.after as { enabled: boolean }).enabled]).toEqual([
+      false,
+      true,
+    ]);
   });
 
   test('key records never contain the secret or its hash', async () => {
@@ -116,7 +146,11 @@ test('the actor is the IAM user ARN, else the IAM caller id, else "anonymous"', 
   await h.call('POST', path, { body: { value: '192.0.2.3' }, userArn: null, caller: null });
   expect((await h.auditRecords('who')).map((r) => r.actor)).toEqual(['anonymous', 'AROAEXAMPLE:session', 'local:dev']);
   const list = (await h.call('GET', '/v1/organizations/who/ip_allowlist')).body;
-  expect(list.entries.map((e: { createdBy: string }) => e.createdBy)).toEqual(['local:dev', 'AROAEXAMPLE:session', 'anonymous']);
+  expect(list.entries.map((e: { createdBy: string }) => e.createdBy)).toEqual([
+    'local:dev',
+    'AROAEXAMPLE:session',
+    'anonymous',
+  ]);
 });
 
 describe('GET audit_log', () => {
@@ -186,7 +220,9 @@ describe('large lists', () => {
       }));
       const put = await big.call('PUT', '/v1/organizations/big/ip_allowlist', { body: { entries } });
       expect(put.status).toBe(200);
-      const add = await big.call('POST', '/v1/organizations/big/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+      const add = await big.call('POST', '/v1/organizations/big/ip_allowlist/entries', {
+        body: { value: '192.0.2.1' },
+      });
       expectError(add, 422, 'allowlist_limit_exceeded');
       const del = await big.call('DELETE', '/v1/organizations/big/ip_allowlist/entries/10.0.0.0%2F24');
       expect(del.status).toBe(200);

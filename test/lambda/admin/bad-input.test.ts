@@ -63,8 +63,12 @@ describe('routing', () => {
 });
 
 describe('bodies', () => {
-  test('malformed JSON: 400 invalid_json with the parser\'s detail', async () => {
-    const error = expectError(await h.call('POST', `${ORG}/entries`, { body: '{"value": "10.0.0.1",' }), 400, 'invalid_json');
+  test("malformed JSON: 400 invalid_json with the parser's detail", async () => {
+    const error = expectError(
+      await h.call('POST', `${ORG}/entries`, { body: '{"value": "10.0.0.1",' }),
+      400,
+      'invalid_json',
+    );
     expect(error.message).toMatch(/not valid JSON/);
   });
 
@@ -74,13 +78,19 @@ describe('bodies', () => {
   });
 
   test('unknown fields: 400 naming the field and the allowed ones', async () => {
-    const error = expectError(await h.call('POST', `${ORG}/entries`, { body: { value: '10.0.0.1', comment: 'x' } }), 400, 'unknown_parameter');
+    const error = expectError(
+      await h.call('POST', `${ORG}/entries`, { body: { value: '10.0.0.1', comment: 'x' } }),
+      400,
+      'unknown_parameter',
+    );
     expect(error.param).toBe('comment');
     expect(error.message).toContain('value');
   });
 
   test('the body limit is 64 KiB, or 1 KiB per allowed entry when that is larger', () => {
-    expect([bodyLimitBytes(50), bodyLimitBytes(64), bodyLimitBytes(65), bodyLimitBytes(1000)]).toEqual([65_536, 65_536, 66_560, 1_024_000]);
+    expect([bodyLimitBytes(50), bodyLimitBytes(64), bodyLimitBytes(65), bodyLimitBytes(1000)]).toEqual([
+      65_536, 65_536, 66_560, 1_024_000,
+    ]);
   });
 
   test('an oversized body: 413 stating the limit', async () => {
@@ -91,7 +101,10 @@ describe('bodies', () => {
   });
 
   test('a base64-encoded body (binary media types) is decoded', async () => {
-    const res = await h.call('POST', '/v1/organizations/b64/ip_allowlist/entries', { body: { value: '10.0.0.1' }, base64: true });
+    const res = await h.call('POST', '/v1/organizations/b64/ip_allowlist/entries', {
+      body: { value: '10.0.0.1' },
+      base64: true,
+    });
     expect(res.status).toBe(200);
     expect(res.body.entries[0].value).toBe('10.0.0.1/32');
   });
@@ -106,15 +119,27 @@ describe('query strings and headers', () => {
   test('an unknown query parameter: 400', async () => {
     const error = expectError(await h.call('GET', ORG, { query: { verbose: 'true' } }), 400, 'unknown_parameter');
     expect(error.message).toMatch(/takes no arguments/);
-    expectError(await h.call('GET', '/v1/organizations/acme/audit_log', { query: { limt: '5' } }), 400, 'unknown_parameter');
+    expectError(
+      await h.call('GET', '/v1/organizations/acme/audit_log', { query: { limt: '5' } }),
+      400,
+      'unknown_parameter',
+    );
   });
 
   test('a repeated query parameter: 400', async () => {
-    expectError(await h.call('DELETE', `${ORG}/entries`, { query: { value: ['10.0.0.1', '10.0.0.2'] } }), 400, 'invalid_value');
+    expectError(
+      await h.call('DELETE', `${ORG}/entries`, { query: { value: ['10.0.0.1', '10.0.0.2'] } }),
+      400,
+      'invalid_value',
+    );
   });
 
   test.each(['0', '101', 'ten', '-1', '1.5'])('limit=%s: 400', async (limit) => {
-    const error = expectError(await h.call('GET', '/v1/organizations/acme/audit_log', { query: { limit } }), 400, 'invalid_value');
+    const error = expectError(
+      await h.call('GET', '/v1/organizations/acme/audit_log', { query: { limit } }),
+      400,
+      'invalid_value',
+    );
     expect(error.param).toBe('limit');
   });
 
@@ -132,11 +157,23 @@ describe('the check tool', () => {
   test('ip required, a string, a single address', async () => {
     expectError(await h.call('POST', `${ORG}/check`, { body: {} }), 400, 'missing_required_parameter');
     expectError(await h.call('POST', `${ORG}/check`, { body: { ip: 4 } }), 400, 'invalid_type');
-    const range = expectError(await h.call('POST', `${ORG}/check`, { body: { ip: '10.0.0.0/8' } }), 400, 'invalid_ip_address');
+    const range = expectError(
+      await h.call('POST', `${ORG}/check`, { body: { ip: '10.0.0.0/8' } }),
+      400,
+      'invalid_ip_address',
+    );
     expect(range.message).toMatch(/single IP address/);
     expectError(await h.call('POST', `${ORG}/check`, { body: { ip: '127.1' } }), 400, 'invalid_ip_address');
-    expectError(await h.call('POST', `${ORG}/check`, { body: { ip: '10.0.0.1', entries: ['nope'] } }), 400, 'invalid_entries');
-    expectError(await h.call('POST', `${ORG}/check`, { body: { ip: '10.0.0.1', mode: 'x' } }), 400, 'unknown_parameter');
+    expectError(
+      await h.call('POST', `${ORG}/check`, { body: { ip: '10.0.0.1', entries: ['nope'] } }),
+      400,
+      'invalid_entries',
+    );
+    expectError(
+      await h.call('POST', `${ORG}/check`, { body: { ip: '10.0.0.1', mode: 'x' } }),
+      400,
+      'unknown_parameter',
+    );
   });
 });
 
@@ -152,17 +189,45 @@ describe('API keys', () => {
 
   test('unknown key: 404 on get and revoke', async () => {
     expectError(await h.call('GET', '/v1/organizations/acme/projects/web/api_keys/key_nope'), 404, 'api_key_not_found');
-    expectError(await h.call('DELETE', '/v1/organizations/acme/projects/web/api_keys/key_nope'), 404, 'api_key_not_found');
+    expectError(
+      await h.call('DELETE', '/v1/organizations/acme/projects/web/api_keys/key_nope'),
+      404,
+      'api_key_not_found',
+    );
   });
 
   test.each([
     ['garbage', 'not-base64!'],
     ['not JSON', Buffer.from('hello').toString('base64url')],
-    ['another project', Buffer.from(JSON.stringify({ projectScope: { S: 'ORG#acme#PROJECT#other' }, keyId: { S: 'k' }, keyHash: { S: 'h' } })).toString('base64url')],
-    ['extra attributes', Buffer.from(JSON.stringify({ projectScope: { S: 'ORG#acme#PROJECT#web' }, keyId: { S: 'k' }, keyHash: { S: 'h' }, x: { S: 'y' } })).toString('base64url')],
-    ['a number attribute', Buffer.from(JSON.stringify({ projectScope: { S: 'ORG#acme#PROJECT#web' }, keyId: { N: '1' }, keyHash: { S: 'h' } })).toString('base64url')],
+    [
+      'another project',
+      Buffer.from(
+        JSON.stringify({ projectScope: { S: 'ORG#acme#PROJECT#other' }, keyId: { S: 'k' }, keyHash: { S: 'h' } }),
+      ).toString('base64url'),
+    ],
+    [
+      'extra attributes',
+      Buffer.from(
+        JSON.stringify({
+          projectScope: { S: 'ORG#acme#PROJECT#web' },
+          keyId: { S: 'k' },
+          keyHash: { S: 'h' },
+          x: { S: 'y' },
+        }),
+      ).toString('base64url'),
+    ],
+    [
+      'a number attribute',
+      Buffer.from(
+        JSON.stringify({ projectScope: { S: 'ORG#acme#PROJECT#web' }, keyId: { N: '1' }, keyHash: { S: 'h' } }),
+      ).toString('base64url'),
+    ],
   ])('a forged cursor (%s) is a 400, not a storage error', async (_what, cursor) => {
-    const error = expectError(await h.call('GET', '/v1/organizations/acme/projects/web/api_keys', { query: { cursor } }), 400, 'invalid_cursor');
+    const error = expectError(
+      await h.call('GET', '/v1/organizations/acme/projects/web/api_keys', { query: { cursor } }),
+      400,
+      'invalid_cursor',
+    );
     expect(error.param).toBe('cursor');
   });
 });

@@ -14,16 +14,23 @@ beforeAll(async () => {
 
 afterAll(() => h.destroy());
 
-const ips = (n: number, third = 0) => Array.from({ length: n }, (_, i) => `10.${third}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+const ips = (n: number, third = 0) =>
+  Array.from({ length: n }, (_, i) => `10.${third}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
 
 describe('If-Match', () => {
   const base = '/v1/organizations/ifmatch/ip_allowlist';
 
   test('the current version (as ETag, weak ETag or bare number) is accepted', async () => {
-    const first = await h.call('POST', `${base}/entries`, { body: { value: '192.0.2.1' }, headers: { 'If-Match': '"0"' } });
+    const first = await h.call('POST', `${base}/entries`, {
+      body: { value: '192.0.2.1' },
+      headers: { 'If-Match': '"0"' },
+    });
     expect(first.status).toBe(200);
     expect(first.headers.ETag).toBe('"1"');
-    const second = await h.call('POST', `${base}/entries`, { body: { value: '192.0.2.2' }, headers: { 'if-match': 'W/"1"' } });
+    const second = await h.call('POST', `${base}/entries`, {
+      body: { value: '192.0.2.2' },
+      headers: { 'if-match': 'W/"1"' },
+    });
     expect(second.body.version).toBe(2);
     const third = await h.call('POST', `${base}/enable`, { headers: { 'If-Match': '2' } });
     expect(third.body).toMatchObject({ version: 3, enabled: true });
@@ -65,7 +72,9 @@ describe('without If-Match', () => {
     expect(seeded.status).toBe(200);
 
     const candidates = ips(10, 1);
-    const results = await Promise.all(candidates.map((value) => h.call('POST', `${base}/entries`, { body: { value } })));
+    const results = await Promise.all(
+      candidates.map((value) => h.call('POST', `${base}/entries`, { body: { value } })),
+    );
 
     const ok = results.filter((r) => r.status === 200);
     const refused = results.filter((r) => r.status !== 200);

@@ -24,7 +24,11 @@ let authorizer: Authorizer;
 beforeAll(async () => {
   h = await makeHarness('admin-corrupt');
   authorizer = createAuthorizer({
-    store: new DynamoDbAuthorizerStore({ client: h.ddb, allowlistsTableName: h.names.allowlists, apiKeysTableName: h.names.apiKeys }),
+    store: new DynamoDbAuthorizerStore({
+      client: h.ddb,
+      allowlistsTableName: h.names.allowlists,
+      apiKeysTableName: h.names.apiKeys,
+    }),
     logger: recordingLogger(),
     memoryCacheTtlSeconds: 0,
   });
@@ -46,7 +50,10 @@ async function decide(key: string, sourceIp: string): Promise<string> {
 }
 
 /** A key whose own list is then overwritten, straight in the table, with `allowlist` = `attribute`. */
-async function keyWithStoredList(org: string, attribute: AttributeValue): Promise<{ id: string; key: string; listPath: string }> {
+async function keyWithStoredList(
+  org: string,
+  attribute: AttributeValue,
+): Promise<{ id: string; key: string; listPath: string }> {
   const created = await h.call('POST', keysPath(org, 'web'), { body: { name: 'k' } });
   expect(created.status).toBe(201);
   const { id, key } = created.body;
@@ -73,10 +80,25 @@ const CORRUPT_KEY_LISTS: readonly [string, AttributeValue, RegExp, number][] = [
   ['a string', { S: '198.51.100.7' }, /allowlist is S, not a map/, 0],
   ['a list', { L: [{ S: '198.51.100.7/32' }] }, /allowlist is L, not a map/, 0],
   ['a map whose enabled is a string', { M: { ...goodList, enabled: { S: 'yes' } } }, /enabled is not a boolean/, 4],
-  ['a map without a version', { M: { enabled: goodList.enabled, entries: goodList.entries } }, /version is not a whole number/, 0],
+  [
+    'a map without a version',
+    { M: { enabled: goodList.enabled, entries: goodList.entries } },
+    /version is not a whole number/,
+    0,
+  ],
   ['a map whose version is a string', { M: { ...goodList, version: { S: '4' } } }, /version is not a whole number/, 0],
-  ['a map whose entries are not a list', { M: { ...goodList, entries: { S: '198.51.100.7/32' } } }, /entries is not a list/, 4],
-  ['a map with a non-canonical entry', { M: { ...goodList, entries: { L: [{ M: { value: { S: '198.51.100.7/8' } } }] } } }, /stored entry "198\.51\.100\.7\/8"/, 4],
+  [
+    'a map whose entries are not a list',
+    { M: { ...goodList, entries: { S: '198.51.100.7/32' } } },
+    /entries is not a list/,
+    4,
+  ],
+  [
+    'a map with a non-canonical entry',
+    { M: { ...goodList, entries: { L: [{ M: { value: { S: '198.51.100.7/8' } } }] } } },
+    /stored entry "198\.51\.100\.7\/8"/,
+    4,
+  ],
 ];
 
 describe.each(CORRUPT_KEY_LISTS)('a key whose own list is %s', (_what, attribute, reason, claimedVersion) => {
@@ -120,7 +142,9 @@ describe.each(CORRUPT_KEY_LISTS)('a key whose own list is %s', (_what, attribute
 
   test('partial changes are refused with the same 409 and write nothing', async () => {
     // prepare
-    const before = await h.ddb.send(new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(k.key) } } }));
+    const before = await h.ddb.send(
+      new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(k.key) } } }),
+    );
 
     // act
     const replies = [
@@ -132,7 +156,9 @@ describe.each(CORRUPT_KEY_LISTS)('a key whose own list is %s', (_what, attribute
 
     // assess
     for (const res of replies) expectError(res, 409, 'allowlist_corrupt');
-    const after = await h.ddb.send(new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(k.key) } } }));
+    const after = await h.ddb.send(
+      new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(k.key) } } }),
+    );
     expect(after.Item).toEqual(before.Item);
   });
 
@@ -145,7 +171,11 @@ describe.each(CORRUPT_KEY_LISTS)('a key whose own list is %s', (_what, attribute
 
     // assess
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ enabled: true, version: claimedVersion + 1, entries: [expect.objectContaining({ value: '203.0.113.0/24' })] });
+    expect(res.body).toMatchObject({
+      enabled: true,
+      version: claimedVersion + 1,
+      entries: [expect.objectContaining({ value: '203.0.113.0/24' })],
+    });
     const records = await h.auditRecords(org);
     expect(records).toHaveLength(audits + 1);
     expect(records[0]).toMatchObject({
@@ -190,8 +220,14 @@ describe('repairing a corrupt key list', () => {
     const k = await keyWithStoredList('repairmatch', { M: { ...goodList, enabled: { NULL: true } } });
 
     // act
-    const stale = await h.call('PUT', k.listPath, { body: { entries: ['203.0.113.0/24'], enabled: true }, headers: { 'If-Match': '"3"' } });
-    const current = await h.call('PUT', k.listPath, { body: { entries: ['203.0.113.0/24'], enabled: true }, headers: { 'If-Match': '"4"' } });
+    const stale = await h.call('PUT', k.listPath, {
+      body: { entries: ['203.0.113.0/24'], enabled: true },
+      headers: { 'If-Match': '"3"' },
+    });
+    const current = await h.call('PUT', k.listPath, {
+      body: { entries: ['203.0.113.0/24'], enabled: true },
+      headers: { 'If-Match': '"4"' },
+    });
 
     // assess
     expectError(stale, 412, 'version_mismatch');
@@ -223,7 +259,9 @@ describe('repairing a corrupt key list', () => {
     const k = await keyWithStoredList('repairdraft', { NULL: true });
 
     // act
-    const draft = await h.call('POST', `${k.listPath}/check`, { body: { ip: '203.0.113.9', entries: ['203.0.113.0/24'] } });
+    const draft = await h.call('POST', `${k.listPath}/check`, {
+      body: { ip: '203.0.113.9', entries: ['203.0.113.0/24'] },
+    });
 
     // assess
     expect(draft.status).toBe(200);
@@ -254,30 +292,37 @@ describe('corrupt organization and project lists', () => {
     ['a version that is a string', { ...goodList, version: { S: 'four' } }, 0],
     ['a version that is not whole', { ...goodList, version: { N: '2.5' } }, 0],
     ['a non-canonical entry', { ...goodList, entries: { L: [{ M: { value: { S: '10.0.0.1/8' } } }] } }, 4],
-  ])('organization list with %s: fails closed, check says corrupt, PUT repairs it', async (_what, attributes, claimed) => {
-    // prepare
-    const org = `orgc${Math.random().toString(36).slice(2, 8)}`;
-    await putListItem(organizationAllowlistPk(org), attributes);
-    const { body } = await h.call('POST', keysPath(org, 'web'), { body: { name: 'k' } });
-    const base = `/v1/organizations/${org}/ip_allowlist`;
+  ])(
+    'organization list with %s: fails closed, check says corrupt, PUT repairs it',
+    async (_what, attributes, claimed) => {
+      // prepare
+      const org = `orgc${Math.random().toString(36).slice(2, 8)}`;
+      await putListItem(organizationAllowlistPk(org), attributes);
+      const { body } = await h.call('POST', keysPath(org, 'web'), { body: { name: 'k' } });
+      const base = `/v1/organizations/${org}/ip_allowlist`;
 
-    // act
-    const before = await decide(body.key, '203.0.113.9');
-    const checkOrg = await h.call('POST', `${base}/check`, { body: { ip: '203.0.113.9' } });
-    // The project's check reads the organization's list too, as the authorizer does, and names it.
-    const checkProject = await h.call('POST', `/v1/organizations/${org}/projects/web/ip_allowlist/check`, { body: { ip: '203.0.113.9' } });
-    const repaired = await h.call('PUT', base, { body: { entries: ['203.0.113.0/24'], enabled: true } });
-    const after = [await decide(body.key, '203.0.113.9'), await decide(body.key, '198.51.100.7')];
+      // act
+      const before = await decide(body.key, '203.0.113.9');
+      const checkOrg = await h.call('POST', `${base}/check`, { body: { ip: '203.0.113.9' } });
+      // The project's check reads the organization's list too, as the authorizer does, and names it.
+      const checkProject = await h.call('POST', `/v1/organizations/${org}/projects/web/ip_allowlist/check`, {
+        body: { ip: '203.0.113.9' },
+      });
+      const repaired = await h.call('PUT', base, { body: { entries: ['203.0.113.0/24'], enabled: true } });
+      const after = [await decide(body.key, '203.0.113.9'), await decide(body.key, '198.51.100.7')];
 
-    // assess
-    expect(before).toBe('fails closed');
-    for (const res of [checkOrg, checkProject]) {
-      expect(expectError(res, 409, 'allowlist_corrupt').message).toContain(`The stored allowlist of organization ${org} is corrupt`);
-    }
-    expect(repaired.status).toBe(200);
-    expect(repaired.body.version).toBe(claimed + 1);
-    expect(after).toEqual(['allow', 'deny']);
-  });
+      // assess
+      expect(before).toBe('fails closed');
+      for (const res of [checkOrg, checkProject]) {
+        expect(expectError(res, 409, 'allowlist_corrupt').message).toContain(
+          `The stored allowlist of organization ${org} is corrupt`,
+        );
+      }
+      expect(repaired.status).toBe(200);
+      expect(repaired.body.version).toBe(claimed + 1);
+      expect(after).toEqual(['allow', 'deny']);
+    },
+  );
 
   test('a corrupt project list is named as such by the check of a key of that project', async () => {
     // prepare
@@ -285,14 +330,18 @@ describe('corrupt organization and project lists', () => {
     const { body } = await h.call('POST', keysPath('projc', 'web'), { body: { name: 'k' } });
 
     // act
-    const res = await h.call('POST', `${keysPath('projc', 'web')}/${body.id}/ip_allowlist/check`, { body: { ip: '203.0.113.9' } });
+    const res = await h.call('POST', `${keysPath('projc', 'web')}/${body.id}/ip_allowlist/check`, {
+      body: { ip: '203.0.113.9' },
+    });
     const withDraft = await h.call('POST', `${keysPath('projc', 'web')}/${body.id}/ip_allowlist/check`, {
       body: { ip: '203.0.113.9', entries: ['203.0.113.0/24'] },
     });
 
     // assess
     for (const reply of [res, withDraft]) {
-      expect(expectError(reply, 409, 'allowlist_corrupt').message).toContain('The stored allowlist of project projc/web is corrupt (entries is not a list)');
+      expect(expectError(reply, 409, 'allowlist_corrupt').message).toContain(
+        'The stored allowlist of project projc/web is corrupt (entries is not a list)',
+      );
     }
   });
 });

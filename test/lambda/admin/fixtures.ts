@@ -7,7 +7,14 @@ import { createStageCacheFlusher, StageCacheFlusher, NO_STAGE_FLUSHER } from '..
 import { createAdminHandler } from '../../../lambda/admin/app';
 import { AdminDependencies, AdminLogger } from '../../../lambda/admin/context';
 import { eventIdentity, multiValueOf } from '../../support/api-gateway-events';
-import { createTables, freePort, localClient, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
+import {
+  createTables,
+  freePort,
+  localClient,
+  TableNames,
+  testEndpoint,
+  uniquePrefix,
+} from '../../support/dynamodb-local';
 
 /**
  * Shared set-up for the admin API's tests: real tables in the run's DynamoDB Local, the real store and handler,
@@ -63,7 +70,9 @@ export function proxyEvent(method: string, path: string, options: EventOptions =
   const multiQuery = options.query
     ? Object.fromEntries(Object.entries(options.query).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))
     : null;
-  const singleQuery = multiQuery ? Object.fromEntries(Object.entries(multiQuery).map(([k, v]) => [k, v[v.length - 1]])) : null;
+  const singleQuery = multiQuery
+    ? Object.fromEntries(Object.entries(multiQuery).map(([k, v]) => [k, v[v.length - 1]]))
+    : null;
   return {
     resource: '/{proxy+}',
     path: options.eventPath ?? path,
@@ -233,15 +242,23 @@ export interface FakeControlPlane {
 export async function startFakeControlPlane(): Promise<FakeControlPlane> {
   const requests: { method: string; url: string }[] = [];
   const clients: APIGatewayClient[] = [];
-  const state = { failWith: undefined as number | undefined, failOnlyApi: undefined as string | undefined, hang: false };
+  const state = {
+    failWith: undefined as number | undefined,
+    failOnlyApi: undefined as string | undefined,
+    hang: false,
+  };
   const server: Server = createServer((req: IncomingMessage, res) => {
     req.resume();
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '' });
       if (state.hang) return;
-      const failsHere = state.failOnlyApi === undefined || (req.url ?? '').startsWith(`/restapis/${state.failOnlyApi}/`);
+      const failsHere =
+        state.failOnlyApi === undefined || (req.url ?? '').startsWith(`/restapis/${state.failOnlyApi}/`);
       if (state.failWith !== undefined && failsHere) {
-        res.writeHead(state.failWith, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'TooManyRequestsException' });
+        res.writeHead(state.failWith, {
+          'Content-Type': 'application/json',
+          'x-amzn-ErrorType': 'TooManyRequestsException',
+        });
         res.end(JSON.stringify({ message: 'Too Many Requests' }));
         return;
       }
@@ -297,4 +314,5 @@ export async function startFakeControlPlane(): Promise<FakeControlPlane> {
   return plane;
 }
 
-export const FLUSH_PATH = (restApiId: string, stageName: string) => `/restapis/${restApiId}/stages/${stageName}/cache/authorizers`;
+export const FLUSH_PATH = (restApiId: string, stageName: string) =>
+  `/restapis/${restApiId}/stages/${stageName}/cache/authorizers`;

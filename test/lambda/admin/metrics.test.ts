@@ -1,7 +1,14 @@
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AllowlistAdminApi, IpAllowlistedApi, Upstream } from '../../../lib';
-import { createTables, localClient, localTablesEnv, TableNames, testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
+import {
+  createTables,
+  localClient,
+  localTablesEnv,
+  TableNames,
+  testEndpoint,
+  uniquePrefix,
+} from '../../support/dynamodb-local';
 import { captureOutput } from '../authorizer/fixtures';
 import { proxyEvent } from './fixtures';
 
@@ -26,9 +33,13 @@ beforeAll(async () => {
   ddb.destroy();
 
   const stack = new Stack(new App({ context: { 'aws:cdk:version-reporting': false } }), 'Shop');
-  const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://upstream.example.com'), adminApi: false });
+  const api = new IpAllowlistedApi(stack, 'Api', {
+    upstream: Upstream.http('https://upstream.example.com'),
+    adminApi: false,
+  });
   admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [api.authorizer] });
-  const fn = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(admin.function.node.defaultChild as CfnElement)];
+  const fn =
+    Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(admin.function.node.defaultChild as CfnElement)];
   synthesizedEnv = fn.Properties.Environment.Variables;
 });
 
@@ -83,7 +94,9 @@ test('a successful write publishes AdminWrites under the dimension metricWrites(
   const metric = admin.metricWrites();
   expect(emfLines()).toEqual([
     expect.objectContaining({
-      _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: metric.namespace, Dimensions: [['service']] })] }),
+      _aws: expect.objectContaining({
+        CloudWatchMetrics: [expect.objectContaining({ Namespace: metric.namespace, Dimensions: [['service']] })],
+      }),
       service: metric.dimensions!.service,
       [metric.metricName]: 1,
     }),
@@ -107,6 +120,8 @@ test('a server error (storage unavailable) publishes AdminFailures under the dim
 
   expect(res.statusCode).toBe(503);
   const metric = admin.metricFailures();
-  expect(emfLines()).toEqual([expect.objectContaining({ service: metric.dimensions!.service, [metric.metricName]: 1 })]);
+  expect(emfLines()).toEqual([
+    expect.objectContaining({ service: metric.dimensions!.service, [metric.metricName]: 1 }),
+  ]);
   expect(emfLines()[0]).not.toHaveProperty(admin.metricWrites().metricName);
 });

@@ -1,6 +1,15 @@
 import { loadAdminConfig } from '../../../lambda/admin/config';
 import { localTablesEnv } from '../../support/dynamodb-local';
-import { expectError, FakeControlPlane, FLUSH_PATH, Harness, makeHarness, proxyEvent, recordingLogger, startFakeControlPlane } from './fixtures';
+import {
+  expectError,
+  FakeControlPlane,
+  FLUSH_PATH,
+  Harness,
+  makeHarness,
+  proxyEvent,
+  recordingLogger,
+  startFakeControlPlane,
+} from './fixtures';
 
 /**
  * After every successful write the admin Lambda flushes the protected stage's authorizer cache through the real
@@ -56,7 +65,10 @@ describe('with a protected stage and no in-memory cache', () => {
     const revoke = await h.call('DELETE', `/v1/organizations/f/projects/p/api_keys/${key.body.data[0].id}`);
     expect(revoke.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
     expect(plane.requests).toEqual(
-      Array.from({ length: 2 * (writes.length + 1) }, () => ({ method: 'DELETE', url: FLUSH_PATH('abc123defg', 'prod') })),
+      Array.from({ length: 2 * (writes.length + 1) }, () => ({
+        method: 'DELETE',
+        url: FLUSH_PATH('abc123defg', 'prod'),
+      })),
     );
   });
 
@@ -64,7 +76,11 @@ describe('with a protected stage and no in-memory cache', () => {
     await h.call('GET', '/v1/organizations/f/ip_allowlist');
     await h.call('POST', '/v1/organizations/f/ip_allowlist/check', { body: { ip: '192.0.2.1' } });
     await h.call('GET', '/v1/organizations/f/audit_log');
-    expectError(await h.call('POST', '/v1/organizations/f/ip_allowlist/entries', { body: { value: '192.0.2.1' } }), 409, 'duplicate_entry');
+    expectError(
+      await h.call('POST', '/v1/organizations/f/ip_allowlist/entries', { body: { value: '192.0.2.1' } }),
+      409,
+      'duplicate_entry',
+    );
     expect(plane.requests).toEqual([]);
   });
 
@@ -97,9 +113,14 @@ describe('with an in-memory cache in the authorizer', () => {
       },
     });
     try {
-      const res = await h.call('POST', '/v1/organizations/twice/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+      const res = await h.call('POST', '/v1/organizations/twice/ip_allowlist/entries', {
+        body: { value: '192.0.2.1' },
+      });
       expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
-      expect(plane.requests.map((r) => r.url)).toEqual([FLUSH_PATH('abc123defg', 'prod'), FLUSH_PATH('abc123defg', 'prod')]);
+      expect(plane.requests.map((r) => r.url)).toEqual([
+        FLUSH_PATH('abc123defg', 'prod'),
+        FLUSH_PATH('abc123defg', 'prod'),
+      ]);
       expect(waits).toEqual([4100]);
     } finally {
       h.destroy();
@@ -117,7 +138,9 @@ describe('with an in-memory cache in the authorizer', () => {
       },
     });
     try {
-      const res = await h.call('POST', '/v1/organizations/twice2/ip_allowlist/entries', { body: { value: '192.0.2.1' } });
+      const res = await h.call('POST', '/v1/organizations/twice2/ip_allowlist/entries', {
+        body: { value: '192.0.2.1' },
+      });
       expect(res.status).toBe(200);
       expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
       expect(plane.requests).toHaveLength(2);
@@ -145,7 +168,10 @@ describe('the Lambda timeout', () => {
   test('with time left for both flushes, both happen', async () => {
     const h = await withTtl('admin-deadline-ok');
     try {
-      const res = await h.call('POST', '/v1/organizations/dl1/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 28_000 });
+      const res = await h.call('POST', '/v1/organizations/dl1/ip_allowlist/entries', {
+        body: { value: '192.0.2.1' },
+        remainingMs: 28_000,
+      });
       expect(res.body.propagation).toEqual({ flushed: true, maxDelaySeconds: 0 });
       expect(plane.requests).toHaveLength(2);
     } finally {
@@ -157,7 +183,10 @@ describe('the Lambda timeout', () => {
     const waits: number[] = [];
     const h = await withTtl('admin-deadline-second', waits);
     try {
-      const res = await h.call('POST', '/v1/organizations/dl2/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 6_000 });
+      const res = await h.call('POST', '/v1/organizations/dl2/ip_allowlist/entries', {
+        body: { value: '192.0.2.1' },
+        remainingMs: 6_000,
+      });
       expect(res.status).toBe(200);
       expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
       expect(plane.requests).toHaveLength(1);
@@ -172,7 +201,10 @@ describe('the Lambda timeout', () => {
   test('without time for any flush, none is attempted; the change is still committed', async () => {
     const h = await withTtl('admin-deadline-none');
     try {
-      const res = await h.call('POST', '/v1/organizations/dl3/ip_allowlist/entries', { body: { value: '192.0.2.1' }, remainingMs: 2_000 });
+      const res = await h.call('POST', '/v1/organizations/dl3/ip_allowlist/entries', {
+        body: { value: '192.0.2.1' },
+        remainingMs: 2_000,
+      });
       expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
       expect(plane.requests).toEqual([]);
       expect((await h.call('GET', '/v1/organizations/dl3/ip_allowlist')).body.version).toBe(1);
@@ -220,7 +252,10 @@ describe('with several protected stages (one admin API for every stage that uses
     expect(res.status).toBe(200);
     expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 60 });
     expect(plane.requests).toHaveLength(2 * 3);
-    expect(logger.records.find((r) => r.level === 'warn')?.extra).toMatchObject({ restApiId: 'zyx987wvut', stageName: 'v1' });
+    expect(logger.records.find((r) => r.level === 'warn')?.extra).toMatchObject({
+      restApiId: 'zyx987wvut',
+      stageName: 'v1',
+    });
   });
 });
 
@@ -297,7 +332,9 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
         handler = require('../../../lambda/admin/index').handler;
       });
       const path = '/v1/organizations/idx/ip_allowlist/entries';
-      const res = await handler(proxyEvent('POST', path, { body: { entries: ['192.0.2.1', '192.0.2.2'] }, userArn: 'local:dev' }));
+      const res = await handler(
+        proxyEvent('POST', path, { body: { entries: ['192.0.2.1', '192.0.2.2'] }, userArn: 'local:dev' }),
+      );
       expect(res.statusCode).toBe(200);
       const body = JSON.parse(res.body);
       expect(body).toMatchObject({ maxEntries: 2, propagationDelaySeconds: 30, updatedBy: 'local:dev' });
@@ -349,7 +386,10 @@ describe('configuration', () => {
     [{ MEMORY_CACHE_TTL_SECONDS: '3' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number from 0 to 2/],
     [{ PROPAGATION_DELAY_SECONDS: '1', MEMORY_CACHE_TTL_SECONDS: '2' }, /cannot exceed PROPAGATION_DELAY_SECONDS/],
     [{ MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number from 1 to 4/],
-    [{ PROPAGATION_DELAY_SECONDS: '60', GATEWAY_TTL_SECONDS: '61' }, /GATEWAY_TTL_SECONDS \(61\) cannot exceed PROPAGATION_DELAY_SECONDS \(60\)/],
+    [
+      { PROPAGATION_DELAY_SECONDS: '60', GATEWAY_TTL_SECONDS: '61' },
+      /GATEWAY_TTL_SECONDS \(61\) cannot exceed PROPAGATION_DELAY_SECONDS \(60\)/,
+    ],
     [{ PROTECTED_STAGES: 'x' }, /PROTECTED_STAGES must list restApiId\/stageName pairs separated by ",", got "x"/],
     [{ PROTECTED_STAGES: 'a/b,c/d/e' }, /PROTECTED_STAGES must list restApiId\/stageName pairs/],
   ])('%j is refused, naming the variable', (env, message) => {

@@ -41,25 +41,31 @@ async function versionOf(path: string): Promise<number> {
 describe('entry descriptions', () => {
   const base = '/v1/organizations/textorg/ip_allowlist';
 
-  test.each(UNSAFE)('one entry with %s: 400 invalid_characters naming description; nothing written', async (_what, description, codePoint) => {
-    // prepare
-    const before = await versionOf(base);
+  test.each(UNSAFE)(
+    'one entry with %s: 400 invalid_characters naming description; nothing written',
+    async (_what, description, codePoint) => {
+      // prepare
+      const before = await versionOf(base);
 
-    // act
-    const res = await h.call('POST', `${base}/entries`, { body: { value: '192.0.2.1', description } });
+      // act
+      const res = await h.call('POST', `${base}/entries`, { body: { value: '192.0.2.1', description } });
 
-    // assess
-    const error = expectError(res, 400, 'invalid_characters');
-    expect(error.param).toBe('description');
-    expect(error.message).toContain(`Description: it contains`);
-    expect(error.message).toContain(`(${codePoint})`);
-    expect(await versionOf(base)).toBe(before);
-  });
+      // assess
+      const error = expectError(res, 400, 'invalid_characters');
+      expect(error.param).toBe('description');
+      expect(error.message).toContain(`Description: it contains`);
+      expect(error.message).toContain(`(${codePoint})`);
+      expect(await versionOf(base)).toBe(before);
+    },
+  );
 
   test('bulk add and PUT name the entry whose description is refused, and store nothing', async () => {
     // prepare
     const before = await versionOf(base);
-    const entries = [{ value: '192.0.2.1', description: 'fine' }, { value: '192.0.2.2', description: 'evil\u001b]52;c;eA==\u0007' }];
+    const entries = [
+      { value: '192.0.2.1', description: 'fine' },
+      { value: '192.0.2.2', description: 'evil\u001b]52;c;eA==\u0007' },
+    ];
 
     // act
     const added = await h.call('POST', `${base}/entries`, { body: { entries } });
@@ -69,7 +75,9 @@ describe('entry descriptions', () => {
     for (const res of [added, replaced]) {
       const error = expectError(res, 400, 'invalid_entries');
       expect(error.param).toBe('entries');
-      expect(error.message).toContain('entries[1]: entries[1].description: it contains a control character (U+001B) at character 5');
+      expect(error.message).toContain(
+        'entries[1]: entries[1].description: it contains a control character (U+001B) at character 5',
+      );
       expect(error.rejected).toEqual([expect.objectContaining({ index: 1, code: 'invalid_characters' })]);
     }
     expect(await versionOf(base)).toBe(before);
@@ -99,17 +107,22 @@ describe('entry descriptions', () => {
 describe('key names', () => {
   const keys = '/v1/organizations/textorg/projects/web/api_keys';
 
-  test.each(UNSAFE)('a name with %s: 400 invalid_characters naming name; no key created', async (_what, name, codePoint) => {
-    // act
-    const res = await h.call('POST', keys, { body: { name } });
+  test.each(UNSAFE)(
+    'a name with %s: 400 invalid_characters naming name; no key created',
+    async (_what, name, codePoint) => {
+      // act
+      const res = await h.call('POST', keys, { body: { name } });
 
-    // assess
-    const error = expectError(res, 400, 'invalid_characters');
-    expect(error.param).toBe('name');
-    expect(error.message).toMatch(new RegExp(`^Invalid name: it contains .* \\(${codePoint.replace('+', '\\+')}\\) at character \\d+;`));
-    const stored = await h.ddb.send(new ScanCommand({ TableName: h.names.apiKeys }));
-    expect(stored.Items ?? []).toHaveLength(0);
-  });
+      // assess
+      const error = expectError(res, 400, 'invalid_characters');
+      expect(error.param).toBe('name');
+      expect(error.message).toMatch(
+        new RegExp(`^Invalid name: it contains .* \\(${codePoint.replace('+', '\\+')}\\) at character \\d+;`),
+      );
+      const stored = await h.ddb.send(new ScanCommand({ TableName: h.names.apiKeys }));
+      expect(stored.Items ?? []).toHaveLength(0);
+    },
+  );
 
   test.each(ACCEPTED)('ordinary text of any script is accepted: %s', async (name) => {
     // act
@@ -123,7 +136,11 @@ describe('key names', () => {
 
 describe('findUnsafeCharacter', () => {
   test('counts the position in characters (code points), so an emoji before it counts once', () => {
-    expect(findUnsafeCharacter('😀😀\u001b')).toEqual({ position: 3, codePoint: 'U+001B', kind: 'a control character' });
+    expect(findUnsafeCharacter('😀😀\u001b')).toEqual({
+      position: 3,
+      codePoint: 'U+001B',
+      kind: 'a control character',
+    });
     expect(findUnsafeCharacter('\ud83d\ude00')).toBeUndefined();
     expect(findUnsafeCharacter('\ude00')).toEqual({ position: 1, codePoint: 'U+DE00', kind: 'an unpaired surrogate' });
   });

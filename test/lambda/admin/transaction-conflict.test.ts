@@ -16,7 +16,11 @@ const ORG = 'txconf';
 const LIST = `/v1/organizations/${ORG}/projects/web/ip_allowlist`;
 const KEYS = `/v1/organizations/${ORG}/projects/web/api_keys`;
 const FLUSHED = { method: 'DELETE', url: FLUSH_PATH(STAGE.restApiId, STAGE.stageName) };
-const CONFLICT = { operation: 'TransactWriteItems', refuseWith: 'TransactionCanceledException', cancellationReasons: ['TransactionConflict', 'None'] };
+const CONFLICT = {
+  operation: 'TransactWriteItems',
+  refuseWith: 'TransactionCanceledException',
+  cancellationReasons: ['TransactionConflict', 'None'],
+};
 
 let proxy: DynamoDbProxy;
 let plane: FakeControlPlane;
@@ -29,7 +33,11 @@ beforeAll(async () => {
   plane = await startFakeControlPlane();
   client = localClient(proxy.endpoint, {
     maxAttempts: ADMIN_DYNAMODB_CLIENT.maxAttempts,
-    requestHandler: { connectionTimeout: ADMIN_DYNAMODB_CLIENT.connectionTimeoutMs, requestTimeout: 300, throwOnRequestTimeout: true },
+    requestHandler: {
+      connectionTimeout: ADMIN_DYNAMODB_CLIENT.connectionTimeoutMs,
+      requestTimeout: 300,
+      throwOnRequestTimeout: true,
+    },
   });
   h = await makeHarness('txconf', {
     handlerClient: client,
@@ -64,7 +72,13 @@ async function auditCount(action: string): Promise<number> {
 const writes = [
   { name: 'disable', method: 'POST', path: () => `${LIST}/disable`, action: 'ip_allowlist.disable' },
   { name: 'revoke', method: 'DELETE', path: () => `${KEYS}/${keyId}`, action: 'api_key.revoke' },
-  { name: 'add entry', method: 'POST', path: () => `${LIST}/entries`, body: { value: '192.0.2.9' }, action: 'ip_allowlist.entries.add' },
+  {
+    name: 'add entry',
+    method: 'POST',
+    path: () => `${LIST}/entries`,
+    body: { value: '192.0.2.9' },
+    action: 'ip_allowlist.entries.add',
+  },
 ] as const;
 
 describe('attempt errors [reply lost, cancelled{TransactionConflict}]', () => {
@@ -109,7 +123,12 @@ test('a TransactionConflict cancellation with no earlier unanswered attempt is f
 test('a cancellation for our own condition after an unanswered attempt is final (not unknown)', async () => {
   const before = await auditCount('ip_allowlist.entries.add');
   proxy.inject({ operation: 'TransactWriteItems', refuse: true, times: 1 });
-  proxy.inject({ operation: 'TransactWriteItems', refuseWith: 'TransactionCanceledException', cancellationReasons: ['ConditionalCheckFailed', 'None'], times: 1 });
+  proxy.inject({
+    operation: 'TransactWriteItems',
+    refuseWith: 'TransactionCanceledException',
+    cancellationReasons: ['ConditionalCheckFailed', 'None'],
+    times: 1,
+  });
   const res = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.11' } });
   expect(res.status).toBe(200);
   expect(await auditCount('ip_allowlist.entries.add')).toBe(before + 1);

@@ -43,7 +43,9 @@ describe.each(scopes)('$scope list', ({ base, org }) => {
     const audits = (await h.auditRecords(org)).length;
 
     // act
-    const res = await h.call('PUT', base(), { body: { entries: ['0.0.0.0/1', '128.0.0.0/1', '10.0.0.0/8'], enabled: true } });
+    const res = await h.call('PUT', base(), {
+      body: { entries: ['0.0.0.0/1', '128.0.0.0/1', '10.0.0.0/8'], enabled: true },
+    });
 
     // assess
     const error = expectError(res, 422, 'allowlist_covers_all_addresses');
@@ -79,12 +81,16 @@ describe.each(scopes)('$scope list', ({ base, org }) => {
     const res = await h.call('PUT', base(), { body: { entries: ['::ffff:0.0.0.0/97', '::ffff:128.0.0.0/97'] } });
 
     // assess
-    expect(expectError(res, 422, 'allowlist_covers_all_addresses').message).toMatch(/every IPv4 address \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1\)/);
+    expect(expectError(res, 422, 'allowlist_covers_all_addresses').message).toMatch(
+      /every IPv4 address \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1\)/,
+    );
   });
 
   test('IPv6 entries around the IPv4-mapped range are accepted: they admit no IPv4 caller', async () => {
     // act
-    const res = await h.call('PUT', base(), { body: { entries: ['::/64', '::fffe:0:0/95', '0.0.0.0/1'], enabled: true } });
+    const res = await h.call('PUT', base(), {
+      body: { entries: ['::/64', '::fffe:0:0/95', '0.0.0.0/1'], enabled: true },
+    });
 
     // assess
     expect(res.status).toBe(200);
@@ -94,7 +100,9 @@ describe.each(scopes)('$scope list', ({ base, org }) => {
 
   test('the check tool refuses a draft that could never be saved, with the same 422', async () => {
     // act
-    const res = await h.call('POST', `${base()}/check`, { body: { ip: '203.0.113.10', entries: ['0.0.0.0/1', '128.0.0.0/1'] } });
+    const res = await h.call('POST', `${base()}/check`, {
+      body: { ip: '203.0.113.10', entries: ['0.0.0.0/1', '128.0.0.0/1'] },
+    });
 
     // assess
     expectError(res, 422, 'allowlist_covers_all_addresses');
@@ -110,7 +118,12 @@ test('a list stored before the rule that covers IPv4 cannot be enabled (422), an
         pk: { S: organizationAllowlistPk('legacy') },
         ...allowlistToAttributes({
           enabled: false,
-          entries: ['0.0.0.0/1', '128.0.0.0/1'].map((value) => ({ value, description: '', createdAt: '', createdBy: '' })),
+          entries: ['0.0.0.0/1', '128.0.0.0/1'].map((value) => ({
+            value,
+            description: '',
+            createdAt: '',
+            createdBy: '',
+          })),
           version: 3,
         }),
       },
@@ -127,16 +140,26 @@ test('a list stored before the rule that covers IPv4 cannot be enabled (422), an
   expectError(enable, 422, 'allowlist_covers_all_addresses');
   expect(trim.status).toBe(200);
   expect(enableAfterTrim.status).toBe(200);
-  expect(enableAfterTrim.body).toMatchObject({ enabled: true, version: 5, entries: [expect.objectContaining({ value: '0.0.0.0/1' })] });
+  expect(enableAfterTrim.body).toMatchObject({
+    enabled: true,
+    version: 5,
+    entries: [expect.objectContaining({ value: '0.0.0.0/1' })],
+  });
 });
 
 test('at the authorizer, an IPv6 list around the IPv4-mapped range admits IPv6 callers inside it and no IPv4 caller', async () => {
   // prepare
   const created = await h.call('POST', '/v1/organizations/v6only/projects/web/api_keys', { body: { name: 'k' } });
-  const put = await h.call('PUT', '/v1/organizations/v6only/ip_allowlist', { body: { entries: ['::/64', '::fffe:0:0/95'], enabled: true } });
+  const put = await h.call('PUT', '/v1/organizations/v6only/ip_allowlist', {
+    body: { entries: ['::/64', '::fffe:0:0/95'], enabled: true },
+  });
   expect(put.status).toBe(200);
   const authorizer = createAuthorizer({
-    store: new DynamoDbAuthorizerStore({ client: h.ddb, allowlistsTableName: h.names.allowlists, apiKeysTableName: h.names.apiKeys }),
+    store: new DynamoDbAuthorizerStore({
+      client: h.ddb,
+      allowlistsTableName: h.names.allowlists,
+      apiKeysTableName: h.names.apiKeys,
+    }),
     logger: recordingLogger(),
     memoryCacheTtlSeconds: 0,
   });

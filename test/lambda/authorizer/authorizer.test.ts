@@ -67,7 +67,12 @@ beforeEach(() => {
 afterEach(() => output.restore());
 
 function make(
-  options: { ttl?: number; client?: CountingClient; tables?: Partial<{ allowlists: string; apiKeys: string }>; maxCacheEntries?: number } = {},
+  options: {
+    ttl?: number;
+    client?: CountingClient;
+    tables?: Partial<{ allowlists: string; apiKeys: string }>;
+    maxCacheEntries?: number;
+  } = {},
 ): Authorizer {
   return createAuthorizer({
     store: new DynamoDbAuthorizerStore({
@@ -158,7 +163,10 @@ describe('deny by IP', () => {
   test('the project list blocks an unlisted IP with the project error', async () => {
     const result = await make().handle(authorizerEvent({ key: keys.mobile.key, sourceIp: '192.0.2.1' }));
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
-    expect(result.context).toMatchObject({ errorMessage: ERRORS.ipNotAuthorizedProject.message, errorCode: 'ip_not_authorized' });
+    expect(result.context).toMatchObject({
+      errorMessage: ERRORS.ipNotAuthorizedProject.message,
+      errorCode: 'ip_not_authorized',
+    });
     expect(denied()).toEqual([expect.objectContaining({ scope: 'project', projectId: 'mobile' })]);
   });
 
@@ -175,7 +183,12 @@ describe('deny by IP', () => {
 
   test('X-Forwarded-For and similar headers are ignored: only requestContext.identity.sourceIp counts', async () => {
     const authorizer = make();
-    const spoofHeaders = (ip: string) => ({ 'X-Forwarded-For': ip, 'X-Real-IP': ip, Forwarded: `for=${ip}`, 'CF-Connecting-IP': ip });
+    const spoofHeaders = (ip: string) => ({
+      'X-Forwarded-For': ip,
+      'X-Real-IP': ip,
+      Forwarded: `for=${ip}`,
+      'CF-Connecting-IP': ip,
+    });
     const spoofed = await authorizer.handle(
       authorizerEvent({ key: keys.web.key, sourceIp: '192.0.2.1', headers: spoofHeaders('198.51.100.7') }),
     );
@@ -189,8 +202,14 @@ describe('deny by IP', () => {
 
   test('IPv6 callers are matched against IPv6 entries', async () => {
     const authorizer = make();
-    expect((await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '2001:db8:1:ab::5' }))).policyDocument.Statement[0].Effect).toBe('Allow');
-    expect((await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '2001:db8:2::5' }))).policyDocument.Statement[0].Effect).toBe('Deny');
+    expect(
+      (await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '2001:db8:1:ab::5' }))).policyDocument
+        .Statement[0].Effect,
+    ).toBe('Allow');
+    expect(
+      (await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '2001:db8:2::5' }))).policyDocument
+        .Statement[0].Effect,
+    ).toBe('Deny');
   });
 
   test('an IPv4-mapped IPv6 caller matches the IPv4 entry', async () => {
@@ -225,7 +244,9 @@ describe('invalid and missing keys', () => {
     expect(result.principalId).toBe('anonymous');
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
     expect(result.context).toEqual(invalidContext);
-    expect(denied()).toEqual([expect.objectContaining({ reason: 'invalid_api_key', detail: 'unknown', sourceIp: '198.51.100.7' })]);
+    expect(denied()).toEqual([
+      expect.objectContaining({ reason: 'invalid_api_key', detail: 'unknown', sourceIp: '198.51.100.7' }),
+    ]);
   });
 
   test('a revoked key is denied as invalid_api_key, logged with its key id', async () => {
@@ -233,9 +254,19 @@ describe('invalid and missing keys', () => {
     expect(result.principalId).toBe(keys.revoked.keyId);
     expect(result.policyDocument.Statement[0].Effect).toBe('Deny');
     // The record vouches for these ids, so the context carries them; an unknown key's claimed ids never appear.
-    expect(result.context).toEqual({ ...invalidContext, organizationId: 'acme', projectId: 'web', apiKeyId: keys.revoked.keyId });
+    expect(result.context).toEqual({
+      ...invalidContext,
+      organizationId: 'acme',
+      projectId: 'web',
+      apiKeyId: keys.revoked.keyId,
+    });
     expect(denied()).toEqual([
-      expect.objectContaining({ reason: 'invalid_api_key', detail: 'revoked', keyId: keys.revoked.keyId, organizationId: 'acme' }),
+      expect.objectContaining({
+        reason: 'invalid_api_key',
+        detail: 'revoked',
+        keyId: keys.revoked.keyId,
+        organizationId: 'acme',
+      }),
     ]);
   });
 
@@ -248,7 +279,10 @@ describe('invalid and missing keys', () => {
 
   test.each([
     ['not our format', 'abc'],
-    ['a route that does not decode to org/project', `sk-${Buffer.from('no-slash').toString('base64url')}.${'a'.repeat(43)}`],
+    [
+      'a route that does not decode to org/project',
+      `sk-${Buffer.from('no-slash').toString('base64url')}.${'a'.repeat(43)}`,
+    ],
     ['a secret of the wrong length', `${keys.web?.key ?? 'sk-x.y'}x`],
   ])('a malformed key (%s) is denied without any storage call', async (_what, key) => {
     const result = await make().handle(authorizerEvent({ key, sourceIp: '198.51.100.7' }));
@@ -261,16 +295,24 @@ describe('invalid and missing keys', () => {
 
   test.each([
     ['another scheme', { Authorization: 'Basic dXNlcjpwYXNz' }],
-    ['a well-formed key without the Bearer scheme', { Authorization: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key }],
+    [
+      'a well-formed key without the Bearer scheme',
+      { Authorization: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key },
+    ],
     ['two words after Bearer', { Authorization: 'Bearer abc def' }],
-  ])('a present key header that is not "Bearer <token>" (%s) is invalid_api_key, without storage', async (_what, headers) => {
-    const result = await make().handle(authorizerEvent({ sourceIp: '198.51.100.7', headers }));
-    expect(result.principalId).toBe('anonymous');
-    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
-    expect(result.context).toEqual(invalidContext);
-    expect(ddb.roundTrips()).toBe(0);
-    expect(denied()).toEqual([expect.objectContaining({ reason: 'invalid_api_key', detail: 'malformed', sourceIp: '198.51.100.7' })]);
-  });
+  ])(
+    'a present key header that is not "Bearer <token>" (%s) is invalid_api_key, without storage',
+    async (_what, headers) => {
+      const result = await make().handle(authorizerEvent({ sourceIp: '198.51.100.7', headers }));
+      expect(result.principalId).toBe('anonymous');
+      expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
+      expect(result.context).toEqual(invalidContext);
+      expect(ddb.roundTrips()).toBe(0);
+      expect(denied()).toEqual([
+        expect.objectContaining({ reason: 'invalid_api_key', detail: 'malformed', sourceIp: '198.51.100.7' }),
+      ]);
+    },
+  );
 
   test.each([
     ['no header', {}],
@@ -302,7 +344,11 @@ describe('invalid and missing keys', () => {
     expect((await authorizer.handle(multiOnly)).policyDocument.Statement[0].Effect).toBe('Allow');
 
     const custom = createAuthorizer({
-      store: new DynamoDbAuthorizerStore({ client: ddb.client, allowlistsTableName: t.names.allowlists, apiKeysTableName: t.names.apiKeys }),
+      store: new DynamoDbAuthorizerStore({
+        client: ddb.client,
+        allowlistsTableName: t.names.allowlists,
+        apiKeysTableName: t.names.apiKeys,
+      }),
       logger: new Logger({ serviceName: 'authorizer-test' }),
       memoryCacheTtlSeconds: 0,
       apiKeyHeader: 'X-Api-Key',
@@ -316,8 +362,14 @@ describe('invalid and missing keys', () => {
   test('a key header sent twice with different values is refused as invalid, in either order, without storage', async () => {
     const authorizer = make();
     const garbage = `Bearer ${generateApiKey({ organizationId: 'acme', projectId: 'web' }).key}`;
-    for (const values of [[`Bearer ${keys.web.key}`, garbage], [garbage, `Bearer ${keys.web.key}`]]) {
-      const event = authorizerEvent({ sourceIp: '198.51.100.7', headers: { Authorization: values[values.length - 1] } });
+    for (const values of [
+      [`Bearer ${keys.web.key}`, garbage],
+      [garbage, `Bearer ${keys.web.key}`],
+    ]) {
+      const event = authorizerEvent({
+        sourceIp: '198.51.100.7',
+        headers: { Authorization: values[values.length - 1] },
+      });
       event.multiValueHeaders = { ...event.multiValueHeaders, Authorization: values };
       const result = await authorizer.handle(event);
       expect(result.principalId).toBe('anonymous');
@@ -325,11 +377,16 @@ describe('invalid and missing keys', () => {
       expect(result.context).toEqual(invalidContext);
     }
     // Two spellings of the name in a headers map without multiValueHeaders are just as ambiguous.
-    const spellings = authorizerEvent({ sourceIp: '198.51.100.7', headers: { authorization: `Bearer ${keys.web.key}`, AUTHORIZATION: garbage } });
-    spellings.multiValueHeaders = null as unknown as typeof spellings.multiValueHeaders;
+    const spellings = authorizerEvent({
+      sourceIp: '198.51.100.7',
+      headers: { authorization: `Bearer ${keys.web.key}`, AUTHORIZATION: garbage },
+    });
+    spellings.multiValueHeaders = null;
     expect((await authorizer.handle(spellings)).context).toEqual(invalidContext);
     expect(ddb.roundTrips()).toBe(0);
-    expect(denied()).toEqual([1, 2, 3].map(() => expect.objectContaining({ reason: 'invalid_api_key', detail: 'ambiguous' })));
+    expect(denied()).toEqual(
+      [1, 2, 3].map(() => expect.objectContaining({ reason: 'invalid_api_key', detail: 'ambiguous' })),
+    );
   });
 
   test('the same key header value sent twice is not ambiguous', async () => {
@@ -342,7 +399,8 @@ describe('invalid and missing keys', () => {
 describe('policy resource', () => {
   test('Allow and Deny cover the stage of the methodArn, whatever the method and path, per stage', async () => {
     const authorizer = make();
-    const arn = (stage: string, rest: string) => `arn:aws:execute-api:eu-west-1:123456789012:abc123defg/${stage}/${rest}`;
+    const arn = (stage: string, rest: string) =>
+      `arn:aws:execute-api:eu-west-1:123456789012:abc123defg/${stage}/${rest}`;
     const cases: [string, string, string][] = [
       [arn('prod', 'GET/v1/models'), '198.51.100.7', 'Allow'],
       [arn('prod', 'POST/v1/chat/completions'), '198.51.100.7', 'Allow'],
@@ -355,7 +413,11 @@ describe('policy resource', () => {
       const result = await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp, methodArn }));
       const stage = methodArn.split('/')[1];
       expect(result.policyDocument.Statement).toEqual([
-        { Action: 'execute-api:Invoke', Effect: effect, Resource: `arn:aws:execute-api:eu-west-1:123456789012:abc123defg/${stage}/*/*` },
+        {
+          Action: 'execute-api:Invoke',
+          Effect: effect,
+          Resource: `arn:aws:execute-api:eu-west-1:123456789012:abc123defg/${stage}/*/*`,
+        },
       ]);
     }
   });
@@ -422,12 +484,19 @@ describe('storage round trips and the in-memory cache', () => {
 
   test('a flood of made-up keys does not push valid keys out of the cache', async () => {
     const authorizer = make({ maxCacheEntries: 3 });
-    for (const key of [keys.web, keys.mobile]) await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
+    for (const key of [keys.web, keys.mobile])
+      await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
     for (let i = 0; i < 20; i++) {
-      await authorizer.handle(authorizerEvent({ key: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key, sourceIp: '198.51.100.7' }));
+      await authorizer.handle(
+        authorizerEvent({
+          key: generateApiKey({ organizationId: 'acme', projectId: 'web' }).key,
+          sourceIp: '198.51.100.7',
+        }),
+      );
     }
     ddb.reset();
-    for (const key of [keys.web, keys.mobile]) await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
+    for (const key of [keys.web, keys.mobile])
+      await authorizer.handle(authorizerEvent({ key: key.key, sourceIp: '198.51.100.7' }));
     expect(ddb.roundTrips()).toBe(0);
     // Two valid keys, three invalid ones (their own bound), three lists (acme, acme/web, acme/mobile).
     expect(authorizer.cacheSizes()).toEqual({ keys: 5, allowlists: 3, absentLists: 1 });
@@ -448,7 +517,9 @@ describe('storage round trips and the in-memory cache', () => {
   test('made-up keys naming a real project read its two lists once per in-memory window, then one key item each', async () => {
     const authorizer = make({ ttl: 2 });
     for (let i = 0; i < 50; i++) {
-      const result = await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }));
+      const result = await authorizer.handle(
+        authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }),
+      );
       expect(result.context?.errorCode).toBe('invalid_api_key');
     }
     expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 50 });
@@ -463,14 +534,17 @@ describe('storage round trips and the in-memory cache', () => {
     // The next window reads the lists once more.
     ddb.reset();
     now += 2000;
-    for (let i = 0; i < 10; i++) await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }));
+    for (let i = 0; i < 10; i++)
+      await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'mobile'), sourceIp: '203.0.113.10' }));
     expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 10 });
   });
 
   test('made-up keys arriving together share one read of the lists (single flight)', async () => {
     const authorizer = make({ ttl: 2 });
     const results = await Promise.all(
-      Array.from({ length: 40 }, () => authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }))),
+      Array.from({ length: 40 }, () =>
+        authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' })),
+      ),
     );
     expect(results.every((r) => r.context?.errorCode === 'invalid_api_key')).toBe(true);
     expect(itemsRequested()).toEqual({ lists: 2, apiKeys: 40 });
@@ -478,7 +552,9 @@ describe('storage round trips and the in-memory cache', () => {
     ddb.reset();
     const uncached = make({ ttl: 0 });
     await Promise.all(
-      Array.from({ length: 20 }, () => uncached.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }))),
+      Array.from({ length: 20 }, () =>
+        uncached.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' })),
+      ),
     );
     expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 20 });
   });
@@ -486,7 +562,9 @@ describe('storage round trips and the in-memory cache', () => {
   test('with the in-memory cache off, a made-up key naming a real project costs one key item and no list read', async () => {
     const authorizer = make({ ttl: 0 });
     for (let i = 0; i < 100; i++) {
-      const result = await authorizer.handle(authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }));
+      const result = await authorizer.handle(
+        authorizerEvent({ key: forgedFor('acme', 'web'), sourceIp: '198.51.100.7' }),
+      );
       expect(result.context?.errorCode).toBe('invalid_api_key');
     }
     expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 100 });
@@ -498,7 +576,7 @@ describe('storage round trips and the in-memory cache', () => {
     expect(itemsRequested()).toEqual({ lists: 0, apiKeys: 1 });
   });
 
-  test('made-up routes to tenants that do not exist neither grow memory nor push out a real tenant\'s lists', async () => {
+  test("made-up routes to tenants that do not exist neither grow memory nor push out a real tenant's lists", async () => {
     const authorizer = make({ maxCacheEntries: 5 });
     await authorizer.handle(authorizerEvent({ key: keys.mobile.key, sourceIp: '203.0.113.10' }));
     for (let i = 0; i < 100; i++) {
@@ -534,12 +612,18 @@ describe('storage round trips and the in-memory cache', () => {
 
 describe('storage failure fails closed', () => {
   async function expectFailClosed(authorizer: Authorizer, causePattern: RegExp): Promise<void> {
-    await expect(authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }))).rejects.toBeInstanceOf(
-      AuthorizerUnavailableError,
-    );
+    await expect(
+      authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' })),
+    ).rejects.toBeInstanceOf(AuthorizerUnavailableError);
     const records = logRecords(output.lines(), 'authorizer cannot decide: failing closed');
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ level: 'ERROR', reason: 'authorizer_unavailable', organizationId: 'acme', projectId: 'web', sourceIp: '198.51.100.7' });
+    expect(records[0]).toMatchObject({
+      level: 'ERROR',
+      reason: 'authorizer_unavailable',
+      organizationId: 'acme',
+      projectId: 'web',
+      sourceIp: '198.51.100.7',
+    });
     expect(String(records[0].cause)).toMatch(causePattern);
     expect(authorizer.cacheSizes()).toEqual({ keys: 0, allowlists: 0, absentLists: 0 });
   }
@@ -561,7 +645,12 @@ describe('storage failure fails closed', () => {
     await t.admin.send(
       new PutItemCommand({
         TableName: t.names.allowlists,
-        Item: { pk: { S: organizationAllowlistPk('corrupt') }, enabled: { S: 'yes' }, entries: { L: [] }, version: { N: '1' } },
+        Item: {
+          pk: { S: organizationAllowlistPk('corrupt') },
+          enabled: { S: 'yes' },
+          entries: { L: [] },
+          version: { N: '1' },
+        },
       }),
     );
     await putOrgList(t, 'badentry', list(true, '10.0.0.1/8'));
@@ -574,13 +663,18 @@ describe('storage failure fails closed', () => {
       expect(authorizer.cacheSizes().allowlists).toBe(0);
     }
     const records = logRecords(output.lines(), 'authorizer cannot decide: failing closed');
-    expect(records.map((r) => r.cause)).toEqual([expect.stringMatching(/enabled is not a boolean/), expect.stringMatching(/host bits/)]);
+    expect(records.map((r) => r.cause)).toEqual([
+      expect.stringMatching(/enabled is not a boolean/),
+      expect.stringMatching(/host bits/),
+    ]);
   });
 
   test('a failure is not cached: the next request reads storage again and succeeds', async () => {
     const authorizer = make();
     ddb.fault = new Error('injected network failure');
-    await expect(authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+    await expect(authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow(
+      'authorizer_unavailable',
+    );
     ddb.fault = undefined;
     const result = await authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.7' }));
     expect(result.policyDocument.Statement[0].Effect).toBe('Allow');

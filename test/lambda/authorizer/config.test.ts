@@ -12,7 +12,9 @@ describe('loadAuthorizerConfig', () => {
       memoryCacheTtlSeconds: 1,
       maxDecisionAgeSeconds: 4,
     });
-    expect(loadAuthorizerConfig({ ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '1' })).toMatchObject({
+    expect(
+      loadAuthorizerConfig({ ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '1' }),
+    ).toMatchObject({
       maxDecisionAgeSeconds: 2,
     });
   });
@@ -22,17 +24,29 @@ describe('loadAuthorizerConfig', () => {
   });
 
   test.each([
-    [{ ...TABLES, MAX_DECISION_AGE_SECONDS: '5' }, /MAX_DECISION_AGE_SECONDS must be a whole number of seconds from 1 to 4, got "5"/],
+    [
+      { ...TABLES, MAX_DECISION_AGE_SECONDS: '5' },
+      /MAX_DECISION_AGE_SECONDS must be a whole number of seconds from 1 to 4, got "5"/,
+    ],
     [{ ...TABLES, MAX_DECISION_AGE_SECONDS: '0' }, /MAX_DECISION_AGE_SECONDS/],
-    [{ ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '2' }, /must be at most half of MAX_DECISION_AGE_SECONDS/],
+    [
+      { ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '2' },
+      /must be at most half of MAX_DECISION_AGE_SECONDS/,
+    ],
     [{ API_KEYS_TABLE_NAME: 'k' }, /ALLOWLISTS_TABLE_NAME is required/],
     [{ ALLOWLISTS_TABLE_NAME: 'a', API_KEYS_TABLE_NAME: '  ' }, /API_KEYS_TABLE_NAME is required/],
     [{ ...TABLES, API_KEY_HEADER: 'Bad Header' }, /API_KEY_HEADER must be an HTTP header name, got "Bad Header"/],
-    [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: 'ten' }, /MEMORY_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to \d+, got "ten"/],
+    [
+      { ...TABLES, MEMORY_CACHE_TTL_SECONDS: 'ten' },
+      /MEMORY_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to \d+, got "ten"/,
+    ],
     [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: '-1' }, /MEMORY_CACHE_TTL_SECONDS/],
     [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: '1.5' }, /MEMORY_CACHE_TTL_SECONDS/],
     // Longer than the budget's memory share would break the propagation-delay guarantee.
-    [{ ...TABLES, MEMORY_CACHE_TTL_SECONDS: String(MAX_MEMORY_TTL_SECONDS + 1) }, new RegExp(`from 0 to ${MAX_MEMORY_TTL_SECONDS}, got "${MAX_MEMORY_TTL_SECONDS + 1}"`)],
+    [
+      { ...TABLES, MEMORY_CACHE_TTL_SECONDS: String(MAX_MEMORY_TTL_SECONDS + 1) },
+      new RegExp(`from 0 to ${MAX_MEMORY_TTL_SECONDS}, got "${MAX_MEMORY_TTL_SECONDS + 1}"`),
+    ],
   ])('rejects %p with a message naming the variable', (env, message) => {
     expect(() => loadAuthorizerConfig(env)).toThrow(message);
   });

@@ -26,7 +26,10 @@ export interface CountingClient {
   reset(): void;
 }
 
-export function countingClient(endpoint = testEndpoint(), overrides: Parameters<typeof localClient>[1] = {}): CountingClient {
+export function countingClient(
+  endpoint = testEndpoint(),
+  overrides: Parameters<typeof localClient>[1] = {},
+): CountingClient {
   const client = localClient(endpoint, overrides);
   const commands: Record<string, number> = {};
   const batchGets: BatchGetItemCommandInput[] = [];
@@ -78,7 +81,12 @@ export async function makeTables(label: string): Promise<Tables> {
 export function list(enabled: boolean, ...values: string[]): AllowlistSettings {
   return {
     enabled,
-    entries: values.map((value) => ({ value, description: `test ${value}`, createdAt: '2026-01-01T00:00:00Z', createdBy: 'test' })),
+    entries: values.map((value) => ({
+      value,
+      description: `test ${value}`,
+      createdAt: '2026-01-01T00:00:00Z',
+      createdBy: 'test',
+    })),
     version: 1,
   };
 }
@@ -92,7 +100,12 @@ export async function putOrgList(t: Tables, organizationId: string, settings: Al
   );
 }
 
-export async function putProjectList(t: Tables, organizationId: string, projectId: string, settings: AllowlistSettings): Promise<void> {
+export async function putProjectList(
+  t: Tables,
+  organizationId: string,
+  projectId: string,
+  settings: AllowlistSettings,
+): Promise<void> {
   await t.admin.send(
     new PutItemCommand({
       TableName: t.names.allowlists,
@@ -159,14 +172,18 @@ export function authorizerEvent(options: {
 export function captureOutput(): { lines(): string[]; text(): string; restore(): void } {
   const chunks: string[] = [];
   const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
       chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
-    }) as typeof stream.write),
+    }),
   );
   return {
     text: () => chunks.join(''),
-    lines: () => chunks.join('').split('\n').filter((l) => l.trim() !== ''),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
     restore: () => spies.forEach((s) => s.mockRestore()),
   };
 }

@@ -7,7 +7,18 @@ import { generateApiKey } from '../../../lambda/core/api-key';
 import { IpAllowlistAuthorizer } from '../../../lib';
 import { ERRORS } from '../../../lambda/core/errors';
 import { localTablesEnv } from '../../support/dynamodb-local';
-import { authorizerEvent, captureOutput, list, logRecords, makeTables, putKey, putOrgList, SeededKey, STAGE_RESOURCE, Tables } from './fixtures';
+import {
+  authorizerEvent,
+  captureOutput,
+  list,
+  logRecords,
+  makeTables,
+  putKey,
+  putOrgList,
+  SeededKey,
+  STAGE_RESOURCE,
+  Tables,
+} from './fixtures';
 
 /**
  * The Lambda entry point exactly as deployed: configuration from the environment at load time, the SDK client
@@ -95,14 +106,20 @@ test('allows and denies through the deployed entry point, against DynamoDB Local
   const allowed = await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
   expect(allowed).toEqual({
     principalId: web.keyId,
-    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: STAGE_RESOURCE }] },
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: STAGE_RESOURCE }],
+    },
     context: { organizationId: 'acme', projectId: 'web', apiKeyId: web.keyId },
   });
   const blocked = await handler(
     authorizerEvent({ key: web.key, sourceIp: '192.0.2.1', headers: { 'X-Forwarded-For': '198.51.100.7' } }),
   );
   expect(blocked.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: STAGE_RESOURCE });
-  expect(blocked.context).toMatchObject({ errorMessage: ERRORS.ipNotAuthorizedOrganization.message, errorCode: 'ip_not_authorized' });
+  expect(blocked.context).toMatchObject({
+    errorMessage: ERRORS.ipNotAuthorizedOrganization.message,
+    errorCode: 'ip_not_authorized',
+  });
 
   const denials = logRecords(output.lines(), 'request denied');
   expect(denials).toEqual([
@@ -148,7 +165,8 @@ test('metrics: each authorizer instance publishes under the service dimension it
   for (const [i, instance] of instances.entries()) protectNewApi(stack, instance, `Api${i}`);
   const template = Template.fromStack(stack);
   const envOf = (instance: IpAllowlistAuthorizer): Record<string, string> =>
-    template.toJSON().Resources[stack.getLogicalId(instance.function.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+    template.toJSON().Resources[stack.getLogicalId(instance.function.node.defaultChild as CfnElement)].Properties
+      .Environment.Variables;
 
   const published: unknown[] = [];
   for (const instance of instances) {
@@ -173,9 +191,13 @@ test('metrics: each authorizer instance publishes under the service dimension it
 
 test('storage unavailable (a table that does not exist): the handler rejects with authorizer_unavailable and logs why', async () => {
   const { handler } = loadHandler(lambdaEnv({ ALLOWLISTS_TABLE_NAME: 'no-such-table' }));
-  await expect(handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+  await expect(handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow(
+    'authorizer_unavailable',
+  );
   const failures = logRecords(output.lines(), 'authorizer cannot decide: failing closed');
-  expect(failures).toEqual([expect.objectContaining({ level: 'ERROR', reason: 'authorizer_unavailable', organizationId: 'acme' })]);
+  expect(failures).toEqual([
+    expect.objectContaining({ level: 'ERROR', reason: 'authorizer_unavailable', organizationId: 'acme' }),
+  ]);
   expect(String(failures[0].cause)).toMatch(/ResourceNotFoundException/);
   expect(emfLines()).toEqual([expect.objectContaining({ StoreErrors: 1 })]);
 });
@@ -191,7 +213,9 @@ test('DynamoDB that accepts connections but never answers: the client times out 
   try {
     const port = (silent.address() as { port: number }).port;
     const { handler } = loadHandler(lambdaEnv({ AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` }));
-    await expect(handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+    await expect(handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow(
+      'authorizer_unavailable',
+    );
     const failures = logRecords(output.lines(), 'authorizer cannot decide: failing closed');
     expect(failures).toHaveLength(1);
     expect(String(failures[0].cause)).toMatch(/timeout|timed out/i);
@@ -224,7 +248,10 @@ test('the DynamoDB client is created once per container: every cold read goes th
     // The SDK module the entry point is about to load (same isolated registry).
     const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
     const original = sdk.DynamoDBClient.prototype.send;
-    const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (this: unknown, ...args: unknown[]) {
+    const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (
+      this: unknown,
+      ...args: unknown[]
+    ) {
       senders.add(this);
       sends += 1;
       return (original as (...a: unknown[]) => unknown).apply(this, args) as never;
@@ -246,17 +273,21 @@ test('the DynamoDB client is created once per container: every cold read goes th
 test("the key stays out of the logs even with Powertools' event logging and debug level switched on", async () => {
   // POWERTOOLS_LOGGER_LOG_EVENT would print whole events (and the Authorization header) if the handler were
   // wrapped with Powertools' injectLambdaContext; this guards against that ever being added.
-  const { handler } = loadHandler(
-    lambdaEnv({ POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG' }),
-  );
+  const { handler } = loadHandler(lambdaEnv({ POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG' }));
   const unknown = generateApiKey({ organizationId: 'acme', projectId: 'web' }).key;
   await handler(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }));
   await handler(authorizerEvent({ key: web.key, sourceIp: '192.0.2.1' }));
   await handler(authorizerEvent({ key: unknown, sourceIp: '192.0.2.1' }));
   const { handler: failing } = loadHandler(
-    lambdaEnv({ POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG', ALLOWLISTS_TABLE_NAME: 'no-such-table' }),
+    lambdaEnv({
+      POWERTOOLS_LOGGER_LOG_EVENT: 'true',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      ALLOWLISTS_TABLE_NAME: 'no-such-table',
+    }),
   );
-  await expect(failing(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow('authorizer_unavailable');
+  await expect(failing(authorizerEvent({ key: web.key, sourceIp: '198.51.100.7' }))).rejects.toThrow(
+    'authorizer_unavailable',
+  );
 
   expect(logRecords(output.lines(), 'request denied')).toHaveLength(2);
   for (const key of [web.key, unknown]) expect(output.text()).not.toContain(key.slice(key.indexOf('.') + 1));

@@ -40,7 +40,10 @@ test('warm decisions are summed and published once per interval, storage reads a
     {
       Namespace: 'CdkIpAllowlist',
       Dimensions: [['service']],
-      Metrics: expect.arrayContaining([{ Name: 'AllowedRequests', Unit: 'Count' }, { Name: 'BlockedRequests', Unit: 'Count' }]),
+      Metrics: expect.arrayContaining([
+        { Name: 'AllowedRequests', Unit: 'Count' },
+        { Name: 'BlockedRequests', Unit: 'Count' },
+      ]),
     },
   ]);
 

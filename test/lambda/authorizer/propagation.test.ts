@@ -3,7 +3,17 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { Authorizer, createAuthorizer } from '../../../lambda/authorizer/authorizer';
 import { splitPropagationDelay } from '../../../lambda/core/propagation';
-import { authorizerEvent, captureOutput, countingClient, CountingClient, list, makeTables, putKey, putOrgList, Tables } from './fixtures';
+import {
+  authorizerEvent,
+  captureOutput,
+  countingClient,
+  CountingClient,
+  list,
+  makeTables,
+  putKey,
+  putOrgList,
+  Tables,
+} from './fixtures';
 
 /**
  * "Caching is the propagation delay", proven on a controllable clock with the real handler and DynamoDB Local.
@@ -36,7 +46,11 @@ afterEach(() => output.restore());
 
 function authorizer(memoryTtlSeconds: number): Authorizer {
   return createAuthorizer({
-    store: new DynamoDbAuthorizerStore({ client: ddb.client, allowlistsTableName: t.names.allowlists, apiKeysTableName: t.names.apiKeys }),
+    store: new DynamoDbAuthorizerStore({
+      client: ddb.client,
+      allowlistsTableName: t.names.allowlists,
+      apiKeysTableName: t.names.apiKeys,
+    }),
     logger: new Logger({ serviceName: 'propagation-test' }),
     memoryCacheTtlSeconds: memoryTtlSeconds,
     clock: () => now,
@@ -86,7 +100,8 @@ describe.each([0, 5, 60, 300, 3600])('propagation delay %i s', (propagationDelay
     const key = await seed(org);
     const lambda = authorizer(memoryTtlSeconds);
     const t0 = (now = 1_000_000 * (propagationDelay + 1));
-    const effectFor = async (ip: string) => (await lambda.handle(authorizerEvent({ key, sourceIp: ip }))).policyDocument.Statement[0].Effect;
+    const effectFor = async (ip: string) =>
+      (await lambda.handle(authorizerEvent({ key, sourceIp: ip }))).policyDocument.Statement[0].Effect;
 
     expect(await effectFor(A)).toBe('Allow'); // loads key and lists at t0
     await putOrgList(t, org, AFTER); // the change, acknowledged at t0

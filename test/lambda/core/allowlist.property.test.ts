@@ -39,11 +39,17 @@ function oddIPv6Text(address: bigint, form: number): string {
     case 0:
       return rfc5952(address);
     case 1:
-      return w.map((x) => x.toString(16).padStart(4, '0')).join(':').toUpperCase();
+      return w
+        .map((x) => x.toString(16).padStart(4, '0'))
+        .join(':')
+        .toUpperCase();
     case 2:
       return w.map((x) => x.toString(16)).join(':');
     case 3:
-      return `${w.slice(0, 6).map((x) => x.toString(16).padStart(4, '0')).join(':')}:${dotted(address)}`;
+      return `${w
+        .slice(0, 6)
+        .map((x) => x.toString(16).padStart(4, '0'))
+        .join(':')}:${dotted(address)}`;
     case 4:
       return rfc5952(address).toUpperCase();
     default:
@@ -64,7 +70,10 @@ function v4CallerText(address: bigint, form: number): string {
     case 2:
       return `::ffff:${dotted(address)}`;
     case 3:
-      return `::FFFF:${words(address).slice(6).map((x) => x.toString(16)).join(':')}`;
+      return `::FFFF:${words(address)
+        .slice(6)
+        .map((x) => x.toString(16))
+        .join(':')}`;
     default:
       return `0:0:0:0:0:ffff:${dotted(address)}`;
   }
@@ -94,7 +103,9 @@ type Family = 'ipv4' | 'ipv6';
 function folded(text: string): { family: Family; text: string } {
   if (isIP(text) === 4) return { family: 'ipv4', text };
   const address = ipaddr.IPv6.parse(text);
-  return address.isIPv4MappedAddress() ? { family: 'ipv4', text: address.toIPv4Address().toString() } : { family: 'ipv6', text };
+  return address.isIPv4MappedAddress()
+    ? { family: 'ipv4', text: address.toIPv4Address().toString() }
+    : { family: 'ipv6', text };
 }
 
 /** The oracle: does `entry` contain the caller? Never across families. */
@@ -170,7 +181,10 @@ function scenarioArb(kinds: readonly SeedKind[]) {
           flips: flipsArb,
           form: fc.nat(),
           // Mostly near the seeds, sometimes anywhere.
-          random: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.oneof(...kinds.map(seedArb)) }),
+          random: fc.oneof(
+            { weight: 4, arbitrary: fc.constant(null) },
+            { weight: 1, arbitrary: fc.oneof(...kinds.map(seedArb)) },
+          ),
         }),
         { minLength: 1, maxLength: 10 },
       ),
@@ -202,7 +216,10 @@ function checkAgainstOracle(entries: readonly Entry[], callers: readonly string[
   for (const caller of callers) {
     const result = allowlist.match(caller);
     const c = folded(caller);
-    expect({ caller, matched: result !== undefined }).toEqual({ caller, matched: byFamily[c.family].check(c.text, c.family) });
+    expect({ caller, matched: result !== undefined }).toEqual({
+      caller,
+      matched: byFamily[c.family].check(c.text, c.family),
+    });
 
     const containing = entries.filter((e) => contains(e, caller));
     const longest = Math.max(-1, ...containing.map((e) => e.prefix128));
@@ -382,7 +399,10 @@ describe('the caller-IP parser accepts exactly what Node accepts as an IP addres
     { weight: 1, arbitrary: fc.stringMatching(/^[0-9]{0,4}$/) },
   );
   const v4ish = fc
-    .oneof({ weight: 4, arbitrary: fc.array(octet, { minLength: 4, maxLength: 4 }) }, { weight: 1, arbitrary: fc.array(octet, { minLength: 1, maxLength: 5 }) })
+    .oneof(
+      { weight: 4, arbitrary: fc.array(octet, { minLength: 4, maxLength: 4 }) },
+      { weight: 1, arbitrary: fc.array(octet, { minLength: 1, maxLength: 5 }) },
+    )
     .map((parts) => parts.join('.'));
   const group = fc.oneof(
     { weight: 8, arbitrary: fc.stringMatching(/^[0-9a-fA-F]{1,4}$/) },

@@ -36,7 +36,11 @@ describe('effective list: project wins over organization, never merged', () => {
 
   test('only the org list enabled: its entries decide', () => {
     const lists = { organization: ORG, project: list(false, '203.0.113.0/24') };
-    expect(decideIpFromSettings(lists, '198.51.100.7')).toMatchObject({ allowed: true, scope: 'organization', matchedEntry: '198.51.100.0/24' });
+    expect(decideIpFromSettings(lists, '198.51.100.7')).toMatchObject({
+      allowed: true,
+      scope: 'organization',
+      matchedEntry: '198.51.100.0/24',
+    });
     // The disabled project list's entries do not count.
     expect(decideIpFromSettings(lists, '203.0.113.5')).toEqual({
       allowed: false,
@@ -66,17 +70,31 @@ describe('effective list: project wins over organization, never merged', () => {
 
 describe('per-key list narrows', () => {
   test('IP in the effective list but not in the key list: denied by the key', () => {
-    const d = decideIpFromSettings({ organization: ORG, project: EMPTY_ALLOWLIST, key: list(true, '198.51.100.7/32') }, '198.51.100.8');
+    const d = decideIpFromSettings(
+      { organization: ORG, project: EMPTY_ALLOWLIST, key: list(true, '198.51.100.7/32') },
+      '198.51.100.8',
+    );
     expect(d).toEqual({ allowed: false, scope: 'key', reason: 'ip_not_authorized', effectiveScope: 'organization' });
   });
 
   test('IP in both: allowed, both matches reported', () => {
-    const d = decideIpFromSettings({ organization: ORG, project: EMPTY_ALLOWLIST, key: list(true, '198.51.100.7/32') }, '198.51.100.7');
-    expect(d).toEqual({ allowed: true, scope: 'organization', matchedEntry: '198.51.100.0/24', keyMatchedEntry: '198.51.100.7/32' });
+    const d = decideIpFromSettings(
+      { organization: ORG, project: EMPTY_ALLOWLIST, key: list(true, '198.51.100.7/32') },
+      '198.51.100.7',
+    );
+    expect(d).toEqual({
+      allowed: true,
+      scope: 'organization',
+      matchedEntry: '198.51.100.0/24',
+      keyMatchedEntry: '198.51.100.7/32',
+    });
   });
 
   test('a key list cannot widen: an IP only in the key list is still denied by the project list', () => {
-    const d = decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: PROJECT, key: list(true, '192.0.2.0/24') }, '192.0.2.1');
+    const d = decideIpFromSettings(
+      { organization: EMPTY_ALLOWLIST, project: PROJECT, key: list(true, '192.0.2.0/24') },
+      '192.0.2.1',
+    );
     expect(d).toMatchObject({ allowed: false, scope: 'project' });
   });
 
@@ -97,7 +115,10 @@ describe('per-key list narrows', () => {
   });
 
   test('a disabled key list restricts nothing', () => {
-    const d = decideIpFromSettings({ organization: ORG, project: EMPTY_ALLOWLIST, key: list(false, '192.0.2.0/24') }, '198.51.100.1');
+    const d = decideIpFromSettings(
+      { organization: ORG, project: EMPTY_ALLOWLIST, key: list(false, '192.0.2.0/24') },
+      '198.51.100.1',
+    );
     expect(d).toMatchObject({ allowed: true, keyMatchedEntry: undefined });
   });
 });
@@ -111,7 +132,9 @@ describe('caller addresses as API Gateway reports them', () => {
   });
 
   test('IPv4-mapped IPv6 caller matches the IPv4 entry', () => {
-    expect(decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: PROJECT }, '::ffff:203.0.113.10')).toMatchObject({
+    expect(
+      decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: PROJECT }, '::ffff:203.0.113.10'),
+    ).toMatchObject({
       allowed: true,
       scope: 'project',
       matchedEntry: '203.0.113.0/24',
@@ -120,20 +143,31 @@ describe('caller addresses as API Gateway reports them', () => {
 
   test('an unparseable or empty source IP matches no list (denied when a list applies, allowed when none does)', () => {
     for (const ip of ['', 'not-an-ip', '203.0.113.10, 198.51.100.1', '127.1']) {
-      expect(decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: PROJECT }, ip)).toMatchObject({ allowed: false });
-      expect(decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: EMPTY_ALLOWLIST }, ip)).toMatchObject({ allowed: true });
+      expect(decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: PROJECT }, ip)).toMatchObject({
+        allowed: false,
+      });
+      expect(decideIpFromSettings({ organization: EMPTY_ALLOWLIST, project: EMPTY_ALLOWLIST }, ip)).toMatchObject({
+        allowed: true,
+      });
     }
   });
 
   test('the most specific entry is the one reported', () => {
-    const d = decideIpFromSettings({ organization: list(true, '10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24'), project: EMPTY_ALLOWLIST }, '10.1.2.3');
+    const d = decideIpFromSettings(
+      { organization: list(true, '10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24'), project: EMPTY_ALLOWLIST },
+      '10.1.2.3',
+    );
     expect(d).toMatchObject({ matchedEntry: '10.1.2.0/24' });
   });
 });
 
 describe('compiled form', () => {
   test('decideIp on compiled lists agrees with decideIpFromSettings', () => {
-    const compiled = { organization: compileScopeList(ORG), project: compileScopeList(PROJECT), key: compileScopeList(list(true, '203.0.113.0/25')) };
+    const compiled = {
+      organization: compileScopeList(ORG),
+      project: compileScopeList(PROJECT),
+      key: compileScopeList(list(true, '203.0.113.0/25')),
+    };
     for (const ip of ['203.0.113.1', '203.0.113.200', '198.51.100.1', '2001:db8:1::1']) {
       expect(decideIp(compiled, ip)).toEqual(
         decideIpFromSettings({ organization: ORG, project: PROJECT, key: list(true, '203.0.113.0/25') }, ip),
