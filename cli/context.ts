@@ -85,10 +85,14 @@ export interface ScopeOptions {
   readonly key?: string;
 }
 
+/** --org, which every command needs. */
+export function withOrg(command: Command): Command {
+  return command.requiredOption('--org <id>', 'the organization (required)');
+}
+
 /** --org (required), --project and --key: which allowlist a command acts on. */
 export function withScope(command: Command): Command {
-  return command
-    .requiredOption('--org <id>', 'the organization (required)')
+  return withOrg(command)
     .option('--project <id>', "the project: its list instead of the organization's")
     .option(
       '--key <keyId>',

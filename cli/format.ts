@@ -11,8 +11,10 @@
  * a terminal or a text renderer acts on rather than shows. A superset of what the admin API refuses.
  */
 const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is what this module is for
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const UNPRINTABLE_BUT_NEWLINE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is what this module is for
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** `\u001b`: the form JSON uses, so escaped JSON output is still valid JSON with the same value. */

@@ -134,16 +134,23 @@ export function banner(local: RunningLocalMode, args: StartArgs): string[] {
     );
     if (local.urlIpv6) lines.push(`  #   or over IPv6 loopback:  curl -s ${auth} ${local.urlIpv6}${samplePath}`);
     if (local.adminUrl) {
+      // Another data directory is another instance: point the CLI at it, or it would call the default one.
+      const dataDir = args.dataDir === undefined ? '' : ` --data-dir ${shellWord(path.resolve(args.dataDir))}`;
       lines.push(
         '',
         'Manage it with the CLI, e.g.:',
-        `  npx cdk-ip-allowlist allowlist show --org ${organizationId}`,
-        `  npx cdk-ip-allowlist allowlist add --org ${organizationId} 127.0.0.2 --description "second loopback"`,
+        `  npx cdk-ip-allowlist allowlist show --org ${organizationId}${dataDir}`,
+        `  npx cdk-ip-allowlist allowlist add --org ${organizationId} 127.0.0.2 --description "second loopback"${dataDir}`,
       );
     }
   }
   lines.push('');
   return lines;
+}
+
+/** A path as one shell word, quoted only when it must be. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `CdkIpAllowlistExample-ApiAuthorizerFunctionAFDFA6FD` -> `ApiAuthorizerFunction`. */

@@ -1,16 +1,15 @@
-import { EXIT, moreLine, PageOptions, Register, withPaging } from '../context';
+import { EXIT, moreLine, PageOptions, Register, withOrg, withPaging } from '../context';
 import { shortTime, table } from '../format';
 
 /** `audit`: the organization's change history (route .../audit_log). */
 
 export const registerAudit: Register = (program, run) => {
-  withPaging(program.command('audit'))
+  withPaging(withOrg(program.command('audit')))
     .summary("the organization's change history")
     .description(
       "The organization's changes, newest first: when, who (IAM ARN, or local:<user> in local mode), what, where.\n" +
         '--json prints the full events, with the state before and after each change.',
     )
-    .requiredOption('--org <id>', 'the organization (required)')
     .action(
       run(async (ctx, cmd) => {
         const { org, limit, cursor } = cmd.opts<PageOptions & { org: string }>();

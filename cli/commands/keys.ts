@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { EXIT, moreLine, PageOptions, propagationLine, Register, withPaging } from '../context';
+import { EXIT, moreLine, PageOptions, propagationLine, Register, withOrg, withPaging } from '../context';
 import { printable, shortTime, table } from '../format';
 
 /** `keys create|list|revoke`: a project's API keys (routes .../api_keys). */
@@ -10,9 +10,7 @@ interface ProjectOptions {
 }
 
 function withProject(command: Command): Command {
-  return command
-    .requiredOption('--org <id>', 'the organization (required)')
-    .requiredOption('--project <id>', 'the project the keys belong to (required)');
+  return withOrg(command).requiredOption('--project <id>', 'the project the keys belong to (required)');
 }
 
 export const registerKeys: Register = (program, run) => {

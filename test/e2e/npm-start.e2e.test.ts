@@ -61,9 +61,12 @@ function npmStart(): Promise<Started> {
   });
 }
 
+/** Runs a printed command as a user would paste it: in a shell, from the project folder. */
 function sh(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('sh', ['-c', command], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    execFile('sh', ['-c', command], { cwd: DEFAULT_PROJECT_ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${command}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
   });
 }
 
@@ -138,6 +141,10 @@ function parse(out: string) {
     .map((l) => l.trim());
   return {
     curls,
+    cliHints: out
+      .split('\n')
+      .filter((l) => /^\s+npx cdk-ip-allowlist /.test(l))
+      .map((l) => l.trim()),
     key: /Bearer (sk-[A-Za-z0-9_.-]+)/.exec(out)?.[1],
     apiPort: Number(/protected API\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]),
     ddbPort: /DynamoDB Local\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? '',
@@ -161,6 +168,18 @@ test('serves the demo, the printed curl commands behave as printed, stops cleanl
   const blocked = JSON.parse(await sh(blockedCmd));
   expect(allowed).toMatchObject({ organizationId: 'demo-org', sourceIp: '127.0.0.1' });
   expect(blocked.error).toMatchObject({ code: 'ip_not_authorized', type: 'ip_not_authorized' });
+
+  // The CLI hints, run as printed: with --admin-port 0 and a data dir of its own, they still reach this instance
+  // (not the default port, nor another local mode of the project), and the write and show agree on the delay.
+  expect(a.cliHints).toHaveLength(2);
+  for (const hint of a.cliHints) expect(hint).toContain(`--data-dir ${dataDir}`);
+  const added = await sh(a.cliHints[1]);
+  const shown = await sh(a.cliHints[0]);
+  expect(added).toMatch(/^127\.0\.0\.2\/32\s+second loopback/m);
+  expect(added).toContain('Applies within 0 s (the authorizer cache was flushed).');
+  expect(shown).toMatch(/^Allowlist of organization demo-org: ENABLED/);
+  expect(shown).toMatch(/^127\.0\.0\.1\/32\s/m);
+  expect(shown).toContain('A change applies within 0 s when the admin API flushes the authorizer cache');
 
   const java = javaPidsForPort(a.ddbPort);
   expect(java).toHaveLength(1);
