@@ -28,7 +28,7 @@ import {
 } from './errors';
 import { expectObject, optionalBoolean, requiredString } from './request';
 import { AllowlistLocation, allowlistSnapshot, allowlistView } from './views';
-import { clock, propagate, withConflictRetry } from './writes';
+import { clock, propagate, withConflictRetry, worstCaseDelaySeconds } from './writes';
 
 /**
  * The allowlist routes, identical for the three scopes (organization, project, API key). Each write reads the
@@ -103,7 +103,9 @@ function etag(version: number): string {
 }
 
 function view(deps: AdminDependencies, target: AllowlistTarget, settings: AllowlistSettings) {
-  return allowlistView(locationOf(target), settings, deps.config);
+  // The worst case without a flush, as the OpenAPI document defines it: the figure an unflushed write reports too.
+  const propagationDelaySeconds = worstCaseDelaySeconds(deps.config);
+  return allowlistView(locationOf(target), settings, { maxEntries: deps.config.maxEntries, propagationDelaySeconds });
 }
 
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {

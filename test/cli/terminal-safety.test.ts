@@ -1,5 +1,3 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { allowlistToAttributes } from '../../lambda/adapters/items';
@@ -7,6 +5,7 @@ import { organizationAllowlistPk } from '../../lambda/adapters/schema';
 import { printable, printableOutput } from '../../cli/format';
 import { CliIo, EXIT, runCli } from '../../cli/main';
 import { Harness, makeHarness } from '../lambda/admin/fixtures';
+import { AdminServer, serveAdminHarness } from './support/admin-server';
 
 /*
  * Text that reaches a terminal: data stored before the admin API refused control characters (or written to the
@@ -15,6 +14,7 @@ import { Harness, makeHarness } from '../lambda/admin/fixtures';
  */
 
 /** What a terminal would act on: C0/C1 controls but the CLI's own newlines, DEL, bidi formatting, separators. */
+// eslint-disable-next-line no-control-regex -- the test looks for exactly the control characters the CLI must escape
 const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 const OSC52 = 'x\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007';
@@ -24,30 +24,14 @@ const C1 = 'csi\u009b2J';
 const NEWLINE = 'one\ntwo';
 
 let h: Harness;
-let server: http.Server;
+let server: AdminServer;
 let endpoint: string;
 let keyId: string;
 
 beforeAll(async () => {
   h = await makeHarness('cli-terminal');
-  server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => (body += c));
-    req.on('end', async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const query = Object.fromEntries(url.searchParams.entries());
-      const reply = await h.call(req.method ?? 'GET', url.pathname, {
-        body: body === '' ? undefined : body,
-        query: Object.keys(query).length ? query : undefined,
-        headers: req.headers['if-match'] ? { 'If-Match': String(req.headers['if-match']) } : undefined,
-      });
-      res.writeHead(reply.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(reply.body));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveAdminHarness(h);
+  endpoint = server.endpoint;
 
   // Old data, as a version without the rule (or a hand edit) could have stored it.
   await h.ddb.send(
@@ -82,7 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   h.destroy();
 });
 
