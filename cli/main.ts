@@ -42,6 +42,7 @@ export function buildProgram(run: Run, output: ProgramOutput): Command {
     .description(
       'Manage the IP allowlists and API keys of a cdk-ip-allowlist deployment (or of local mode: npm start).',
     )
+    .usage('<command> [options]')
     .helpOption('-h, --help', 'show help')
     .option(
       '--endpoint <url>',

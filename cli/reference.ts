@@ -18,7 +18,7 @@ const HELP_WIDTH = 110;
 
 export function renderReference(): string {
   let help = '';
-  const program = buildProgram(() => async () => undefined, {
+  const program = buildProgram(() => () => Promise.resolve(), {
     writeOut: (t) => (help += t),
     writeErr: (t) => (help += t),
   });

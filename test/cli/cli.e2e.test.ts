@@ -239,3 +239,11 @@ test('bad usage exits 2 without calling the API; an unreachable endpoint exits 1
   expect(unreachable.code).toBe(1);
   expect(unreachable.stderr).toContain('npm start');
 });
+
+test("the help's example URL is an admin API stage URL: the stage the example app synthesizes", async () => {
+  const help = await cli('--help');
+
+  const stage = /https:\/\/\w+\.execute-api\.[a-z0-9-]+\.amazonaws\.com\/(\S+)/.exec(help.stdout)?.[1];
+  expect(help.code).toBe(0);
+  expect(stage).toBe(local.adminGateway?.api.stageName);
+});

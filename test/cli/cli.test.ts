@@ -55,6 +55,14 @@ test.each([
   [['keys', 'list', '--org', 'o'], /--project is required/],
   [['keys', 'list', '--org', 'o', '--project', 'p', '--limit', '0'], /--limit must be a positive/],
   [['audit'], /--org is required/],
+  // The positional KEY_ID is the one documented way: the undocumented --id alias is gone.
+  [['keys', 'revoke', '--org', 'o', '--project', 'p', '--id', 'key_1'], /Unknown option '--id'/],
+  [
+    ['keys', 'list', '--org', 'o', '--project', 'p', '--limit', 'ten'],
+    /--limit must be a positive whole number, got "ten"/,
+  ],
+  [['allowlist', 'show', '--org', 'o', 'extra'], /unexpected argument "extra"/],
+  [['allowlist', 'remove', '--org', 'o', '10.0.0.1', '10.0.0.2'], /give exactly one entry to remove/],
 ])('%j is a usage error (exit 2) that names the problem', async (args, message) => {
   // An endpoint nobody listens on: a usage error must be found before any request.
   const x = io({ env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://127.0.0.1:1' } });
@@ -96,6 +104,45 @@ describe('endpoint resolution', () => {
     );
 
     expect(resolveEndpoint(undefined, { env: {}, cwd: path.join(dir, 'sub') })).toBe('http://127.0.0.1:2222');
+  });
+
+  const writeState = (stateDir: string, adminUrl: string, pid = process.pid) => {
+    fs.mkdirSync(stateDir, { recursive: true });
+    fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ pid, adminUrl }));
+  };
+
+  test("--data-dir (or CDK_IP_ALLOWLIST_DATA_DIR) is the local mode running on that directory, not the project's", () => {
+    writeState(path.join(dir, '.local'), 'http://127.0.0.1:2222');
+    writeState(path.join(dir, 'other'), 'http://127.0.0.1:3333');
+
+    expect(resolveEndpoint(undefined, { env: {}, cwd: dir }, 'other')).toBe('http://127.0.0.1:3333');
+    expect(resolveEndpoint(undefined, { env: { CDK_IP_ALLOWLIST_DATA_DIR: path.join(dir, 'other') }, cwd: dir })).toBe(
+      'http://127.0.0.1:3333',
+    );
+    // The flag beats the environment's endpoint, which beats the environment's data dir.
+    expect(resolveEndpoint(undefined, { env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://e' }, cwd: dir }, 'other')).toBe(
+      'http://127.0.0.1:3333',
+    );
+    expect(
+      resolveEndpoint(undefined, {
+        env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://e', CDK_IP_ALLOWLIST_DATA_DIR: path.join(dir, 'other') },
+        cwd: dir,
+      }),
+    ).toBe('http://e');
+  });
+
+  test('--data-dir with no local mode running there exits 1 naming the directory, and calls nothing', async () => {
+    writeState(path.join(dir, '.local'), 'http://127.0.0.1:2222');
+    writeState(path.join(dir, 'gone'), 'http://127.0.0.1:3333', 2 ** 22 + 12345);
+    const x = io({ cwd: dir });
+
+    const code = await runCli(['allowlist', 'show', '--org', 'o', '--data-dir', 'gone'], x);
+
+    expect(code).toBe(EXIT.error);
+    expect(x.err.join('')).toBe(
+      `error: no local mode with an admin API is running on ${path.join(dir, 'gone')} (from --data-dir): ` +
+        `start it with npm start -- --data-dir ${path.join(dir, 'gone')} (local_mode_not_running)\n`,
+    );
   });
 
   test('a state file left by a process that is gone is ignored: the default port is used', () => {
