@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AdminClient, AllowlistTarget, Propagation } from './admin-client';
+import { AdminClient, AllowlistTarget, ListView, Propagation } from './admin-client';
 import { resolveEndpoint } from './endpoint';
+import { table } from './format';
 
 /**
  * What every command module shares: the exit codes, the IO the CLI writes through (injected by tests), the
@@ -125,9 +126,20 @@ export function withPaging(command: Command): Command {
     .option('--cursor <cursor>', 'continue a listing where the previous page ended (its "More: --cursor" line)');
 }
 
-/** The line after a listing that has more pages. */
-export function moreLine(nextCursor: string | null): string {
-  return nextCursor ? `More: --cursor ${nextCursor}\n` : '';
+/** One page of a listing: a table (or `empty`), and how to get the next page; with --json the API's object. */
+export function printPage<T>(
+  ctx: CommandContext,
+  page: ListView<T>,
+  empty: string,
+  headers: readonly string[],
+  row: (item: T) => string[],
+): number {
+  if (ctx.json) ctx.printJson(page);
+  else {
+    ctx.io.stdout(page.data.length === 0 ? `${empty}\n` : `${table(headers, page.data.map(row))}\n`);
+    if (page.next_cursor) ctx.io.stdout(`More: --cursor ${page.next_cursor}\n`);
+  }
+  return EXIT.ok;
 }
 
 /** What a write's answer says about when the change is enforced. */

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Command, Option } from 'commander';
-import type { AllowlistView, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
+import type { AdminClient, AllowlistView, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
 import {
   CommandContext,
   EXIT,
   ifMatchOption,
   propagationLine,
   Register,
+  Run,
   ScopeOptions,
   scopeTarget,
   UsageError,
@@ -20,6 +21,9 @@ import { shortTime, table } from '../format';
 interface WriteOptions extends ScopeOptions {
   readonly ifMatch?: number;
   readonly description?: string;
+  readonly file?: string;
+  readonly enable?: boolean;
+  readonly disable?: boolean;
 }
 
 export const registerAllowlist: Register = (program, run) => {
@@ -49,12 +53,9 @@ export const registerAllowlist: Register = (program, run) => {
     .option('--description <text>', 'note stored with each added entry (at most 140 characters)')
     .addOption(ifMatchOption())
     .action(
-      run(async (ctx, cmd) => {
-        const o = cmd.opts<WriteOptions>();
-        const entries = withDescription(argumentList(cmd), o.description);
-        const { body } = await ctx.client().addEntries(scopeTarget(o), entries, o.ifMatch);
-        return printAllowlist(ctx, body, 'write');
-      }),
+      write(run, (client, o, args) =>
+        client.addEntries(scopeTarget(o), withDescription(args, o.description), o.ifMatch),
+      ),
     );
 
   withScope(allowlist.command('remove'))
@@ -62,13 +63,7 @@ export const registerAllowlist: Register = (program, run) => {
     .description('Removes one entry; 10.0.0.1 and 10.0.0.1/32 name the same entry.')
     .argument('<entry>', 'entry to remove')
     .addOption(ifMatchOption())
-    .action(
-      run(async (ctx, cmd) => {
-        const o = cmd.opts<WriteOptions>();
-        const { body } = await ctx.client().removeEntry(scopeTarget(o), argumentList(cmd)[0], o.ifMatch);
-        return printAllowlist(ctx, body, 'write');
-      }),
-    );
+    .action(write(run, (client, o, [entry]) => client.removeEntry(scopeTarget(o), entry, o.ifMatch)));
 
   withScope(allowlist.command('replace'))
     .summary('replace the whole list (all-or-nothing)')
@@ -82,13 +77,11 @@ export const registerAllowlist: Register = (program, run) => {
     .addOption(new Option('--disable', 'also disable the list (set its state)').conflicts('enable'))
     .addOption(ifMatchOption())
     .action(
-      run(async (ctx, cmd) => {
-        const o = cmd.opts<WriteOptions & { file?: string; enable?: boolean; disable?: boolean }>();
-        const entries = withDescription(argumentList(cmd), o.description);
+      write(run, (client, o, args) => {
+        const entries = withDescription(args, o.description);
         if (o.file) entries.push(...readEntriesFile(o.file));
         const enabled = o.enable ? true : o.disable ? false : undefined;
-        const { body } = await ctx.client().replaceAllowlist(scopeTarget(o), entries, enabled, o.ifMatch);
-        return printAllowlist(ctx, body, 'write');
+        return client.replaceAllowlist(scopeTarget(o), entries, enabled, o.ifMatch);
       }),
     );
 
@@ -104,13 +97,7 @@ export const registerAllowlist: Register = (program, run) => {
           : 'Stops enforcing the list (its entries are kept).',
       )
       .addOption(ifMatchOption())
-      .action(
-        run(async (ctx, cmd) => {
-          const o = cmd.opts<WriteOptions>();
-          const { body } = await ctx.client().setEnabled(scopeTarget(o), enabled, o.ifMatch);
-          return printAllowlist(ctx, body, 'write');
-        }),
-      );
+      .action(write(run, (client, o) => client.setEnabled(scopeTarget(o), enabled, o.ifMatch)));
   }
 
   withScope(allowlist.command('check'))
@@ -140,6 +127,17 @@ export const registerAllowlist: Register = (program, run) => {
       }),
     );
 };
+
+/** The action of a write: one request, its answer printed as the list with when the change applies. */
+function write(
+  run: Run,
+  send: (client: AdminClient, o: WriteOptions, args: string[]) => Promise<{ body: AllowlistWriteView }>,
+): ReturnType<Run> {
+  return run(async (ctx, cmd) => {
+    const { body } = await send(ctx.client(), cmd.opts<WriteOptions>(), argumentList(cmd));
+    return printAllowlist(ctx, body, 'write');
+  });
+}
 
 /** The positional arguments, a variadic one flattened. */
 function argumentList(cmd: Command): string[] {

@@ -1,5 +1,5 @@
-import { EXIT, moreLine, PageOptions, Register, withOrg, withPaging } from '../context';
-import { shortTime, table } from '../format';
+import { PageOptions, printPage, Register, withOrg, withPaging } from '../context';
+import { shortTime } from '../format';
 
 /** `audit`: the organization's change history (route .../audit_log). */
 
@@ -14,16 +14,12 @@ export const registerAudit: Register = (program, run) => {
       run(async (ctx, cmd) => {
         const { org, limit, cursor } = cmd.opts<PageOptions & { org: string }>();
         const { body } = await ctx.client().audit(org, limit, cursor);
-        if (ctx.json) ctx.printJson(body);
-        else {
-          if (body.data.length === 0) ctx.io.stdout(`No changes recorded for ${org}.\n`);
-          else {
-            const rows = body.data.map((e) => [shortTime(e.at), e.actor, e.action, e.target ?? '-']);
-            ctx.io.stdout(`${table(['AT', 'ACTOR', 'ACTION', 'TARGET'], rows)}\n`);
-          }
-          ctx.io.stdout(moreLine(body.next_cursor));
-        }
-        return EXIT.ok;
+        return printPage(ctx, body, `No changes recorded for ${org}.`, ['AT', 'ACTOR', 'ACTION', 'TARGET'], (e) => [
+          shortTime(e.at),
+          e.actor,
+          e.action,
+          e.target ?? '-',
+        ]);
       }),
     );
 };

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { EXIT, moreLine, PageOptions, propagationLine, Register, withOrg, withPaging } from '../context';
-import { printable, shortTime, table } from '../format';
+import { EXIT, PageOptions, printPage, propagationLine, Register, withOrg, withPaging } from '../context';
+import { printable, shortTime } from '../format';
 
 /** `keys create|list|revoke`: a project's API keys (routes .../api_keys). */
 
@@ -51,27 +51,19 @@ export const registerKeys: Register = (program, run) => {
       run(async (ctx, cmd) => {
         const { org, project, limit, cursor } = cmd.opts<ProjectOptions & PageOptions>();
         const { body } = await ctx.client().listKeys(org, project, limit, cursor);
-        if (ctx.json) ctx.printJson(body);
-        else {
-          if (body.data.length === 0) ctx.io.stdout(`No API keys in ${org}/${project}.\n`);
-          else {
-            const rows = body.data.map((k) => [
-              k.id,
-              k.name,
-              k.redactedValue,
-              k.status,
-              shortTime(k.createdAt),
-              k.allowlist?.corrupt
-                ? 'CORRUPT: every request refused; replace it'
-                : k.allowlist
-                  ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries`
-                  : '-',
-            ]);
-            ctx.io.stdout(`${table(['ID', 'NAME', 'KEY', 'STATUS', 'CREATED', 'KEY ALLOWLIST'], rows)}\n`);
-          }
-          ctx.io.stdout(moreLine(body.next_cursor));
-        }
-        return EXIT.ok;
+        const headers = ['ID', 'NAME', 'KEY', 'STATUS', 'CREATED', 'KEY ALLOWLIST'];
+        return printPage(ctx, body, `No API keys in ${org}/${project}.`, headers, (k) => [
+          k.id,
+          k.name,
+          k.redactedValue,
+          k.status,
+          shortTime(k.createdAt),
+          k.allowlist?.corrupt
+            ? 'CORRUPT: every request refused; replace it'
+            : k.allowlist
+              ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries`
+              : '-',
+        ]);
       }),
     );
 
