@@ -13,6 +13,9 @@ import { E2eLocalMode, startE2eLocalMode } from '../e2e/support/local-mode';
 
 const BIN = path.join(DEFAULT_PROJECT_ROOT, 'cli', 'cdk-ip-allowlist.js');
 
+// Each CLI run is a fresh node with ts-node (seconds on a loaded machine), and the walkthrough makes seven of them.
+jest.setTimeout(180_000);
+
 let e2e: E2eLocalMode;
 let local: RunningLocalMode;
 let tmp: string;
