@@ -46,3 +46,20 @@ test('the peers accept every Node.js that engines accepts, and devEngines asks f
   ).toEqual([]);
   expect(semver.subset(manifest.devEngines.runtime.version, manifest.engines.node)).toBe(true);
 });
+
+test("the README's prerequisites state the Node.js versions devEngines accepts", () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+  // `^20.19.0 || ^22.13.0 || >=24` is written "20.19 or later on the 20 line, 22.13 or later, or 24".
+  const [first, ...rest] = (manifest.devEngines.runtime.version as string).split(' || ').map((range) => {
+    const [major, minor] = range.replace(/^[\^>=]+/, '').split('.');
+    return { major, version: minor === undefined || /^>=/.test(range) ? major : `${major}.${minor}` };
+  });
+  const last = rest.pop()!;
+  const words = [
+    `Node.js ${first.version} or later on the ${first.major} line`,
+    ...rest.map((r) => `${r.version} or later`),
+    `or ${last.version}`,
+  ].join(', ');
+
+  expect(readme).toContain(words);
+});
