@@ -26,7 +26,7 @@ function documentedRows(): Row[] {
   const doc = fs.readFileSync(path.join(__dirname, '../../docs/constructs.md'), 'utf8');
   const section = doc.split(/^## Metrics$/m)[1]?.split(/^#{1,3} /m)[0];
   if (!section) throw new Error('docs/constructs.md has no "## Metrics" section');
-  return [...section.matchAll(/^\| `(\w+)` \| `(\w+)\.(metric\w+)\(\)` \|/gm)].map(
+  return [...section.matchAll(/^\| `(\w+)` +\| `(\w+)\.(metric\w+)\(\)` +\|/gm)].map(
     ([, metricName, className, method]) => ({ metricName, className, method }),
   );
 }
