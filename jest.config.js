@@ -4,8 +4,9 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type checking is `tsc --noEmit` (run by .ci/run); jest only transpiles, which keeps it fast.
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    // Type checking is `tsc --noEmit` (run by .ci/run); jest only transpiles, which keeps it fast. ts-jest transpiles
+    // file by file when the TypeScript options say `isolatedModules` (its own option of that name is deprecated).
+    '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true }, diagnostics: false }],
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -6,7 +6,7 @@ import { splitPropagationDelay } from '../lambda/core/propagation';
 import { generateRanges } from './data';
 
 /**
- * The cost model in README.md ("Cost model"), as code, so its figures are recomputed by every `npm run bench`.
+ * The cost model of docs/performance.md ("Cost model"), as code, so its figures are recomputed by every `npm run bench`.
  * List prices for us-east-1 as stated in PRICES (public AWS pricing pages, as of PRICES.asOf); they change, and
  * other regions differ.
  */

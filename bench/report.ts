@@ -314,7 +314,7 @@ export function renderTable(r: BenchResults): string {
   return out;
 }
 
-/** bench/results/latest.md: the table of the run with the command, date, commit and machine, ready for the README. */
+/** bench/results/latest.md: the table of the run with the command, date, commit and machine, ready for docs/performance.md. */
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine as {
     cpu_model?: string;

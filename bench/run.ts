@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark of issue 6 in one run, a table on stdout, and bench/results/latest.json.
- * See "Performance" in README.md for what each figure means and how it is measured.
+ * See docs/performance.md for what each figure means and how it is measured.
  *
  * Options: --quick (tiny inputs: proves the harness works, numbers meaningless), --only=warm,cold,footprint,e2e
  * (e2e includes the cache benchmark), --out=FILE (default bench/results/latest.json).

@@ -5,7 +5,7 @@ import { DEFAULT_PROJECT_ROOT, RunningLocalMode, startLocalMode } from './local-
 import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from './state';
 
 /**
- * `npm start`: runs the example stack on this machine (see "Local mode" in README.md) and prints how to call it.
+ * `npm start`: runs the example stack on this machine (see docs/local-mode.md) and prints how to call it.
  */
 
 const HELP = `Usage: npm start -- [options]

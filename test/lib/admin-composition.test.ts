@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
+import { OPENAPI_BODY_DRIFT, validationRulesIn, withConsoleErrorCaptured } from '../support/console';
 import { newStack, resourcesOfType, statementsOfRole, TempOutdirs } from './synth-helpers';
 
 /**
@@ -190,7 +191,9 @@ describe('AllowlistAdminApi from its authorizers', () => {
     allowlist.protectOpenApiRestApi(spec);
     const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [allowlist] });
 
-    expect(flushedStages(stack, admin)).toEqual([[ref(stack, spec), ref(stack, spec.deploymentStage)]]);
+    const { result: stages, printed } = withConsoleErrorCaptured(() => flushedStages(stack, admin));
+    expect(stages).toEqual([[ref(stack, spec), ref(stack, spec.deploymentStage)]]);
+    expect(validationRulesIn(printed)).toEqual(OPENAPI_BODY_DRIFT);
   });
 
   test('logRemovalPolicy applies to the Lambda and access log groups', () => {

@@ -2,6 +2,7 @@ import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { IpAllowlistAuthorizer, IpAllowlistAuthorizerProps } from '../../lib';
+import { OPENAPI_BODY_DRIFT, validationRulesIn, withConsoleErrorCaptured } from '../support/console';
 import { newStack, onlyResource, resourcesOfType, TempOutdirs } from './synth-helpers';
 
 /**
@@ -332,7 +333,9 @@ describe('a SpecRestApi through its OpenAPI definition', () => {
     allowlist.protectOpenApiRestApi(spec);
     allowlist.protectOpenApiRestApi(spec); // twice: nothing added twice
 
-    const permission = onlyResource(Template.fromStack(stack), 'AWS::Lambda::Permission').properties;
+    const { result: template, printed } = withConsoleErrorCaptured(() => Template.fromStack(stack));
+    expect(validationRulesIn(printed)).toEqual(OPENAPI_BODY_DRIFT);
+    const permission = onlyResource(template, 'AWS::Lambda::Permission').properties;
     expect(JSON.stringify(permission.SourceArn)).toContain(`{"Ref":"${logicalId(stack, spec)}"},"/authorizers/*"`);
     expect(responseTypesOf(stack, spec)).toEqual(ALL_RESPONSES);
     expect(allowlist.restApis).toEqual([]);

@@ -117,7 +117,7 @@ describe('cdk-nag 3 (Validations plugin)', () => {
   });
 });
 
-describe('what is left to the consumer (README: cdk-nag)', () => {
+describe('what is left to the consumer (docs/constructs.md: cdk-nag)', () => {
   test('a RestApi of their own given to protectRestApi: its own findings stay, COG4 on its methods is acknowledged', () => {
     const app = newApp();
     const stack = new Stack(app, 'Consumer');

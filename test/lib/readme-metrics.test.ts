@@ -11,9 +11,9 @@ import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer } from '../..
 import { captureOutput } from '../lambda/authorizer/fixtures';
 
 /**
- * The README's metric table, the metrics the Lambdas really publish (the real Powertools Metrics, EMF captured) and
- * the constructs' metric methods agree: no metric is published without a method and a README row, no method
- * reads a metric nobody publishes.
+ * The metric table of docs/constructs.md ("Metrics"), the metrics the Lambdas really publish (the real Powertools
+ * Metrics, EMF captured) and the constructs' metric methods agree: no metric is published without a method and a
+ * documented row, no method reads a metric nobody publishes.
  */
 
 interface Row {
@@ -22,11 +22,11 @@ interface Row {
   readonly method: string;
 }
 
-function readmeRows(): Row[] {
-  const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
-  const section = readme.split(/^### Metrics$/m)[1]?.split(/^#{2,3} /m)[0];
-  if (!section) throw new Error('README has no "### Metrics" section');
-  return [...section.matchAll(/^\| `(\w+)` \| `(\w+)\.(metric\w+)\(\)` \|/gm)].map(
+function documentedRows(): Row[] {
+  const doc = fs.readFileSync(path.join(__dirname, '../../docs/constructs.md'), 'utf8');
+  const section = doc.split(/^## Metrics$/m)[1]?.split(/^#{1,3} /m)[0];
+  if (!section) throw new Error('docs/constructs.md has no "## Metrics" section');
+  return [...section.matchAll(/^\| `(\w+)` +\| `(\w+)\.(metric\w+)\(\)` +\|/gm)].map(
     ([, metricName, className, method]) => ({ metricName, className, method }),
   );
 }
@@ -75,18 +75,18 @@ function metricMethods(instance: object): string[] {
   return Object.getOwnPropertyNames(Object.getPrototypeOf(instance)).filter((n) => /^metric[A-Z]/.test(n));
 }
 
-test('the README lists exactly the metrics the Lambdas publish', () => {
-  const rows = readmeRows();
+test('docs/constructs.md lists exactly the metrics the Lambdas publish', () => {
+  const rows = documentedRows();
 
   expect(rows.length).toBeGreaterThan(0);
   expect(new Set(rows.map((r) => r.metricName))).toEqual(publishedNames());
   expect(new Set(rows.map((r) => r.metricName)).size).toBe(rows.length);
 });
 
-test("each README row's method returns that metric, for the construct's own dimension, in the stack's account and Region", () => {
+test("each documented row's method returns that metric, for the construct's own dimension, in the stack's account and Region", () => {
   const instances = constructs();
 
-  for (const row of readmeRows()) {
+  for (const row of documentedRows()) {
     const instance = instances[row.className as keyof typeof instances];
     expect(instance).toBeDefined();
     const metric = (instance as unknown as Record<string, () => cloudwatch.Metric>)[row.method]();
@@ -107,9 +107,9 @@ test("each README row's method returns that metric, for the construct's own dime
   }
 });
 
-test('every metric method of the constructs is in the README', () => {
+test('every metric method of the constructs is in docs/constructs.md', () => {
   const instances = constructs();
-  const documented = readmeRows().map((r) => `${r.className}.${r.method}`);
+  const documented = documentedRows().map((r) => `${r.className}.${r.method}`);
 
   for (const [className, instance] of Object.entries(instances)) {
     for (const method of metricMethods(instance)) expect(documented).toContain(`${className}.${method}`);

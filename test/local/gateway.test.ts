@@ -245,15 +245,30 @@ describe('authorization', () => {
 
 describe('authorizer failures fail closed', () => {
   test.each([
-    ['error', 'a thrown error'],
-    ['invalid', 'an answer without a policy'],
-    ['nested', 'a context with a nested object'],
-  ])('%s (%s) is the AUTHORIZER_CONFIGURATION_ERROR response, not cached', async (token) => {
+    ['error', 'a thrown error', ''],
+    ['invalid', 'an answer without a policy', 'policyDocument must be an object'],
+    ['nested', 'a context with a nested object', 'context.nested must be a string, number or boolean'],
+  ])('%s (%s) is the AUTHORIZER_CONFIGURATION_ERROR response, not cached', async (token, _what, why) => {
     const before = stats();
+    // The gateway tells whoever runs it why it refused an answer, on stderr: captured here, not printed.
+    let printed = '';
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed += String(chunk);
+      return true;
+    });
 
-    const first = await call(url('/one'), { headers: bearer(token) });
-    const second = await call(url('/one'), { headers: bearer(token) });
+    const [first, second] = await (async () => {
+      try {
+        return [
+          await call(url('/one'), { headers: bearer(token) }),
+          await call(url('/one'), { headers: bearer(token) }),
+        ];
+      } finally {
+        stderr.mockRestore();
+      }
+    })();
 
+    if (why) expect(printed).toMatch(new RegExp(`^local gateway: invalid authorizer answer from \\w+: ${why}$`, 'm'));
     expect(first.status).toBe(503);
     expect(first.headers['retry-after']).toBe('1');
     expect(first.json.error.code).toBe('authorizer_unavailable');

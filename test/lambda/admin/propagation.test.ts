@@ -1,5 +1,6 @@
 import { loadAdminConfig } from '../../../lambda/admin/config';
 import { localTablesEnv } from '../../support/dynamodb-local';
+import { captureOutput } from '../authorizer/fixtures';
 import {
   expectError,
   FakeControlPlane,
@@ -315,6 +316,8 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
 
   test('reads its configuration from the environment and reaches both services through standard endpoint overrides', async () => {
     const h = await makeHarness('admin-index');
+    // The real entry point publishes its metrics to stdout (EMF): captured here, not printed.
+    const output = captureOutput();
     try {
       process.env = {
         ...saved,
@@ -349,7 +352,9 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
       ]);
       const over = await handler(proxyEvent('POST', path, { body: { value: '192.0.2.3' } }));
       expect(JSON.parse(over.body).error.code).toBe('allowlist_limit_exceeded');
+      expect(output.lines().filter((l) => l.includes('"AdminWrites":1'))).toHaveLength(1);
     } finally {
+      output.restore();
       h.destroy();
     }
   });
