@@ -64,7 +64,7 @@ afterAll(() => {
 
 // That the tarball holds no examples/ file is pinned with the rest of its file list in test/package/package.test.ts.
 test('examples/ is neither compiled nor tested by the repository itself', () => {
-  const rootJest = require(path.join(REPO_ROOT, 'jest.config.js')) as { roots: string[] };
+  const rootJest = jest.requireActual<{ roots: string[] }>(path.join(REPO_ROOT, 'jest.config.js'));
   const tsconfig = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8'));
 
   expect(rootJest.roots).toEqual(['<rootDir>/test']);
@@ -129,7 +129,11 @@ test('`npx cdk synth` succeeds with cdk-nag AwsSolutions registered, from the La
     .map((d) => fs.readFileSync(path.join(out, d, 'index.js'), 'utf8'));
 
   expect(report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations)).toEqual([]);
-  expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4);
+  expect(
+    Object.values(template.Resources as Record<string, { Type: string }>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    ),
+  ).toHaveLength(4);
   expect(assets.sort()).toEqual([...shipped].sort());
 });
 

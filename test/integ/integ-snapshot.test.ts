@@ -30,8 +30,18 @@ function run(command: string, args: string[]): string {
   return runOrThrow(PROJECT, env, command, args);
 }
 
-function readJson(file: string): any {
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
+interface Manifest {
+  readonly version: string;
+  readonly dependencies: Record<string, string>;
+  readonly peerDependencies: Record<string, string>;
+}
+
+interface Template {
+  readonly Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+}
+
+function readJson<T = Manifest>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
 /** What the committed files are: integ-runner's work directories and the snapshot's asset copies are not. */
@@ -84,11 +94,11 @@ test('integ-runner (snapshot mode, no AWS account) synthesizes the test and find
 test('a synthesized template that differs from the committed snapshot fails integ-runner', () => {
   // The snapshot as a library change would leave it: one property of the protected API different.
   const file = path.join(PROJECT, SNAPSHOT, 'CdkIpAllowlistInteg.template.json');
-  const template = readJson(file);
-  const api = Object.values(template.Resources as Record<string, any>).find(
+  const template = readJson<Template>(file);
+  const api = Object.values(template.Resources).find(
     (r) => r.Type === 'AWS::ApiGateway::RestApi' && !/admin/i.test(JSON.stringify(r.Properties.Name)),
   );
-  api.Properties.Description = 'not what the library synthesizes';
+  api!.Properties.Description = 'not what the library synthesizes';
   fs.writeFileSync(file, JSON.stringify(template, null, 1));
 
   const result = runIn(PROJECT, env, 'npx', ['integ-runner', '--language', 'typescript']);
