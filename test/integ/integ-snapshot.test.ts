@@ -10,8 +10,8 @@
  * tarball is installed again (`npm ci` empties node_modules/, so CI always installs from scratch).
  *
  * After a change to the constructs' templates, update the snapshot (see docs/deploy.md, "Integration tests"):
- * `npm pack` in the repository root, then in integ/ `npm install && npx integ-runner --language typescript
- * --update-on-failed --dry-run`, and review the snapshot's diff before committing it.
+ * `npm pack` in the repository root, then in integ/ `rm -rf node_modules/cdk-ip-allowlist && npm install && npx
+ * integ-runner --language typescript --update-on-failed --dry-run`, and review the snapshot's diff before committing.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
