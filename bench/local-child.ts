@@ -92,7 +92,7 @@ process.on('message', (raw: Command) => {
     );
   switch (raw.cmd) {
     case 'start':
-      reply(start(raw));
+      void reply(start(raw));
       break;
     case 'stats':
       send({
@@ -106,11 +106,11 @@ process.on('message', (raw: Command) => {
       send({ type: 'advanced', offsetMs });
       break;
     case 'stop':
-      reply(stop().then(() => send({ type: 'stopped' })));
+      void reply(stop().then(() => send({ type: 'stopped' })));
       break;
   }
 });
 // If the parent dies, stop DynamoDB Local and the workers rather than leave them behind.
 process.on('disconnect', () => {
-  stop().finally(() => process.exit(0));
+  void stop().finally(() => process.exit(0));
 });

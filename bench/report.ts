@@ -197,7 +197,9 @@ const fmt = (v: unknown): string =>
     ? 'n/a'
     : typeof v === 'number'
       ? v.toLocaleString('en-US', { maximumFractionDigits: 2 })
-      : String(v);
+      : typeof v === 'string'
+        ? v
+        : JSON.stringify(v);
 
 /** Markdown tables: the headline figures with their targets, then the warm cases. */
 export function renderTable(r: BenchResults): string {

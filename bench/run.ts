@@ -72,7 +72,7 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
   let ddb: DynamoDbLocal | undefined;
   const needDdb = only.has('cold') || only.has('e2e');
   const ddbPromise = needDdb ? startDynamoDbLocal() : undefined;
-  ddbPromise?.then((d) => cleanups.push(d.stop)).catch(() => undefined);
+  ddbPromise?.then((d) => cleanups.push(() => d.stop())).catch(() => undefined);
 
   let bundle: BenchResults['bundle'] = notMeasured('skipped (--only)');
   let init: BenchResults['init'] = notMeasured('skipped (--only)');
@@ -162,8 +162,9 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
       let upstream: Upstream | undefined;
       let local: LocalModeProcess | undefined;
       try {
-        upstream = await startUpstream();
-        cleanups.push(upstream.stop);
+        const running = await startUpstream();
+        upstream = running;
+        cleanups.push(() => running.stop());
         const started = await LocalModeProcess.start({ upstreamUrl: upstream.url, dynamoDbEndpoint: ddb?.endpoint });
         local = started.local;
         cleanups.push(() => local!.stop());
@@ -270,7 +271,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       console.error(`\n${signal}: stopping what the bench started`);
-      cleanup().finally(() => process.exit(130));
+      void cleanup().finally(() => process.exit(130));
     });
   }
   const out = path.resolve(values.out ?? path.join(ROOT, 'bench', 'results', 'latest.json'));

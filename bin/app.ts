@@ -41,7 +41,8 @@ export class ExampleStack extends Stack {
         environment: {},
         memorySize: 256,
         timeout: Duration.seconds(5),
-        logRetention: logs.RetentionDays.ONE_MONTH,
+        // A year, as the library's own log groups keep theirs (and AWS Control Tower's CT.CLOUDWATCH.PR.2 asks).
+        logRetention: logs.RetentionDays.ONE_YEAR,
       });
       upstream = Upstream.lambdaFunction(parts.function);
     }
@@ -78,20 +79,22 @@ export function buildExampleApp(options: BuildExampleAppOptions = {}): ExampleAp
 
   const stack = new ExampleStack(app, EXAMPLE_STACK_NAME, {
     description: 'cdk-ip-allowlist example: an IP-allowlisted REST API in front of an echo Lambda',
-    upstreamUrl: optionalString(app.node.tryGetContext('upstreamUrl')),
+    upstreamUrl: optionalString('upstreamUrl', app.node.tryGetContext('upstreamUrl')),
     propagationDelaySeconds: wholeSeconds('propagationDelaySeconds', app.node.tryGetContext('propagationDelaySeconds')),
   });
   return { app, stack };
 }
 
-function optionalString(value: unknown): string | undefined {
+function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  return String(value);
+  if (typeof value !== 'string') throw new Error(`context ${name} must be a string, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function wholeSeconds(name: string, value: unknown): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const text = String(value).trim();
+  // `cdk -c` gives strings; a context set in code or cdk.json may give a number.
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
   if (!/^\d+$/.test(text)) {
     throw new Error(`context ${name} must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`);
   }

@@ -113,6 +113,18 @@ describe('example app: context', () => {
     },
   );
 
+  test('propagationDelaySeconds given as a number (a context set in code or cdk.json) is taken as seconds', () => {
+    const { stack } = example({ propagationDelaySeconds: 60 });
+
+    expect(stack.allowlistedApi.authorizer.propagationDelay.toSeconds()).toBe(60);
+  });
+
+  test('an upstreamUrl that is not a string is rejected, naming the context key', () => {
+    expect(() => example({ upstreamUrl: { url: 'https://upstream.example.com' } })).toThrow(
+      'context upstreamUrl must be a string, got {"url":"https://upstream.example.com"}',
+    );
+  });
+
   test('propagationDelaySeconds above 3600 is rejected by the construct', () => {
     expect(() => example({ propagationDelaySeconds: '7200' })).toThrow(
       'propagationDelay must be at most 1 hour, got 2 hours',

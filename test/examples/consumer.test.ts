@@ -9,11 +9,10 @@
  * After a change to the constructs' templates, update the example's snapshot: `npm pack` in the repository root,
  * then in examples/consumer `npm install && npx jest -u` (see examples/consumer/README.md).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { packTarball, REPO_ROOT } from '../package/pack';
+import { expectTarballDependency, isolatedEnv, packTarball, REPO_ROOT, runOrThrow } from '../package/pack';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'consumer');
 // Each step runs a real tool in a child process (tsc, the CDK CLI, jest); on a quiet machine each takes 5-30 s.
@@ -26,14 +25,7 @@ let env: NodeJS.ProcessEnv;
 
 /** Runs a command in the example's copy; returns its output, or throws with it. */
 function run(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { cwd: project, env, encoding: 'utf8', timeout: 240_000 });
-  const output = `${result.stdout}${result.stderr}`;
-  if (result.status !== 0) {
-    throw new Error(
-      `\`${command} ${args.join(' ')}\` exited ${result.status ?? result.signal}:\n${output.slice(-4000)}`,
-    );
-  }
-  return output;
+  return runOrThrow(project, env, command, args);
 }
 
 beforeAll(() => {
@@ -57,28 +49,12 @@ beforeAll(() => {
     );
   }
   fs.mkdirSync(path.join(temp, 'home'));
-  // A clean environment: none of the npm_* variables of the `npm test` running this, no node_modules/.bin of the
-  // repository (where esbuild is) on PATH.
-  env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_PATH' && k !== 'NODE_OPTIONS'),
-  );
-  env.PATH = [
-    bin,
-    ...(process.env.PATH ?? '').split(path.delimiter).filter((p) => p && !p.includes('node_modules')),
-  ].join(path.delimiter);
+  env = isolatedEnv([bin]);
   env.HOME = path.join(temp, 'home');
   env.npm_config_cache = path.join(temp, 'npm-cache');
   env.CDK_DOCKER = path.join(bin, 'docker');
-  env.CDK_DISABLE_CLI_TELEMETRY = 'true';
-  env.CI = 'true';
 
-  const manifest = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
-  const expected = `file:../../${path.basename(tarball)}`;
-  if (manifest.dependencies['cdk-ip-allowlist'] !== expected) {
-    throw new Error(
-      `examples/consumer/package.json must depend on "cdk-ip-allowlist": "${expected}" (npm pack's file name)`,
-    );
-  }
+  expectTarballDependency(project, tarball);
   run('npm', ['install', '--no-audit', '--no-fund']);
 }, 300_000);
 
@@ -88,7 +64,7 @@ afterAll(() => {
 
 // That the tarball holds no examples/ file is pinned with the rest of its file list in test/package/package.test.ts.
 test('examples/ is neither compiled nor tested by the repository itself', () => {
-  const rootJest = require(path.join(REPO_ROOT, 'jest.config.js')) as { roots: string[] };
+  const rootJest = jest.requireActual<{ roots: string[] }>(path.join(REPO_ROOT, 'jest.config.js'));
   const tsconfig = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8'));
 
   expect(rootJest.roots).toEqual(['<rootDir>/test']);
@@ -153,7 +129,11 @@ test('`npx cdk synth` succeeds with cdk-nag AwsSolutions registered, from the La
     .map((d) => fs.readFileSync(path.join(out, d, 'index.js'), 'utf8'));
 
   expect(report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations)).toEqual([]);
-  expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4);
+  expect(
+    Object.values(template.Resources as Record<string, { Type: string }>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    ),
+  ).toHaveLength(4);
   expect(assets.sort()).toEqual([...shipped].sort());
 });
 

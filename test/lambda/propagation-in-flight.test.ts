@@ -42,7 +42,8 @@ class GatewayCache {
   private readonly cache = new Map<string, { outcome: Outcome; expiresAt: number }>();
   constructor(
     private readonly ttlSeconds: number,
-    private readonly authorizer: Authorizer,
+    /** Read on each miss: the authorizer is built after the admin harness whose flusher is this cache's. */
+    private readonly authorizerOf: () => Authorizer,
   ) {}
 
   async request(key: string, sourceIp: string): Promise<Outcome> {
@@ -51,7 +52,8 @@ class GatewayCache {
     if (hit && hit.expiresAt > clock()) return hit.outcome;
     let outcome: Outcome;
     try {
-      outcome = (await this.authorizer.handle(authorizerEvent({ key, sourceIp }))).policyDocument.Statement[0].Effect;
+      outcome = (await this.authorizerOf().handle(authorizerEvent({ key, sourceIp }))).policyDocument.Statement[0]
+        .Effect;
     } catch {
       return '5xx';
     }
@@ -60,9 +62,9 @@ class GatewayCache {
   }
 
   readonly flusher: StageCacheFlusher = {
-    flush: async () => {
+    flush: () => {
       this.cache.clear();
-      return true;
+      return Promise.resolve(true);
     },
   };
 }
@@ -84,7 +86,7 @@ async function world(label: string, propagationDelaySeconds: number, flush: bool
   const budget = splitPropagationDelay(propagationDelaySeconds);
   const authorizerClient = localClient(proxy.endpoint);
   const adminClient = localClient(proxy.endpoint);
-  let gateway!: GatewayCache;
+  const gateway: GatewayCache = new GatewayCache(budget.gatewayTtlSeconds, () => authorizer);
   const h = await makeHarness(label, {
     propagationDelaySeconds,
     memoryCacheTtlSeconds: budget.memoryTtlSeconds,
@@ -108,7 +110,6 @@ async function world(label: string, propagationDelaySeconds: number, flush: bool
     maxDecisionAgeSeconds: budget.maxDecisionAgeSeconds,
     clock,
   });
-  gateway = new GatewayCache(budget.gatewayTtlSeconds, authorizer);
   const created = await h.call('POST', '/v1/organizations/acme/projects/web/api_keys', { body: { name: 'k' } });
   expect(created.status).toBe(201);
   return {

@@ -1,4 +1,9 @@
-import type { TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type {
+  BatchGetItemCommandInput,
+  BatchWriteItemCommandInput,
+  TransactGetItemsCommandInput,
+  TransactWriteItemsCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { ADMIN_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, TableActions } from '../../lib/table-access';
 import { API_KEYS_BY_PROJECT_INDEX } from '../../lambda/adapters/schema';
@@ -31,12 +36,12 @@ function observer(names: TableNames) {
     if (table === names.auditLog && !index) return 'auditLog';
     throw new Error(`a request for an unexpected table or index: ${table} ${index ?? ''}`);
   };
-  const record = (command: string, input: any) => {
+  const record = (command: string, input: unknown) => {
     const add = (table: string | undefined, action: string, index?: string) =>
       observed[tableKey(table, index)].add(`dynamodb:${action}`);
     switch (command) {
       case 'BatchGetItemCommand':
-        Object.keys(input.RequestItems).forEach((t) => add(t, 'BatchGetItem'));
+        Object.keys((input as BatchGetItemCommandInput).RequestItems ?? {}).forEach((t) => add(t, 'BatchGetItem'));
         break;
       case 'TransactWriteItemsCommand':
         for (const item of (input as TransactWriteItemsCommandInput).TransactItems ?? []) {
@@ -48,14 +53,16 @@ function observer(names: TableNames) {
         }
         break;
       case 'TransactGetItemsCommand':
-        for (const item of input.TransactItems ?? []) add(item.Get.TableName, 'GetItem');
+        for (const item of (input as TransactGetItemsCommandInput).TransactItems ?? [])
+          add(item.Get?.TableName, 'GetItem');
         break;
       case 'BatchWriteItemCommand':
-        Object.keys(input.RequestItems).forEach((t) => add(t, 'BatchWriteItem'));
+        Object.keys((input as BatchWriteItemCommandInput).RequestItems ?? {}).forEach((t) => add(t, 'BatchWriteItem'));
         break;
       default: {
         // GetItemCommand -> dynamodb:GetItem, QueryCommand -> dynamodb:Query (on the index when one is named), ...
-        add(input.TableName, command.replace(/Command$/, ''), input.IndexName);
+        const single = input as { TableName?: string; IndexName?: string };
+        add(single.TableName, command.replace(/Command$/, ''), single.IndexName);
       }
     }
   };
@@ -144,7 +151,8 @@ test('the authorizer Lambda calls exactly AUTHORIZER_TABLE_ACTIONS, whatever the
   try {
     jest.isolateModules(() => {
       // The SDK module the entry point loads (same isolated registry): record every command its client sends.
-      const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+      const sdk = jest.requireActual<typeof import('@aws-sdk/client-dynamodb')>('@aws-sdk/client-dynamodb');
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- unbound on purpose: re-applied to each client below
       const original = sdk.DynamoDBClient.prototype.send;
       const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (
         this: unknown,
@@ -155,7 +163,7 @@ test('the authorizer Lambda calls exactly AUTHORIZER_TABLE_ACTIONS, whatever the
         return (original as (...a: unknown[]) => unknown).apply(this, args) as never;
       });
       restore = () => spy.mockRestore();
-      handler = (require('../../lambda/authorizer/index') as { handler: typeof handler }).handler;
+      handler = jest.requireActual<{ handler: typeof handler }>('../../lambda/authorizer/index').handler;
     });
     await putOrgList(t, 'acme', list(true, '198.51.100.0/24'));
     const active = await putKey(t, 'acme', 'web', { allowlist: list(true, '198.51.100.7') });

@@ -103,14 +103,13 @@ describe('installing the package installs nothing else', () => {
   });
 
   test('every package bundled into a Lambda asset, and the SDK left to the Lambda runtime, is a devDependency', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { bundle, EXTERNAL } = require('../../scripts/bundle.js') as {
-      bundle(o: {
+    const { bundle, EXTERNAL } = jest.requireActual<{
+      bundle: (o: {
         quiet: boolean;
         write: boolean;
-      }): Promise<Record<string, { metafile: { inputs: Record<string, unknown> } }>>;
+      }) => Promise<Record<string, { metafile: { inputs: Record<string, unknown> } }>>;
       EXTERNAL: string[];
-    };
+    }>('../../scripts/bundle.js');
     const results = await bundle({ quiet: true, write: false });
     const bundled = new Set<string>();
     for (const { metafile } of Object.values(results)) {

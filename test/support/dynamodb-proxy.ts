@@ -110,7 +110,7 @@ export async function startDynamoDbProxy(upstream: string, clock: () => number =
     clear: () => {
       proxy.faults = [];
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 
   const server = http.createServer((req, res) => {

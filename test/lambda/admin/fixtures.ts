@@ -4,7 +4,7 @@ import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AdminStore, auditEventFromItem, AuditEvent } from '../../../lambda/adapters/admin-store';
 import { createStageCacheFlusher, StageCacheFlusher, NO_STAGE_FLUSHER } from '../../../lambda/adapters/stage-cache';
-import { createAdminHandler } from '../../../lambda/admin/app';
+import { AdminHandler, createAdminHandler } from '../../../lambda/admin/app';
 import { AdminDependencies, AdminLogger } from '../../../lambda/admin/context';
 import { eventIdentity, multiValueOf } from '../../support/api-gateway-events';
 import {
@@ -129,6 +129,8 @@ export interface Harness {
   readonly names: TableNames;
   readonly store: AdminStore;
   readonly logger: ReturnType<typeof recordingLogger>;
+  /** The handler itself, for callers that bring their own proxy events (integ/'s, from its snapshot). */
+  readonly handler: AdminHandler;
   call(method: string, path: string, options?: EventOptions): Promise<Reply>;
   /** Every audit record of an organization, newest first, read straight from the table. */
   auditRecords(organizationId: string): Promise<AuditEvent[]>;
@@ -177,6 +179,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
     names,
     store,
     logger,
+    handler,
     async call(method, path, eventOptions) {
       const remainingMs = eventOptions?.remainingMs;
       const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
