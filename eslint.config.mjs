@@ -15,6 +15,8 @@ export default tseslint.config(
       '.local/',
       'coverage/',
       'examples/',
+      // integ/ is a project of its own (own package.json and tsconfig, aws-cdk-lib 2.245); test/integ compiles it.
+      'integ/',
       '**/*.js',
       '**/*.mjs',
       '**/*.d.ts',
