@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { createHandlerFunction } from '../lib/handler-function';
 import { IpAllowlistedApi, Upstream } from '../lib';
+import { MAX_PROPAGATION_DELAY_SECONDS } from '../lib/contract';
 
 /**
  * The example app: an IpAllowlistedApi in front of a small echo Lambda that answers with the organization,
@@ -93,7 +94,9 @@ function wholeSeconds(name: string, value: unknown): number | undefined {
   if (value === undefined || value === '') return undefined;
   const text = String(value).trim();
   if (!/^\d+$/.test(text)) {
-    throw new Error(`context ${name} must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `context ${name} must be a whole number of seconds from 0 to ${MAX_PROPAGATION_DELAY_SECONDS}, got ${JSON.stringify(value)}`,
+    );
   }
   return Number(text);
 }

@@ -17,7 +17,7 @@ import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistSettings, ApiKeyRecord } from '../core/model';
 import { MAX_DECISION_AGE_SECONDS } from '../core/propagation';
 import { CacheEntry, TtlCache } from './cache';
-import { DEFAULT_API_KEY_HEADER } from './config';
+import { DEFAULT_API_KEY_HEADER } from '../../lib/contract';
 
 /**
  * The authorizer, built by a factory so that everything with state or side effects (store, clock, logger,
