@@ -414,7 +414,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * carries the same identity sources and cache TTL as the authorizer `addMethod` would create. Then call
    * `protectOpenApiRestApi(api)`.
    */
-  public openApiSecurityScheme(): { [key: string]: any } {
+  public openApiSecurityScheme(): { [key: string]: unknown } {
     return {
       type: 'apiKey',
       name: this.apiKeyHeader,
@@ -634,7 +634,10 @@ class ExplicitAuthorizationRecorder implements IPropertyInjector {
   ) {}
 
   public inject(originalProps: apigateway.MethodProps, context: InjectionContext): apigateway.MethodProps {
-    const props: apigateway.MethodProps = this.outer ? this.outer.inject(originalProps, context) : originalProps;
+    // An injector returns the props it was given, changed: IPropertyInjector types them as `any` only because it
+    // serves every construct type.
+    const injected: unknown = this.outer ? this.outer.inject(originalProps, context) : originalProps;
+    const props = injected as apigateway.MethodProps;
     const options = props.options ?? {};
     const none = apigateway.AuthorizationType.NONE;
     if (options.authorizer ? options.authorizer.authorizationType === none : options.authorizationType === none) {
@@ -677,7 +680,8 @@ class UseAuthorizerAspect implements IAspect {
     if (node.httpMethod === 'OPTIONS') return;
     if (this.explicitlyPublic.has(node.node.path) || isExcluded(node.resource.path, this.excluded)) return;
     const cfn = node.node.defaultChild as apigateway.CfnMethod;
-    if (cfn.authorizationType !== undefined && cfn.authorizationType !== apigateway.AuthorizationType.NONE) return;
+    if (cfn.authorizationType !== undefined && cfn.authorizationType !== String(apigateway.AuthorizationType.NONE))
+      return;
     cfn.authorizationType = apigateway.AuthorizationType.CUSTOM;
     cfn.authorizerId = this.authorizer.authorizerIdFor(this.api);
     // The method's own contribution to the deployment's logical id was computed with NONE.

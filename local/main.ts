@@ -177,10 +177,11 @@ async function main(argv: readonly string[]): Promise<number> {
   // The Lambda assets are build output (not in git): bundle them first, as `cdk synth` does through cdk.json.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { bundle } = require(path.join(DEFAULT_PROJECT_ROOT, 'scripts', 'bundle.js')) as {
-    bundle(o: { quiet: boolean }): Promise<unknown>;
+    bundle: (o: { quiet: boolean }) => Promise<unknown>;
   };
   await bundle({ quiet: true });
 
+  // eslint-disable-next-line prefer-const -- the signal handlers below read it before start-up assigns it; as a const it would still be in its temporal dead zone when a signal arrives during start-up
   let local: RunningLocalMode | undefined;
   // The access log starts once ready, so local mode's own readiness probes do not show.
   let ready = false;

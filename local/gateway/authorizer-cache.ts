@@ -30,7 +30,7 @@ export class AuthorizerResultCache {
   set(authorizerId: string, ttlSeconds: number, values: readonly string[], answer: AuthorizerAnswer): void {
     if (ttlSeconds <= 0) return;
     let perAuthorizer = this.byAuthorizer.get(authorizerId);
-    if (!perAuthorizer) this.byAuthorizer.set(authorizerId, (perAuthorizer = new Map()));
+    if (!perAuthorizer) this.byAuthorizer.set(authorizerId, (perAuthorizer = new Map<string, Entry>()));
     perAuthorizer.set(cacheKey(values), { answer, expiresAt: this.now() + ttlSeconds * 1000 });
   }
 

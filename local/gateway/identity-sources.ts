@@ -1,3 +1,4 @@
+import { valueText } from '../mapping';
 import type { AuthorizerModel } from '../model';
 import type { RequestInfo } from './http-io';
 import type { RequestContext } from './request-context';
@@ -22,8 +23,9 @@ export function readIdentitySources(
     else if (source.kind === 'querystring') value = info.query[source.name];
     else if (source.kind === 'context') value = lookupPath(requestContext, source.name);
     else value = undefined; // No stage variables in local mode.
-    if (value === undefined || value === null || String(value) === '') return undefined;
-    values.push(String(value));
+    const text = valueText(value);
+    if (text === undefined || text === '') return undefined;
+    values.push(text);
   }
   if (authorizer.type === 'TOKEN' && authorizer.identityValidationExpression) {
     if (!new RegExp(`^(?:${authorizer.identityValidationExpression})$`).test(values[0] ?? '')) return undefined;
