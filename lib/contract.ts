@@ -18,11 +18,16 @@ export const ENV = {
   auditLogTable: 'AUDIT_LOG_TABLE_NAME',
 } as const;
 
+// Read by both Lambdas, with the same value. Plain names rather than AUTHORIZER_ENV.x inside ADMIN_ENV: a property
+// read keeps a bundler from dropping ADMIN_ENV from the authorizer's bundle, which never reads it.
+const MEMORY_CACHE_TTL_SECONDS = 'MEMORY_CACHE_TTL_SECONDS';
+const MAX_DECISION_AGE_SECONDS_VARIABLE = 'MAX_DECISION_AGE_SECONDS';
+
 /** Read by the authorizer, besides the table names. */
 export const AUTHORIZER_ENV = {
   apiKeyHeader: 'API_KEY_HEADER',
-  memoryCacheTtlSeconds: 'MEMORY_CACHE_TTL_SECONDS',
-  maxDecisionAgeSeconds: 'MAX_DECISION_AGE_SECONDS',
+  memoryCacheTtlSeconds: MEMORY_CACHE_TTL_SECONDS,
+  maxDecisionAgeSeconds: MAX_DECISION_AGE_SECONDS_VARIABLE,
 } as const;
 
 /** Read by the admin Lambda, besides the table names. */
@@ -30,9 +35,9 @@ export const ADMIN_ENV = {
   maxEntries: 'MAX_ENTRIES',
   propagationDelaySeconds: 'PROPAGATION_DELAY_SECONDS',
   /** The authorizer's in-memory TTL: the same variable (and value) as the authorizer's. */
-  memoryCacheTtlSeconds: AUTHORIZER_ENV.memoryCacheTtlSeconds,
+  memoryCacheTtlSeconds: MEMORY_CACHE_TTL_SECONDS,
   /** The authorizer's decision age bound: the same variable (and value) as the authorizer's. */
-  maxDecisionAgeSeconds: AUTHORIZER_ENV.maxDecisionAgeSeconds,
+  maxDecisionAgeSeconds: MAX_DECISION_AGE_SECONDS_VARIABLE,
   /**
    * API Gateway's authorizer result TTL g of the slowest authorizer. With the decision age bound it gives the real
    * worst case max(P, g + B): above P for P = 0 (B = 1 s) and for a P known only at deploy time (g = P, B = 1 s).
