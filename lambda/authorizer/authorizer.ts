@@ -8,7 +8,7 @@ import { hashApiKey, NO_API_KEY, NOT_A_BEARER_KEY, readPresentedApiKey } from '.
 import { decideIp, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistScope } from '../core/model';
-import { ClaimedRoute, createKeyLoader, InvalidKey, KeyEntry, Loaded, MALFORMED_KEY, ValidKey } from './loader';
+import { createKeyLoader, InvalidKey, KeyEntry, Loaded, MALFORMED_KEY, ValidKey } from './loader';
 
 /**
  * The authorizer, built by a factory so that everything with state or side effects (store, clock, logger,
@@ -107,6 +107,7 @@ export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
 
 /** What the decision came to: the outcome counted, with what its log line and policy name. */
 type Verdict =
+  | Exclude<Loaded, { readonly outcome: 'valid' }>
   | { readonly outcome: 'allowed'; readonly key: ValidKey }
   | {
       readonly outcome: 'blocked';
@@ -114,14 +115,7 @@ type Verdict =
       readonly reason: string;
       readonly scope: Exclude<AllowlistScope, 'none'>;
     }
-  | { readonly outcome: 'invalidKey'; readonly key: InvalidKey }
-  | { readonly outcome: 'missingKey' }
-  | {
-      readonly outcome: 'storeError';
-      readonly cause: unknown;
-      readonly keyId: string | undefined;
-      readonly route: ClaimedRoute;
-    };
+  | { readonly outcome: 'missingKey' };
 
 /** The request as the steps after "read" need it. */
 interface Request {
@@ -144,8 +138,8 @@ const AMBIGUOUS_KEY: InvalidKey = Object.freeze({ ...MALFORMED_KEY, detail: 'amb
 
 /** The verdicts on a request that presents no usable key: nothing to load, nothing to decide. */
 const NO_KEY: Verdict = Object.freeze({ outcome: 'missingKey' });
-const AMBIGUOUS_KEY_HEADER: Verdict = Object.freeze({ outcome: 'invalidKey', key: AMBIGUOUS_KEY });
-const NOT_A_BEARER: Verdict = Object.freeze({ outcome: 'invalidKey', key: MALFORMED_KEY });
+const AMBIGUOUS_KEY_HEADER: Verdict = Object.freeze({ outcome: 'invalidKey', key: AMBIGUOUS_KEY, storeReads: 0 });
+const NOT_A_BEARER: Verdict = Object.freeze({ outcome: 'invalidKey', key: MALFORMED_KEY, storeReads: 0 });
 
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { store, logger, metrics } = options;
@@ -256,21 +250,14 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   };
 }
 
-/** The decision on what was loaded: the pure core's, for a valid key. */
+/** The decision on what was loaded: the pure core's, for a valid key; loading settled anything else. */
 function decide(loaded: Loaded, sourceIp: string): Verdict {
-  switch (loaded.kind) {
-    case 'failed':
-      return { outcome: 'storeError', cause: loaded.cause, keyId: loaded.keyId, route: loaded.route };
-    case 'invalid':
-      return { outcome: 'invalidKey', key: loaded.key };
-    case 'valid': {
-      const { key, organization, project } = loaded;
-      const decision = decideIp({ organization, project, key: key.keyList }, sourceIp);
-      return decision.allowed
-        ? { outcome: 'allowed', key }
-        : { outcome: 'blocked', key, reason: decision.reason, scope: decision.scope };
-    }
-  }
+  if (loaded.outcome !== 'valid') return loaded;
+  const { key, organization, project } = loaded;
+  const decision = decideIp({ organization, project, key: key.keyList }, sourceIp);
+  return decision.allowed
+    ? { outcome: 'allowed', key }
+    : { outcome: 'blocked', key, reason: decision.reason, scope: decision.scope };
 }
 
 /** The presented key, or the verdict on a request without a usable one. */

@@ -55,18 +55,21 @@ export interface ClaimedRoute {
   readonly projectId?: string;
 }
 
-/** What a decision is made on, or why none can be made. `storeReads`: store calls made (0, 1, or 2 uncached). */
+/**
+ * What a decision is made on, or the outcome already when loading settles it: an invalid key (no list matters) or a
+ * store error (no decision can be made). `storeReads`: store calls made (0, 1, or 2 uncached).
+ */
 export type Loaded =
   | {
-      readonly kind: 'valid';
+      readonly outcome: 'valid';
       readonly key: ValidKey;
       readonly organization: CompiledScopeList;
       readonly project: CompiledScopeList;
       readonly storeReads: number;
     }
-  | { readonly kind: 'invalid'; readonly key: InvalidKey; readonly storeReads: number }
+  | { readonly outcome: 'invalidKey'; readonly key: InvalidKey; readonly storeReads: number }
   | {
-      readonly kind: 'failed';
+      readonly outcome: 'storeError';
       readonly cause: unknown;
       readonly keyId: string | undefined;
       readonly route: ClaimedRoute;
@@ -107,7 +110,7 @@ interface PendingList {
   readonly list: Promise<CacheEntry<CompiledScopeList>>;
 }
 
-type Failed = Extract<Loaded, { readonly kind: 'failed' }>;
+type Failed = Extract<Loaded, { readonly outcome: 'storeError' }>;
 /** Data loaded, with the start of the oldest read behind it (what the decision age bound is measured from). */
 type Fresh = Exclude<Loaded, Failed> & { readonly oldestRead: number };
 
@@ -131,11 +134,11 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
     if (cached === undefined) {
       const invalid = invalidKeys.entry(keyHash, now);
       if (invalid !== undefined) {
-        return withinBound({ kind: 'invalid', key: invalid.value, storeReads: 0, oldestRead: invalid.readAt });
+        return withinBound({ outcome: 'invalidKey', key: invalid.value, storeReads: 0, oldestRead: invalid.readAt });
       }
     }
     const route = cached?.value ?? parseApiKeyRoute(token);
-    if (route === undefined) return { kind: 'invalid', key: MALFORMED_KEY, storeReads: 0 };
+    if (route === undefined) return { outcome: 'invalidKey', key: MALFORMED_KEY, storeReads: 0 };
     const loading = ttl === 0 ? readUncached(route, keyHash) : loadThroughMemory(route, keyHash, cached, now);
     return loading instanceof Promise ? loading.then(withinBound) : withinBound(loading);
   }
@@ -145,11 +148,11 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
    * for its whole TTL from now.
    */
   function withinBound(loaded: Fresh | Failed): Loaded {
-    if (loaded.kind === 'failed') return loaded;
+    if (loaded.outcome === 'storeError') return loaded;
     const age = clock() - loaded.oldestRead;
     if (age <= maxAgeMs) return loaded;
     return {
-      kind: 'failed',
+      outcome: 'storeError',
       cause: new Error(`the decision's data was read ${age} ms ago, over the ${maxAgeMs} ms bound (slow storage?)`),
       keyId: loaded.key.keyId,
       route: loaded.key,
@@ -174,7 +177,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
     const project = cachedList(projectPk, now);
     if (cached !== undefined && organization !== undefined && project !== undefined) {
       return {
-        kind: 'valid',
+        outcome: 'valid',
         key: cached.value,
         organization: organization.value,
         project: project.value,
@@ -244,14 +247,14 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
       const key = cached?.value ?? toKeyEntry(result?.key, route);
       if (!key.valid) {
         if (cached === undefined) invalidKeys.set(keyHash, key, readAt);
-        return { kind: 'invalid', key, storeReads, oldestRead };
+        return { outcome: 'invalidKey', key, storeReads, oldestRead };
       }
       if (cached === undefined) keys.set(keyHash, key, readAt);
       // A valid key vouches for its route: its lists are real data even when no item is stored.
       if (org.held === undefined) lists.set(key.organizationPk, orgLoaded.value, orgLoaded.readAt);
       if (project.held === undefined) lists.set(key.projectPk, projectLoaded.value, projectLoaded.readAt);
       return {
-        kind: 'valid',
+        outcome: 'valid',
         key,
         organization: orgLoaded.value,
         project: projectLoaded.value,
@@ -259,7 +262,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
         oldestRead,
       };
     } catch (cause) {
-      return { kind: 'failed', cause, keyId: cached?.value.keyId, route, storeReads };
+      return { outcome: 'storeError', cause, keyId: cached?.value.keyId, route, storeReads };
     }
   }
 
@@ -317,7 +320,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
         timeoutMs: maxAgeMs,
       });
       key = toKeyEntry(keyRead.key, route);
-      if (!key.valid) return { kind: 'invalid', key, storeReads, oldestRead: readAt };
+      if (!key.valid) return { outcome: 'invalidKey', key, storeReads, oldestRead: readAt };
       // What is left of the bound, measured from the key read: a late list read fails closed at its deadline.
       const timeoutMs = maxAgeMs - (clock() - readAt);
       if (timeoutMs <= 0) throw new Error(`the key read took the whole ${maxAgeMs} ms bound (slow storage?)`);
@@ -330,7 +333,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
         timeoutMs,
       });
       return {
-        kind: 'valid',
+        outcome: 'valid',
         key,
         organization: compileScopeList(requireList(listRead.organizationList, 'organization')),
         project: compileScopeList(requireList(listRead.projectList, 'project')),
@@ -338,7 +341,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
         oldestRead: readAt,
       };
     } catch (cause) {
-      return { kind: 'failed', cause, keyId: key?.valid ? key.keyId : undefined, route, storeReads };
+      return { outcome: 'storeError', cause, keyId: key?.valid ? key.keyId : undefined, route, storeReads };
     }
   }
 
