@@ -32,7 +32,7 @@ export interface AdminConfig {
    * after it, so a write waits that long before its last flush (lambda/admin/writes.ts).
    */
   readonly maxDecisionAgeSeconds: number;
-  /** API Gateway's authorizer result TTL g: `P - B`, or `P` when P was a token at synth (lambda/core/propagation.ts). */
+  /** API Gateway's authorizer result TTL g: `P - B`, or `P` when P was a token at synth (lib/contract.ts). */
   readonly gatewayTtlSeconds: number;
   /** The stages whose authorizer cache is flushed after each write; empty: no flush. */
   readonly protectedStages: readonly StageTarget[];

@@ -19,7 +19,7 @@ export interface AuthorizerConfig {
   readonly apiKeyHeader: string;
   /** Lifetime of the in-memory cache; 0 disables it. */
   readonly memoryCacheTtlSeconds: number;
-  /** The decision age bound B (lambda/core/propagation.ts), also the store's read deadline. */
+  /** The decision age bound B (lib/contract.ts), also the store's read deadline. */
   readonly maxDecisionAgeSeconds: number;
 }
 
