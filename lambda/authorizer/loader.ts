@@ -224,16 +224,15 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
           timeoutMs: maxAgeMs - (readAt - held),
         });
         storeReads = 1;
-        const started = read;
         orgList ??= pend(
           org.pk,
           readAt,
-          started.then((r) => [r.organizationList, r.organizationListStored, 'organization']),
+          read.then((r) => [r.organizationList, r.organizationListStored, 'organization']),
         );
         projectList ??= pend(
           project.pk,
           readAt,
-          started.then((r) => [r.projectList, r.projectListStored, 'project']),
+          read.then((r) => [r.projectList, r.projectListStored, 'project']),
         );
       }
       const [result, orgLoaded, projectLoaded] = await Promise.all([read, orgList, projectList]);
