@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { createHandlerFunction } from '../lib/handler-function';
 import { IpAllowlistedApi, Upstream } from '../lib';
+import { MAX_PROPAGATION_DELAY_SECONDS } from '../lib/contract';
 
 /**
  * The example app: an IpAllowlistedApi in front of a small echo Lambda that answers with the organization,
@@ -96,7 +97,9 @@ function wholeSeconds(name: string, value: unknown): number | undefined {
   // `cdk -c` gives strings; a context set in code or cdk.json may give a number.
   const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
   if (!/^\d+$/.test(text)) {
-    throw new Error(`context ${name} must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `context ${name} must be a whole number of seconds from 0 to ${MAX_PROPAGATION_DELAY_SECONDS}, got ${JSON.stringify(value)}`,
+    );
   }
   return Number(text);
 }

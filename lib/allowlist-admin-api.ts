@@ -7,13 +7,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { defaultErrorResponseTemplate } from './gateway-responses';
 import { loggedStageOptions } from './stage-options';
-import { ENV } from '../lambda/adapters/schema';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
-import { ADMIN_ENV, STAGE_LIST_SEPARATOR, STAGE_SEPARATOR } from '../lambda/admin/config';
-import { ADMIN_METRIC_NAMES } from '../lambda/admin/metrics';
-import { METRICS_SERVICE_ENV } from '../lambda/authorizer/metrics';
-import { isValidId } from '../lambda/core/model';
-import { splitPropagationDelay } from '../lambda/core/propagation';
+import {
+  ADMIN_ENV,
+  ADMIN_METRIC_NAMES,
+  DEFAULT_MAX_ENTRIES,
+  ENV,
+  isValidId,
+  MAX_MAX_ENTRIES,
+  METRICS_SERVICE_ENV,
+  propagationDelayFault,
+  splitPropagationDelay,
+  STAGE_LIST_SEPARATOR,
+  STAGE_SEPARATOR,
+} from './contract';
 import { IAllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
 import { grantAdminTableAccess } from './table-access';
@@ -106,7 +112,6 @@ export interface AllowlistAdminApiProps {
 
 /** The admin Lambda's timeout: API Gateway's default integration timeout (29 s). */
 const ADMIN_TIMEOUT_SECONDS = 29;
-const MAX_PROPAGATION_DELAY_SECONDS = 3600;
 
 /**
  * The admin API of the IP allowlist: a RestApi with AWS_IAM (SigV4) authorization on every method, in front of
@@ -439,7 +444,7 @@ function propagationSettings(delay: Duration): {
     return { totalSeconds: total, memoryTtlSeconds: 0, maxDecisionAgeSeconds: 1, gatewayTtlSeconds: total };
   }
   const seconds = delay.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds > MAX_PROPAGATION_DELAY_SECONDS) {
+  if (propagationDelayFault(seconds) !== undefined) {
     throw new Error(`propagationDelay must be a whole number of seconds up to 1 hour, got ${delay.toHumanString()}`);
   }
   const split = splitPropagationDelay(seconds);

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
-import { API_KEYS_BY_PROJECT_INDEX, AttributeSchema, TABLE_SCHEMAS, TableSchema } from '../lambda/adapters/schema';
+import { API_KEYS_BY_PROJECT_INDEX, AttributeSchema, TABLE_SCHEMAS, TableSchema } from './contract';
 
 /** Properties of `AllowlistTables`. */
 export interface AllowlistTablesProps {

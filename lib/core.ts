@@ -16,7 +16,8 @@ export {
 } from '../lambda/core/allowlist';
 export type { CompiledAllowlist, FamilyCover } from '../lambda/core/allowlist';
 
-export { gatewayResponseDefinitions, DEFAULT_API_KEY_HEADER } from './gateway-responses';
+export { gatewayResponseDefinitions } from './gateway-responses';
+export { DEFAULT_API_KEY_HEADER } from './contract';
 export type { GatewayResponseDefinition } from './gateway-responses';
 export { HANDLER_RUNTIME, HANDLER_ARCHITECTURE } from './handler-function';
 export { UPSTREAM_CONTEXT_HEADERS } from './upstream';

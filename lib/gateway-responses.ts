@@ -1,6 +1,7 @@
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { CfnGatewayResponse } from 'aws-cdk-lib/aws-apigateway';
 import { ERRORS, errorBody } from '../lambda/core/errors';
+import { DEFAULT_API_KEY_HEADER } from './contract';
 
 /**
  * One API Gateway gateway response, as plain data. The local mode reads the synthesized template; this form is
@@ -29,12 +30,6 @@ export interface GatewayResponseDefinition {
 }
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
-
-/**
- * The default key header. The wording of the missing-key message (lambda/core/errors.ts) names it; another
- * header name is substituted into that same wording.
- */
-export const DEFAULT_API_KEY_HEADER = 'Authorization';
 
 /**
  * The authorizer's Deny carries `errorMessage`, `errorType` and `errorCode` in its context (built from ERRORS);

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { APIGATEWAY_DISABLE_CLOUDWATCH_ROLE } from 'aws-cdk-lib/cx-api';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledgeNagRules } from './nag';
-import { METRICS_NAMESPACE } from '../lambda/authorizer/metrics';
+import { METRICS_NAMESPACE } from './contract';
 
 /**
  * What makes two instances of the constructs in one app (or one account and Region) distinct: their default names

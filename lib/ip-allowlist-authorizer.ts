@@ -19,13 +19,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { ENV } from '../lambda/adapters/schema';
-import { AUTHORIZER_ENV } from '../lambda/authorizer/config';
-import { METRICS_SERVICE_ENV, METRIC_NAMES } from '../lambda/authorizer/metrics';
-import { MAX_DECISION_AGE_SECONDS, splitPropagationDelay } from '../lambda/core/propagation';
 import { AllowlistTables } from './allowlist-tables';
+import {
+  AUTHORIZER_ENV,
+  AUTHORIZER_METRIC_NAMES,
+  DEFAULT_API_KEY_HEADER,
+  DEFAULT_PROPAGATION_DELAY_SECONDS,
+  ENV,
+  MAX_DECISION_AGE_SECONDS,
+  METRICS_SERVICE_ENV,
+  propagationDelayFault,
+  splitPropagationDelay,
+} from './contract';
 import { grantAuthorizerTableAccess } from './table-access';
-import { addGatewayResponsesTo, DEFAULT_API_KEY_HEADER, gatewayResponseDefinitions } from './gateway-responses';
+import { addGatewayResponsesTo, gatewayResponseDefinitions } from './gateway-responses';
 import type { IAllowlistTables } from './allowlist-tables';
 import { createHandlerFunction } from './handler-function';
 import { instanceMetric, metricsServiceName } from './instance';
@@ -123,10 +130,9 @@ export interface ProtectRestApiOptions {
   readonly excludePaths?: string[];
 }
 
-const DEFAULT_PROPAGATION_DELAY = Duration.minutes(5);
-const MAX_PROPAGATION_DELAY = Duration.hours(1);
+const DEFAULT_PROPAGATION_DELAY = Duration.seconds(DEFAULT_PROPAGATION_DELAY_SECONDS);
 const DEFAULT_TIMEOUT = Duration.seconds(10);
-/** Above the store's read deadline, which is at most the largest decision age bound (lambda/core/propagation.ts). */
+/** Above the store's read deadline, which is at most the largest decision age bound (lib/contract.ts). */
 const MIN_AUTHORIZER_TIMEOUT = Duration.seconds(MAX_DECISION_AGE_SECONDS + 1);
 
 /** RFC 9110 token characters: what a header name may consist of. */
@@ -408,7 +414,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * carries the same identity sources and cache TTL as the authorizer `addMethod` would create. Then call
    * `protectOpenApiRestApi(api)`.
    */
-  public openApiSecurityScheme(): { [key: string]: any } {
+  public openApiSecurityScheme(): { [key: string]: unknown } {
     return {
       type: 'apiKey',
       name: this.apiKeyHeader,
@@ -512,7 +518,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metricAllowedRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(METRIC_NAMES.allowed, props);
+    return this.metric(AUTHORIZER_METRIC_NAMES.allowed, props);
   }
 
   /**
@@ -521,7 +527,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metricBlockedRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(METRIC_NAMES.blocked, props);
+    return this.metric(AUTHORIZER_METRIC_NAMES.blocked, props);
   }
 
   /**
@@ -530,7 +536,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metricInvalidKeyRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(METRIC_NAMES.invalidKey, props);
+    return this.metric(AUTHORIZER_METRIC_NAMES.invalidKey, props);
   }
 
   /**
@@ -540,7 +546,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metricMissingKeyRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(METRIC_NAMES.missingKey, props);
+    return this.metric(AUTHORIZER_METRIC_NAMES.missingKey, props);
   }
 
   /**
@@ -549,7 +555,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metricStoreErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(METRIC_NAMES.storeError, props);
+    return this.metric(AUTHORIZER_METRIC_NAMES.storeError, props);
   }
 
   /**
@@ -558,7 +564,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    * @default - sum over 5 minutes
    */
   public metricStoreReads(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(METRIC_NAMES.storeReads, props);
+    return this.metric(AUTHORIZER_METRIC_NAMES.storeReads, props);
   }
 
   /**
@@ -583,11 +589,11 @@ function propagationBudget(delay: Duration): {
     return { gatewayTtl: delay, memoryTtlSeconds: 0, maxDecisionAgeSeconds: 1 };
   }
   const seconds = delay.toSeconds({ integral: false });
-  if (seconds > MAX_PROPAGATION_DELAY.toSeconds()) {
-    throw new Error(`propagationDelay must be at most 1 hour, got ${delay.toHumanString()}`);
-  }
-  if (!Number.isInteger(seconds)) {
-    throw new Error(`propagationDelay must be a whole number of seconds, got ${delay.toHumanString()}`);
+  switch (propagationDelayFault(seconds)) {
+    case 'out of range':
+      throw new Error(`propagationDelay must be at most 1 hour, got ${delay.toHumanString()}`);
+    case 'not whole seconds':
+      throw new Error(`propagationDelay must be a whole number of seconds, got ${delay.toHumanString()}`);
   }
   const budget = splitPropagationDelay(seconds);
   return {
@@ -628,7 +634,10 @@ class ExplicitAuthorizationRecorder implements IPropertyInjector {
   ) {}
 
   public inject(originalProps: apigateway.MethodProps, context: InjectionContext): apigateway.MethodProps {
-    const props: apigateway.MethodProps = this.outer ? this.outer.inject(originalProps, context) : originalProps;
+    // An injector returns the props it was given, changed: IPropertyInjector types them as `any` only because it
+    // serves every construct type.
+    const injected: unknown = this.outer ? this.outer.inject(originalProps, context) : originalProps;
+    const props = injected as apigateway.MethodProps;
     const options = props.options ?? {};
     const none = apigateway.AuthorizationType.NONE;
     if (options.authorizer ? options.authorizer.authorizationType === none : options.authorizationType === none) {
@@ -671,7 +680,8 @@ class UseAuthorizerAspect implements IAspect {
     if (node.httpMethod === 'OPTIONS') return;
     if (this.explicitlyPublic.has(node.node.path) || isExcluded(node.resource.path, this.excluded)) return;
     const cfn = node.node.defaultChild as apigateway.CfnMethod;
-    if (cfn.authorizationType !== undefined && cfn.authorizationType !== apigateway.AuthorizationType.NONE) return;
+    if (cfn.authorizationType !== undefined && cfn.authorizationType !== String(apigateway.AuthorizationType.NONE))
+      return;
     cfn.authorizationType = apigateway.AuthorizationType.CUSTOM;
     cfn.authorizerId = this.authorizer.authorizerIdFor(this.api);
     // The method's own contribution to the deployment's logical id was computed with NONE.

@@ -76,7 +76,7 @@ export function acknowledgeGrantWildcards(grantee: iam.IGrantable, grant: iam.Gr
 function flattenCfnReference(value: unknown): string {
   if (value === undefined) return '';
   if (typeof value === 'string') return value.replace(/\${/g, '<').replace(/}/g, '>');
-  const node = value as Record<string, any>;
+  const node = value as Record<string, unknown>;
   if (node['Fn::Join']) {
     const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
     return items.map(flattenCfnReference).join(delimiter);

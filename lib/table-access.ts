@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { API_KEYS_BY_PROJECT_INDEX } from '../lambda/adapters/schema';
+import { API_KEYS_BY_PROJECT_INDEX } from './contract';
 import { IAllowlistTables } from './allowlist-tables';
 
 /**

@@ -194,9 +194,9 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
   // DynamoDB Local starts while the app synthesizes (both take seconds). Its stop is registered as soon as it
   // runs, and a failed start waits for it, so java never outlives a failed start.
   const ddbPromise = options.dynamoDbEndpoint
-    ? Promise.resolve({ endpoint: options.dynamoDbEndpoint, listensOn: undefined, stop: async () => undefined })
+    ? Promise.resolve({ endpoint: options.dynamoDbEndpoint, listensOn: undefined, stop: () => Promise.resolve() })
     : startDynamoDbLocal({ dbPath: options.inMemory ? undefined : path.join(stateDir, 'dynamodb') });
-  ddbPromise.then((d) => cleanups.push(d.stop)).catch(() => undefined);
+  ddbPromise.then((d) => cleanups.push(() => d.stop())).catch(() => undefined);
   try {
     const context: Record<string, unknown> = {};
     if (options.upstreamUrl !== undefined) context.upstreamUrl = options.upstreamUrl;
@@ -295,8 +295,9 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Ru
         startedAt: new Date().toISOString(),
       };
       writeJson(stateFile(stateDir), state);
-      cleanups.push(async () => {
+      cleanups.push(() => {
         if (runningLocalState(stateDir)?.pid === process.pid) fs.rmSync(stateFile(stateDir), { force: true });
+        return Promise.resolve();
       });
     }
 

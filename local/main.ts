@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAX_PROPAGATION_DELAY_SECONDS, propagationDelayFault } from '../lib/contract';
 import { matchRoute } from './gateway';
 import { DEFAULT_PROJECT_ROOT, RunningLocalMode, startLocalMode } from './local-mode';
 import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from './state';
@@ -17,7 +18,7 @@ Options:
   --port N            protected API port (default ${DEFAULT_PORT}; 0 = a free port)
   --admin-port N      admin API port (default ${DEFAULT_ADMIN_PORT}; 0 = a free port)
   --upstream URL      put the allowlist in front of this HTTP service instead of the echo Lambda
-  --ttl SECONDS       propagation delay (authorizer cache TTL + decision age bound), 0-3600
+  --ttl SECONDS       propagation delay (authorizer cache TTL + decision age bound), 0-${MAX_PROPAGATION_DELAY_SECONDS}
   --in-memory         keep DynamoDB Local's data in memory (nothing survives the run)
   --data-dir DIR      where data, the cloud assembly and state live (default .local)
   --quiet             do not print the access log and the Lambdas' output
@@ -81,8 +82,10 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
   let propagationDelaySeconds: number | undefined;
   if (v.ttl !== undefined) {
     propagationDelaySeconds = /^\d+$/.test(v.ttl) ? Number(v.ttl) : NaN;
-    if (!(propagationDelaySeconds >= 0 && propagationDelaySeconds <= 3600)) {
-      throw new UsageError(`--ttl must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(v.ttl)}`);
+    if (propagationDelayFault(propagationDelaySeconds) !== undefined) {
+      throw new UsageError(
+        `--ttl must be a whole number of seconds from 0 to ${MAX_PROPAGATION_DELAY_SECONDS}, got ${JSON.stringify(v.ttl)}`,
+      );
     }
   }
   return {
@@ -181,10 +184,11 @@ async function main(argv: readonly string[]): Promise<number> {
   // The Lambda assets are build output (not in git): bundle them first, as `cdk synth` does through cdk.json.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { bundle } = require(path.join(DEFAULT_PROJECT_ROOT, 'scripts', 'bundle.js')) as {
-    bundle(o: { quiet: boolean }): Promise<unknown>;
+    bundle: (o: { quiet: boolean }) => Promise<unknown>;
   };
   await bundle({ quiet: true });
 
+  // eslint-disable-next-line prefer-const -- the signal handlers below read it before start-up assigns it; as a const it would still be in its temporal dead zone when a signal arrives during start-up
   let local: RunningLocalMode | undefined;
   // The access log starts once ready, so local mode's own readiness probes do not show.
   let ready = false;

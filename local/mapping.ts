@@ -11,6 +11,18 @@
 /** A value tree reachable from a template: `context`, `stageVariables`, ... */
 export type TemplateScope = Readonly<Record<string, unknown>>;
 
+/**
+ * The text of a value a template, a mapping expression or an identity source reads: a scalar as JavaScript writes
+ * it, an object or array as JSON (API Gateway writes those in a map syntax of its own, which no template or mapping
+ * of ours reads), undefined for undefined or null.
+ */
+export function valueText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === undefined || value === null) return undefined;
+  return JSON.stringify(value);
+}
+
 export class UnsupportedTemplateError extends Error {
   constructor(message: string) {
     super(message);
@@ -43,7 +55,7 @@ export function renderTemplate(template: string, scope: TemplateScope): string {
   );
   return withUtil.replace(REFERENCE, (_m, braced: string | undefined, bare: string | undefined) => {
     const value = lookup(scope, (braced ?? bare)!);
-    return value === undefined || value === null ? '' : String(value);
+    return valueText(value) ?? '';
   });
 }
 
@@ -86,7 +98,7 @@ export function evaluateMappingExpression(expression: string, src: MappingSource
   m = /^context\.(.+)$/.exec(expr);
   if (m) {
     const v = lookup(src.context, m[1]);
-    return v === undefined || v === null ? undefined : String(v);
+    return valueText(v);
   }
   m = /^stageVariables\.(.+)$/.exec(expr);
   if (m) return src.stageVariables[m[1]];

@@ -15,6 +15,7 @@ import {
   referencedLogicalIds,
   UnresolvableError,
 } from './intrinsics';
+import { valueText } from './mapping';
 
 /**
  * The part of a synthesized stack that local mode runs, read from the cloud assembly's template: tables, Lambda
@@ -286,7 +287,7 @@ export function readStackModel(
     return {
       logicalId: apiLogicalId,
       apiId,
-      name: String(resolver.resolve(api.Properties?.Name) ?? apiLogicalId),
+      name: valueText(resolver.resolve(api.Properties?.Name)) ?? apiLogicalId,
       stageName,
       root,
       authorizers,
@@ -347,7 +348,7 @@ function readFunction(
 ): FunctionModel {
   const p = r.Properties ?? {};
   const functionName = resolver.physicalName(logicalId, r);
-  const runtime = String(p.Runtime ?? '');
+  const runtime = valueText(p.Runtime) ?? '';
   if (!runtime.startsWith('nodejs')) {
     throw new UnresolvableError(
       `Lambda ${logicalId}: local mode runs Node.js functions only, this one is ${runtime || 'a container image'}`,
@@ -418,7 +419,7 @@ function readAuthorizer(
   return {
     logicalId,
     authorizerId: resolver.resolveString({ Ref: logicalId }, logicalId),
-    name: String(resolver.resolve(p.Name) ?? logicalId),
+    name: valueText(resolver.resolve(p.Name)) ?? logicalId,
     type,
     functionLogicalId: lambdaIn(p.AuthorizerUri, `Authorizer ${logicalId}`),
     identitySources,

@@ -20,49 +20,16 @@
  * Ids are restricted to ID_PATTERN (no `#`), so the composite keys cannot collide.
  */
 
-export interface AttributeSchema {
-  readonly name: string;
-  readonly type: 'S' | 'N' | 'B';
-}
-
-export interface TableSchema {
-  /** Logical name, also the construct id of the table. */
-  readonly logicalName: 'Allowlists' | 'ApiKeys' | 'AuditLog';
-  readonly partitionKey: AttributeSchema;
-  readonly sortKey?: AttributeSchema;
-  readonly globalSecondaryIndexes?: readonly {
-    readonly indexName: string;
-    readonly partitionKey: AttributeSchema;
-    readonly sortKey?: AttributeSchema;
-  }[];
-}
-
-export const ALLOWLISTS_TABLE: TableSchema = {
-  logicalName: 'Allowlists',
-  partitionKey: { name: 'pk', type: 'S' },
-};
-
-export const API_KEYS_BY_PROJECT_INDEX = 'byProject';
-
-export const API_KEYS_TABLE: TableSchema = {
-  logicalName: 'ApiKeys',
-  partitionKey: { name: 'keyHash', type: 'S' },
-  globalSecondaryIndexes: [
-    {
-      indexName: API_KEYS_BY_PROJECT_INDEX,
-      partitionKey: { name: 'projectScope', type: 'S' },
-      sortKey: { name: 'keyId', type: 'S' },
-    },
-  ],
-};
-
-export const AUDIT_LOG_TABLE: TableSchema = {
-  logicalName: 'AuditLog',
-  partitionKey: { name: 'organizationId', type: 'S' },
-  sortKey: { name: 'eventId', type: 'S' },
-};
-
-export const TABLE_SCHEMAS = [ALLOWLISTS_TABLE, API_KEYS_TABLE, AUDIT_LOG_TABLE] as const;
+// The tables' key schemas are part of the contract with the construct that creates them.
+export {
+  ALLOWLISTS_TABLE,
+  API_KEYS_BY_PROJECT_INDEX,
+  API_KEYS_TABLE,
+  AUDIT_LOG_TABLE,
+  TABLE_SCHEMAS,
+  type AttributeSchema,
+  type TableSchema,
+} from '../../lib/contract';
 
 export function organizationAllowlistPk(organizationId: string): string {
   return `ORG#${organizationId}`;
@@ -76,9 +43,5 @@ export function projectScope(organizationId: string, projectId: string): string 
   return `ORG#${organizationId}#PROJECT#${projectId}`;
 }
 
-/** Environment variables through which the construct passes table names to the Lambdas. */
-export const ENV = {
-  allowlistsTable: 'ALLOWLISTS_TABLE_NAME',
-  apiKeysTable: 'API_KEYS_TABLE_NAME',
-  auditLogTable: 'AUDIT_LOG_TABLE_NAME',
-} as const;
+/** Environment variables through which the construct passes table names to the Lambdas (lib/contract.ts). */
+export { ENV } from '../../lib/contract';

@@ -18,8 +18,9 @@ import {
  * the write actually lands on, not the state some earlier read saw.
  */
 
-export const MAX_DESCRIPTION_LENGTH = 140;
-export { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../core/limits';
+import { MAX_DESCRIPTION_LENGTH } from '../../lib/contract';
+
+export { DEFAULT_MAX_ENTRIES, MAX_DESCRIPTION_LENGTH, MAX_MAX_ENTRIES } from '../../lib/contract';
 
 /** An entry as the caller sent it: a string, or `{ value, description? }` (shape already checked). */
 export interface EntryInput {

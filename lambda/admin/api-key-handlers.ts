@@ -1,3 +1,4 @@
+import { MAX_KEY_NAME_LENGTH } from '../../lib/contract';
 import { AuditEvent, newEventId } from '../adapters/admin-store';
 import { projectScope } from '../adapters/schema';
 import { generateApiKey } from '../core/api-key';
@@ -13,8 +14,6 @@ import { clock, propagate, withConflictRetry } from './writes';
  * API keys of a project: create (the secret is returned once and only its hash is stored), list, get, revoke.
  * Creation and revocation are audited like every other change.
  */
-
-export const MAX_KEY_NAME_LENGTH = 100;
 
 function keyTarget(key: Pick<ApiKeyRecord, 'organizationId' | 'projectId' | 'keyId'>): string {
   return `organizations/${key.organizationId}/projects/${key.projectId}/api_keys/${key.keyId}`;

@@ -1,38 +1,24 @@
-import { ENV } from '../adapters/schema';
+import {
+  ADMIN_ENV,
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_PROPAGATION_DELAY_SECONDS,
+  ENV,
+  MAX_DECISION_AGE_SECONDS,
+  MAX_MAX_ENTRIES,
+  MAX_MEMORY_TTL_SECONDS,
+  MAX_PROPAGATION_DELAY_SECONDS,
+  propagationDelayFault,
+  splitPropagationDelay,
+  STAGE_LIST_SEPARATOR,
+  STAGE_SEPARATOR,
+} from '../../lib/contract';
 import { StageTarget } from '../adapters/stage-cache';
-import { AUTHORIZER_ENV } from '../authorizer/config';
-import { MAX_DECISION_AGE_SECONDS, MAX_MEMORY_TTL_SECONDS, splitPropagationDelay } from '../core/propagation';
-import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../core/limits';
 
 /**
  * The admin Lambda's configuration, read from the environment the construct (lib/allowlist-admin-api.ts) sets,
  * and validated when the container starts: a misconfigured function fails with a message naming the variable
  * instead of enforcing a wrong limit or reporting a wrong delay.
  */
-
-/** Environment variables read by the admin Lambda, besides the table names in schema.ts `ENV`. */
-export const ADMIN_ENV = {
-  maxEntries: 'MAX_ENTRIES',
-  propagationDelaySeconds: 'PROPAGATION_DELAY_SECONDS',
-  /** The authorizer's in-memory TTL: the same variable (and value) as the authorizer's. */
-  memoryCacheTtlSeconds: AUTHORIZER_ENV.memoryCacheTtlSeconds,
-  /** The authorizer's decision age bound: the same variable (and value) as the authorizer's. */
-  maxDecisionAgeSeconds: AUTHORIZER_ENV.maxDecisionAgeSeconds,
-  /**
-   * API Gateway's authorizer result TTL g of the slowest authorizer. With the decision age bound it gives the real
-   * worst case max(P, g + B): above P for P = 0 (B = 1 s) and for a P known only at deploy time (g = P, B = 1 s).
-   */
-  gatewayTtlSeconds: 'GATEWAY_TTL_SECONDS',
-  /** The stages whose authorizer cache a write flushes: `restApiId/stageName`, comma-separated. */
-  protectedStages: 'PROTECTED_STAGES',
-} as const;
-
-/** Between a stage's API id and its name in `PROTECTED_STAGES` (neither may contain it). */
-export const STAGE_SEPARATOR = '/';
-/** Between the stages of `PROTECTED_STAGES`. */
-export const STAGE_LIST_SEPARATOR = ',';
-
-export const DEFAULT_PROPAGATION_DELAY_SECONDS = 300;
 
 export interface AdminConfig {
   readonly tables: { readonly allowlists: string; readonly apiKeys: string; readonly auditLog: string };
@@ -46,7 +32,7 @@ export interface AdminConfig {
    * after it, so a write waits that long before its last flush (lambda/admin/writes.ts).
    */
   readonly maxDecisionAgeSeconds: number;
-  /** API Gateway's authorizer result TTL g: `P - B`, or `P` when P was a token at synth (lambda/core/propagation.ts). */
+  /** API Gateway's authorizer result TTL g: `P - B`, or `P` when P was a token at synth (lib/contract.ts). */
   readonly gatewayTtlSeconds: number;
   /** The stages whose authorizer cache is flushed after each write; empty: no flush. */
   readonly protectedStages: readonly StageTarget[];
@@ -65,15 +51,24 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     if (!value) throw new AdminConfigError(`environment variable ${name} is required (the table name)`);
     return value;
   };
-  const wholeNumber = (name: string, min: number, max: number, fallback: number): number => {
+  const wholeNumber = (
+    name: string,
+    min: number,
+    max: number,
+    fallback: number,
+    valid = (n: number) => n >= min && n <= max,
+  ): number => {
     const text = env[name]?.trim();
     if (!text) return fallback;
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(n >= min && n <= max)) {
+    if (!valid(n)) {
       throw new AdminConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
     }
     return n;
   };
+  // The delay and its gateway part, by the propagation delay rule (lib/contract.ts).
+  const delaySeconds = (name: string, fallback: number): number =>
+    wholeNumber(name, 0, MAX_PROPAGATION_DELAY_SECONDS, fallback, (n) => propagationDelayFault(n) === undefined);
 
   const tables = {
     allowlists: required(ENV.allowlistsTable),
@@ -81,12 +76,7 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     auditLog: required(ENV.auditLogTable),
   };
   const maxEntries = wholeNumber(ADMIN_ENV.maxEntries, 1, MAX_MAX_ENTRIES, DEFAULT_MAX_ENTRIES);
-  const propagationDelaySeconds = wholeNumber(
-    ADMIN_ENV.propagationDelaySeconds,
-    0,
-    3600,
-    DEFAULT_PROPAGATION_DELAY_SECONDS,
-  );
+  const propagationDelaySeconds = delaySeconds(ADMIN_ENV.propagationDelaySeconds, DEFAULT_PROPAGATION_DELAY_SECONDS);
   // Without the variable, assume the split the construct would make: never under-report the delay.
   const split = splitPropagationDelay(propagationDelaySeconds);
   const memoryCacheTtlSeconds = wholeNumber(
@@ -103,7 +93,7 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     MAX_DECISION_AGE_SECONDS,
     split.maxDecisionAgeSeconds,
   );
-  const gatewayTtlSeconds = wholeNumber(ADMIN_ENV.gatewayTtlSeconds, 0, 3600, split.gatewayTtlSeconds);
+  const gatewayTtlSeconds = delaySeconds(ADMIN_ENV.gatewayTtlSeconds, split.gatewayTtlSeconds);
   if (gatewayTtlSeconds > propagationDelaySeconds) {
     throw new AdminConfigError(
       `${ADMIN_ENV.gatewayTtlSeconds} (${gatewayTtlSeconds}) cannot exceed ${ADMIN_ENV.propagationDelaySeconds} (${propagationDelaySeconds})`,

@@ -1,4 +1,5 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { ADMIN_METRIC_NAMES } from '../../lib/contract';
 
 /**
  * The admin API's CloudWatch metrics (Powertools Metrics, embedded metric format), in the authorizer's namespace
@@ -6,14 +7,8 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
  * pays for DynamoDB, so every counted request publishes its line at once: nothing is lost when a container goes.
  */
 
-/** CloudWatch metric names (unit Count), for the construct's metric methods. */
-export const ADMIN_METRIC_NAMES: Readonly<Record<AdminOutcome, string>> = {
-  write: 'AdminWrites',
-  failure: 'AdminFailures',
-};
-
 /** `write`: a change request answered with success. `failure`: a request answered with a server error (5xx). */
-export type AdminOutcome = 'write' | 'failure';
+export type AdminOutcome = keyof typeof ADMIN_METRIC_NAMES;
 
 export interface AdminMetrics {
   record(outcome: AdminOutcome): void;

@@ -1,39 +1,23 @@
 import * as crypto from 'node:crypto';
 import { isIP } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { AuthorizerReadResult, AuthorizerStore } from '../adapters/dynamodb-store';
-import { organizationAllowlistPk, projectAllowlistPk } from '../adapters/schema';
+import { AUTHORIZER_METRIC_NAMES, DEFAULT_API_KEY_HEADER, MAX_DECISION_AGE_SECONDS } from '../../lib/contract';
+import { AuthorizerStore } from '../adapters/dynamodb-store';
 import { normalizeIpAddress } from '../core/allowlist';
-import {
-  ApiKeyRoute,
-  hashApiKey,
-  NO_API_KEY,
-  NOT_A_BEARER_KEY,
-  parseApiKeyRoute,
-  readPresentedApiKey,
-} from '../core/api-key';
-import { CompiledScopeList, compileScopeList, decideIp, ipNotAuthorizedError } from '../core/decision';
+import { hashApiKey, NO_API_KEY, NOT_A_BEARER_KEY, readPresentedApiKey } from '../core/api-key';
+import { decideIp, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
-import { AllowlistSettings, ApiKeyRecord } from '../core/model';
-import { MAX_DECISION_AGE_SECONDS } from '../core/propagation';
-import { CacheEntry, TtlCache } from './cache';
-import { DEFAULT_API_KEY_HEADER } from './config';
+import { AllowlistScope } from '../core/model';
+import { createKeyLoader, InvalidKey, KeyEntry, Loaded, MALFORMED_KEY, ValidKey } from './loader';
 
 /**
  * The authorizer, built by a factory so that everything with state or side effects (store, clock, logger,
  * metrics, the in-memory cache) is injected and resettable. lambda/authorizer/index.ts wires the real ones.
  *
- * Warm path (key and lists in memory): extract the bearer token, SHA-256 it, two or three Map lookups, one
- * compiled match, and a response object reused per key. Cold path: one BatchGetItem for whatever is missing, the
- * lists of the key's route included (so a valid cold key costs one round trip); a list already being read by a
- * concurrent decision is joined, not read again. Either way the decision age bound holds: no decision is returned
- * on data read more than `maxDecisionAgeSeconds` ago (lambda/core/propagation.ts).
- *
- * Made-up keys: the route is readable in every key, so a made-up key naming a real project makes the cold read
- * fetch that project's lists. They are kept in memory like any others (a stored list is real data whoever asked
- * for it), so N made-up keys cost the project one read of each list per in-memory window plus one key item each.
- * With the in-memory cache off there is no window to share: the key item is read first and the lists only for a
- * valid key (`readUncached`), so a made-up key costs one key item and no list.
+ * A decision in four steps: read the key from the header; load the key record and its lists (from memory, or one
+ * store read: loader.ts); decide on them (the pure core, lambda/core/decision.ts); finish: the one place that records
+ * the metric, writes the log line and builds the policy (or fails closed). On the warm path (key and lists in
+ * memory) that is a SHA-256, two or three Map lookups, one compiled match and a response object reused per key.
  */
 
 /** The slice of Powertools Logger the authorizer uses (tests may pass any object with these methods). */
@@ -43,7 +27,7 @@ export interface AuthorizerLogger {
 }
 
 /** Counters the authorizer reports; see `metrics.ts` for the CloudWatch side. */
-export type AuthorizerOutcome = 'allowed' | 'blocked' | 'invalidKey' | 'missingKey' | 'storeError';
+export type AuthorizerOutcome = Exclude<keyof typeof AUTHORIZER_METRIC_NAMES, 'storeReads'>;
 
 export interface AuthorizerMetrics {
   /**
@@ -62,9 +46,9 @@ export interface AuthorizerOptions {
    */
   readonly memoryCacheTtlSeconds: number;
   /**
-   * The decision age bound B (lambda/core/propagation.ts): the authorizer fails closed rather than return a
-   * decision whose oldest data was read more than this before it returns. Also the deadline of each store read.
-   * At least twice `memoryCacheTtlSeconds`.
+   * The decision age bound B (lib/contract.ts): the authorizer fails closed rather than return a decision whose
+   * oldest data was read more than this before it returns. Also the deadline of each store read. At least twice
+   * `memoryCacheTtlSeconds`.
    *
    * @default MAX_DECISION_AGE_SECONDS (4)
    */
@@ -121,38 +105,26 @@ export const ANONYMOUS_PRINCIPAL = 'anonymous';
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
 
-type InvalidKeyDetail = 'malformed' | 'ambiguous' | 'unknown' | 'revoked' | 'route_mismatch';
+/** What the decision came to: the outcome counted, with what its log line and policy name. */
+type Verdict =
+  | Exclude<Loaded, { readonly outcome: 'valid' }>
+  | { readonly outcome: 'allowed'; readonly key: ValidKey }
+  | {
+      readonly outcome: 'blocked';
+      readonly key: ValidKey;
+      readonly reason: string;
+      readonly scope: Exclude<AllowlistScope, 'none'>;
+    }
+  | { readonly outcome: 'missingKey' };
 
-interface ValidKey {
-  readonly valid: true;
-  readonly keyId: string;
-  readonly organizationId: string;
-  readonly projectId: string;
-  readonly organizationPk: string;
-  readonly projectPk: string;
-  /** The key's own list when enabled; undefined when it has none or it is disabled. */
-  readonly keyList: CompiledScopeList | undefined;
-  /** The Allow response for `allowResource`; a key is nearly always used on one stage, so it is built once. */
-  allowResource: string;
-  allowResult: APIGatewayAuthorizerResult | undefined;
-}
-
-interface InvalidKey {
-  readonly valid: false;
-  readonly detail: InvalidKeyDetail;
-  readonly keyId: string | undefined;
-  /** The ids the key's route claims (unverified unless detail is 'revoked'). */
-  readonly organizationId: string | undefined;
-  readonly projectId: string | undefined;
-}
-
-type KeyEntry = ValidKey | InvalidKey;
-
-/** A list read under way, which other decisions join instead of reading the list again. */
-interface PendingList {
-  /** Start of the read. */
-  readonly readAt: number;
-  readonly list: Promise<CacheEntry<CompiledScopeList>>;
+/** The request as the steps after "read" need it. */
+interface Request {
+  readonly event: APIGatewayRequestAuthorizerEvent;
+  /** The stage-wide resource the policy covers. */
+  readonly resource: string;
+  readonly sourceIp: string;
+  /** When the invocation began: what the metrics count by. */
+  readonly now: number;
 }
 
 /**
@@ -162,15 +134,12 @@ interface PendingList {
 const keyHashOf: (key: string) => string =
   typeof crypto.hash === 'function' ? (key) => crypto.hash('sha256', key, 'hex') : hashApiKey;
 
-const MALFORMED_KEY: InvalidKey = Object.freeze({
-  valid: false,
-  detail: 'malformed',
-  keyId: undefined,
-  organizationId: undefined,
-  projectId: undefined,
-});
-
 const AMBIGUOUS_KEY: InvalidKey = Object.freeze({ ...MALFORMED_KEY, detail: 'ambiguous' });
+
+/** The verdicts on a request that presents no usable key: nothing to load, nothing to decide. */
+const NO_KEY: Verdict = Object.freeze({ outcome: 'missingKey' });
+const AMBIGUOUS_KEY_HEADER: Verdict = Object.freeze({ outcome: 'invalidKey', key: AMBIGUOUS_KEY, storeReads: 0 });
+const NOT_A_BEARER: Verdict = Object.freeze({ outcome: 'invalidKey', key: MALFORMED_KEY, storeReads: 0 });
 
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { store, logger, metrics } = options;
@@ -185,290 +154,73 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   if (ttl * 2 > maxAge) {
     throw new Error(`memoryCacheTtlSeconds (${ttl}) must be at most half of maxDecisionAgeSeconds (${maxAge})`);
   }
-  const maxAgeMs = maxAge * 1000;
-  const cacheOptions = { ttlMs: ttl * 1000, maxEntries: options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES };
-  const keys = new TtlCache<ValidKey>(cacheOptions);
-  const invalidKeys = new TtlCache<InvalidKey>(cacheOptions);
-  // Lists that exist in the table, or that a valid key vouched for: bounded by real data.
-  const lists = new TtlCache<CompiledScopeList>(cacheOptions);
-  // "No list stored" for a route no valid key vouched for: any made-up route produces one, so they get a cache of
-  // their own (as invalid keys do) and a flood of them cannot push out a real tenant's lists.
-  const absentLists = new TtlCache<CompiledScopeList>(cacheOptions);
-  // List reads under way, by item: a burst of keys naming one project (made-up ones included) reads its lists once.
-  const pendingLists = new Map<string, PendingList>();
+  const loader = createKeyLoader({
+    store,
+    clock,
+    memoryCacheTtlSeconds: ttl,
+    maxDecisionAgeSeconds: maxAge,
+    maxCacheEntries: options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES,
+  });
   const stage = new StageResource();
-
-  function cachedList(pk: string, now: number): CacheEntry<CompiledScopeList> | undefined {
-    return lists.entry(pk, now) ?? absentLists.entry(pk, now);
-  }
-
-  /**
-   * Reads the key record (unless cached) and the lists asked for (neither in memory nor already being read) in one
-   * store call, and registers those lists as pending before it waits, so concurrent decisions join that read.
-   */
-  function startRead(
-    route: ApiKeyRoute,
-    keyHash: string | undefined,
-    orgPk: string,
-    projectPk: string,
-    readOrg: boolean,
-    readProject: boolean,
-    readAt: number,
-    timeoutMs: number,
-  ): { read: Promise<AuthorizerReadResult>; organization?: PendingList; project?: PendingList } {
-    const read = store.read({
-      keyHash,
-      organizationId: route.organizationId,
-      projectId: route.projectId,
-      organizationList: readOrg,
-      projectList: readProject,
-      timeoutMs,
-    });
-    const pend = (
-      pk: string,
-      pick: (r: AuthorizerReadResult) => [AllowlistSettings | undefined, boolean | undefined],
-      what: string,
-    ) => {
-      const pending: PendingList = {
-        readAt,
-        list: read.then((r) => {
-          const [settings, stored] = pick(r);
-          const entry = { value: compileScopeList(requireList(settings, what)), readAt };
-          (stored ? lists : absentLists).set(pk, entry.value, readAt);
-          return entry;
-        }),
-      };
-      pendingLists.set(pk, pending);
-      // The reader or a joiner handles a failure; this only keeps an unobserved rejection from being reported.
-      pending.list
-        .catch(() => undefined)
-        .finally(() => {
-          if (pendingLists.get(pk) === pending) pendingLists.delete(pk);
-        });
-      return pending;
-    };
-    return {
-      read,
-      organization: readOrg
-        ? pend(orgPk, (r) => [r.organizationList, r.organizationListStored], 'organization')
-        : undefined,
-      project: readProject ? pend(projectPk, (r) => [r.projectList, r.projectListStored], 'project') : undefined,
-    };
-  }
-
-  /**
-   * The cold path with the in-memory cache off (P < 2 s, or a propagation delay only known at deploy time): the key
-   * item first, the lists only once the key is known valid. Two round trips for a valid key, in a configuration that
-   * caches nothing anyway; in exchange a made-up key costs one small key-item read and never a list read, where a
-   * combined read would fetch a tenant's lists for every made-up key and throw them away (nothing would keep them).
-   * No decision joins a read begun by another: with no cache, such a read may have begun before a commit the
-   * joiner arrived after, and P = 0 leaves no room for that.
-   */
-  async function readUncached(
-    event: APIGatewayRequestAuthorizerEvent,
-    sourceIp: string,
-    route: ApiKeyRoute,
-    keyHash: string,
-    now: number,
-  ): Promise<{
-    key: KeyEntry;
-    organization?: CompiledScopeList;
-    project?: CompiledScopeList;
-    oldestRead: number;
-    storeReads: number;
-  }> {
-    let storeReads = 0;
-    let key: KeyEntry | undefined;
-    try {
-      const readAt = clock();
-      storeReads = 1;
-      const keyRead = await store.read({
-        keyHash,
-        organizationId: route.organizationId,
-        projectId: route.projectId,
-        organizationList: false,
-        projectList: false,
-        timeoutMs: maxAgeMs,
-      });
-      key = toKeyEntry(keyRead.key, route);
-      if (!key.valid) return { key, oldestRead: readAt, storeReads };
-      // What is left of the bound, measured from the key read: a late list read fails closed at its deadline.
-      const timeoutMs = maxAgeMs - (clock() - readAt);
-      if (timeoutMs <= 0) throw new Error(`the key read took the whole ${maxAgeMs} ms bound (slow storage?)`);
-      storeReads = 2;
-      const listRead = await store.read({
-        organizationId: key.organizationId,
-        projectId: key.projectId,
-        organizationList: true,
-        projectList: true,
-        timeoutMs,
-      });
-      return {
-        key,
-        organization: compileScopeList(requireList(listRead.organizationList, 'organization')),
-        project: compileScopeList(requireList(listRead.projectList, 'project')),
-        oldestRead: readAt,
-        storeReads,
-      };
-    } catch (err) {
-      failClosed(event, sourceIp, err, key?.valid ? key.keyId : undefined, route, storeReads, now);
-    }
-  }
 
   async function handle(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
     const now = clock();
-    const resource = stage.of(event.methodArn);
-    const sourceIp = event.requestContext?.identity?.sourceIp ?? '';
-    const headerValue = readHeader(event, header);
-    if (headerValue === AMBIGUOUS) {
-      logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, AMBIGUOUS_KEY);
-      metrics?.record('invalidKey', 0, now);
-      return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, AMBIGUOUS_KEY);
-    }
-    const token = readPresentedApiKey(headerValue);
-    if (token === NO_API_KEY) {
-      logDeny(event, sourceIp, 'missing_api_key', undefined, undefined);
-      metrics?.record('missingKey', 0, now);
-      return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.missingApiKey, undefined);
-    }
-    if (token === NOT_A_BEARER_KEY) {
-      logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, MALFORMED_KEY);
-      metrics?.record('invalidKey', 0, now);
-      return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, MALFORMED_KEY);
-    }
-
-    const keyHash = keyHashOf(token);
-    const cachedKey: CacheEntry<KeyEntry> | undefined = keys.entry(keyHash, now) ?? invalidKeys.entry(keyHash, now);
-    let key: KeyEntry | undefined = cachedKey?.value;
-    // The start of the oldest read behind the decision: what the decision age bound is measured from.
-    let oldestRead = cachedKey?.readAt ?? Infinity;
-    let organization: CompiledScopeList | undefined;
-    let project: CompiledScopeList | undefined;
-    let storeReads = 0;
-
-    if (key === undefined || key.valid) {
-      const route: ApiKeyRoute | undefined = key ?? parseApiKeyRoute(token);
-      if (route === undefined) {
-        key = MALFORMED_KEY;
-      } else if (ttl === 0) {
-        const uncached = await readUncached(event, sourceIp, route, keyHash, now);
-        ({ key, organization, project, oldestRead, storeReads } = uncached);
-      } else {
-        const orgPk = key?.valid ? key.organizationPk : organizationAllowlistPk(route.organizationId);
-        const projectPk = key?.valid ? key.projectPk : projectAllowlistPk(route.organizationId, route.projectId);
-        // Another key of the same project may have loaded the lists already.
-        const orgEntry = cachedList(orgPk, now);
-        const projectEntry = cachedList(projectPk, now);
-        organization = orgEntry?.value;
-        project = projectEntry?.value;
-        if (orgEntry) oldestRead = Math.min(oldestRead, orgEntry.readAt);
-        if (projectEntry) oldestRead = Math.min(oldestRead, projectEntry.readAt);
-
-        if (key === undefined || organization === undefined || project === undefined) {
-          try {
-            const readAt = clock();
-            let orgPending = organization === undefined ? pendingLists.get(orgPk) : undefined;
-            let projectPending = project === undefined ? pendingLists.get(projectPk) : undefined;
-            if (orgPending) oldestRead = Math.min(oldestRead, orgPending.readAt);
-            if (projectPending) oldestRead = Math.min(oldestRead, projectPending.readAt);
-            let read: Promise<AuthorizerReadResult> | undefined;
-            const needOrg = organization === undefined && orgPending === undefined;
-            const needProject = project === undefined && projectPending === undefined;
-            if (key === undefined || needOrg || needProject) {
-              // What is left of the bound once the data already held is counted (at least half of it: m <= B / 2).
-              const timeoutMs = maxAgeMs - (readAt - Math.min(oldestRead, readAt));
-              const keyToRead = key === undefined ? keyHash : undefined;
-              const started = startRead(route, keyToRead, orgPk, projectPk, needOrg, needProject, readAt, timeoutMs);
-              read = started.read;
-              orgPending ??= needOrg ? started.organization : undefined;
-              projectPending ??= needProject ? started.project : undefined;
-              storeReads = 1;
-              oldestRead = Math.min(oldestRead, readAt);
-            }
-            const [result, orgLoaded, projectLoaded] = await Promise.all([
-              read,
-              orgPending?.list,
-              projectPending?.list,
-            ]);
-            if (key === undefined) {
-              key = toKeyEntry(result!.key, route);
-              if (key.valid) keys.set(keyHash, key, readAt);
-              else invalidKeys.set(keyHash, key, readAt);
-            }
-            if (key.valid) {
-              organization ??= orgLoaded!.value;
-              project ??= projectLoaded!.value;
-              // A valid key vouches for its route: its lists are real data even when no item is stored.
-              if (orgLoaded) lists.set(key.organizationPk, orgLoaded.value, orgLoaded.readAt);
-              if (projectLoaded) lists.set(key.projectPk, projectLoaded.value, projectLoaded.readAt);
-            }
-          } catch (err) {
-            failClosed(event, sourceIp, err, key?.valid ? key.keyId : undefined, route, storeReads, now);
-          }
-        }
-      }
-    }
-
-    // The decision age bound (lambda/core/propagation.ts): a decision on data read more than B ago is not returned,
-    // because API Gateway would cache it for its whole TTL from now. Only a decision that used stored data counts.
-    if (oldestRead !== Infinity) {
-      const age = clock() - oldestRead;
-      if (age > maxAgeMs) {
-        failClosed(
-          event,
-          sourceIp,
-          new Error(`the decision's data was read ${age} ms ago, over the ${maxAgeMs} ms bound (slow storage?)`),
-          key.keyId,
-          key,
-          storeReads,
-          now,
-        );
-      }
-    }
-
-    if (!key.valid) {
-      logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, key);
-      metrics?.record('invalidKey', storeReads, now);
-      return deny(resource, key.keyId ?? ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, key);
-    }
-
-    const decision = decideIp({ organization: organization!, project: project!, key: key.keyList }, sourceIp);
-    if (decision.allowed) {
-      metrics?.record('allowed', storeReads, now);
-      if (key.allowResource !== resource || key.allowResult === undefined) {
-        key.allowResult = allow(resource, key);
-        key.allowResource = resource;
-      }
-      return key.allowResult;
-    }
-    logDeny(event, sourceIp, decision.reason, decision.scope, key);
-    metrics?.record('blocked', storeReads, now);
-    return deny(resource, key.keyId, ipNotAuthorizedError(decision.scope), key);
+    const request: Request = {
+      event,
+      resource: stage.of(event.methodArn),
+      sourceIp: event.requestContext?.identity?.sourceIp ?? '',
+      now,
+    };
+    const token = readApiKey(event, header);
+    if (typeof token !== 'string') return finish(request, token, 0);
+    const loading = loader.load(token, keyHashOf(token), now);
+    // Awaited only when it is a promise: the warm path never gives up its turn of the event loop.
+    const loaded = loading instanceof Promise ? await loading : loading;
+    return finish(request, decide(loaded, request.sourceIp), loaded.storeReads);
   }
 
-  /** One log line and one metric, then the error API Gateway answers with 5xx (and caches nothing). */
-  function failClosed(
-    event: APIGatewayRequestAuthorizerEvent,
-    sourceIp: string,
-    err: unknown,
-    keyId: string | undefined,
-    route: { readonly organizationId?: string; readonly projectId?: string },
-    storeReads: number,
-    now: number,
-  ): never {
-    logger.error('authorizer cannot decide: failing closed', {
-      reason: ERRORS.authorizerUnavailable.code,
-      cause: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      error: err,
-      keyId,
-      organizationId: route.organizationId,
-      projectId: route.projectId,
-      sourceIp,
-      sourceIpFamily: ipFamily(sourceIp),
-      requestId: event.requestContext?.requestId,
-    });
-    metrics?.record('storeError', storeReads, now);
-    throw new AuthorizerUnavailableError({ cause: err });
+  /** The one exit: one metric, one log line for anything but an Allow, then the policy (or the 5xx error). */
+  function finish(request: Request, verdict: Verdict, storeReads: number): APIGatewayAuthorizerResult {
+    const { event, resource, sourceIp, now } = request;
+    switch (verdict.outcome) {
+      case 'allowed': {
+        metrics?.record('allowed', storeReads, now);
+        const key = verdict.key;
+        if (key.allowResource !== resource || key.allowResult === undefined) {
+          key.allowResult = allow(resource, key);
+          key.allowResource = resource;
+        }
+        return key.allowResult;
+      }
+      case 'blocked':
+        logDeny(event, sourceIp, verdict.reason, verdict.scope, verdict.key);
+        metrics?.record('blocked', storeReads, now);
+        return deny(resource, verdict.key.keyId, ipNotAuthorizedError(verdict.scope), verdict.key);
+      case 'invalidKey':
+        logDeny(event, sourceIp, ERRORS.invalidApiKey.code, undefined, verdict.key);
+        metrics?.record('invalidKey', storeReads, now);
+        return deny(resource, verdict.key.keyId ?? ANONYMOUS_PRINCIPAL, ERRORS.invalidApiKey, verdict.key);
+      case 'missingKey':
+        logDeny(event, sourceIp, ERRORS.missingApiKey.code, undefined, undefined);
+        metrics?.record('missingKey', storeReads, now);
+        return deny(resource, ANONYMOUS_PRINCIPAL, ERRORS.missingApiKey, undefined);
+      case 'storeError': {
+        const { cause, keyId, route } = verdict;
+        logger.error('authorizer cannot decide: failing closed', {
+          reason: ERRORS.authorizerUnavailable.code,
+          cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
+          error: cause,
+          keyId,
+          organizationId: route.organizationId,
+          projectId: route.projectId,
+          sourceIp,
+          sourceIpFamily: ipFamily(sourceIp),
+          requestId: event.requestContext?.requestId,
+        });
+        metrics?.record('storeError', storeReads, now);
+        throw new AuthorizerUnavailableError({ cause });
+      }
+    }
   }
 
   function logDeny(
@@ -493,42 +245,29 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
 
   return {
     handle,
-    resetCache() {
-      keys.clear();
-      invalidKeys.clear();
-      lists.clear();
-      absentLists.clear();
-    },
-    cacheSizes: () => ({ keys: keys.size + invalidKeys.size, allowlists: lists.size, absentLists: absentLists.size }),
+    resetCache: () => loader.reset(),
+    cacheSizes: () => loader.sizes(),
   };
 }
 
-function requireList(list: AllowlistSettings | undefined, what: string): AllowlistSettings {
-  if (list === undefined) throw new Error(`the store did not return the requested ${what} allowlist`);
-  return list;
+/** The decision on what was loaded: the pure core's, for a valid key; loading settled anything else. */
+function decide(loaded: Loaded, sourceIp: string): Verdict {
+  if (loaded.outcome !== 'valid') return loaded;
+  const { key, organization, project } = loaded;
+  const decision = decideIp({ organization, project, key: key.keyList }, sourceIp);
+  return decision.allowed
+    ? { outcome: 'allowed', key }
+    : { outcome: 'blocked', key, reason: decision.reason, scope: decision.scope };
 }
 
-function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute): KeyEntry {
-  const claimed = { keyId: undefined, organizationId: route.organizationId, projectId: route.projectId };
-  if (record === undefined) throw new Error('the store did not return the requested key record');
-  if (record === null) return { valid: false, detail: 'unknown', ...claimed };
-  if (record.organizationId !== route.organizationId || record.projectId !== route.projectId) {
-    // Only possible if a record was written under a key of another route: never trust the route over the record.
-    return { valid: false, detail: 'route_mismatch', ...claimed, keyId: record.keyId };
-  }
-  if (record.status !== 'active') return { valid: false, detail: 'revoked', ...claimed, keyId: record.keyId };
-  const keyList = record.allowlist?.enabled ? compileScopeList(record.allowlist) : undefined;
-  return {
-    valid: true,
-    keyId: record.keyId,
-    organizationId: record.organizationId,
-    projectId: record.projectId,
-    organizationPk: organizationAllowlistPk(record.organizationId),
-    projectPk: projectAllowlistPk(record.organizationId, record.projectId),
-    keyList,
-    allowResource: '',
-    allowResult: undefined,
-  };
+/** The presented key, or the verdict on a request without a usable one. */
+function readApiKey(event: APIGatewayRequestAuthorizerEvent, header: string): string | Verdict {
+  const value = readHeader(event, header);
+  if (value === AMBIGUOUS) return AMBIGUOUS_KEY_HEADER;
+  const token = readPresentedApiKey(value);
+  if (token === NO_API_KEY) return NO_KEY;
+  if (token === NOT_A_BEARER_KEY) return NOT_A_BEARER;
+  return token;
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * - TTL is measured from when the read was STARTED (the caller passes that time), so a value can never outlive
  *   a change that DynamoDB acknowledged before the read by more than the TTL. That is what keeps the in-memory
- *   part of the propagation-delay budget exact (see lambda/core/propagation.ts).
+ *   part of the propagation-delay budget exact (see lib/contract.ts).
  * - The size is capped: a flood of random well-formed keys produces negative entries, and a container must not
  *   run out of memory over it (the authorizer keeps those in a cache of their own, so they never push out valid
  *   keys). When full, the oldest insertion goes (Map iteration order): cheaper than true LRU (no reordering on

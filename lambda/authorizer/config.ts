@@ -1,20 +1,16 @@
-import { ENV } from '../adapters/schema';
-import { MAX_DECISION_AGE_SECONDS, MAX_MEMORY_TTL_SECONDS } from '../core/propagation';
+import {
+  AUTHORIZER_ENV,
+  DEFAULT_API_KEY_HEADER,
+  ENV,
+  MAX_DECISION_AGE_SECONDS,
+  MAX_MEMORY_TTL_SECONDS,
+} from '../../lib/contract';
 
 /**
  * The authorizer's configuration, read from the environment the construct sets. It is validated when the
  * container starts, so a misconfigured function fails every invocation with a message naming the variable
  * (API Gateway answers 5xx, never an Allow) instead of misbehaving per request.
  */
-
-/** Environment variables read by the authorizer, besides the table names in schema.ts `ENV`. */
-export const AUTHORIZER_ENV = {
-  apiKeyHeader: 'API_KEY_HEADER',
-  memoryCacheTtlSeconds: 'MEMORY_CACHE_TTL_SECONDS',
-  maxDecisionAgeSeconds: 'MAX_DECISION_AGE_SECONDS',
-} as const;
-
-export const DEFAULT_API_KEY_HEADER = 'authorization';
 
 export interface AuthorizerConfig {
   readonly allowlistsTableName: string;
@@ -23,7 +19,7 @@ export interface AuthorizerConfig {
   readonly apiKeyHeader: string;
   /** Lifetime of the in-memory cache; 0 disables it. */
   readonly memoryCacheTtlSeconds: number;
-  /** The decision age bound B (lambda/core/propagation.ts), also the store's read deadline. */
+  /** The decision age bound B (lib/contract.ts), also the store's read deadline. */
   readonly maxDecisionAgeSeconds: number;
 }
 

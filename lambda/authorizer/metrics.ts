@@ -1,4 +1,5 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { AUTHORIZER_METRIC_NAMES } from '../../lib/contract';
 import type { AuthorizerMetrics, AuthorizerOutcome } from './authorizer';
 
 /**
@@ -12,23 +13,8 @@ import type { AuthorizerMetrics, AuthorizerOutcome } from './authorizer';
  * authorizer instance.
  */
 
-export const METRICS_NAMESPACE = 'CdkIpAllowlist';
-
-/**
- * The environment variable carrying the `service` dimension, set by the constructs (their `metricsServiceName`,
- * by default derived from the construct path). Powertools' own variable, so its Logger reports the same service.
- */
-export const METRICS_SERVICE_ENV = 'POWERTOOLS_SERVICE_NAME';
-
-/** CloudWatch metric names (unit Count), for the construct's metric methods. */
-export const METRIC_NAMES: Readonly<Record<AuthorizerOutcome | 'storeReads', string>> = {
-  allowed: 'AllowedRequests',
-  blocked: 'BlockedRequests',
-  invalidKey: 'InvalidKeyRequests',
-  missingKey: 'MissingKeyRequests',
-  storeError: 'StoreErrors',
-  storeReads: 'StoreReads',
-};
+// The namespace, the `service` variable and the names are the contract with the construct's metric methods.
+export { METRICS_NAMESPACE, METRICS_SERVICE_ENV } from '../../lib/contract';
 
 export const DEFAULT_METRICS_FLUSH_INTERVAL_MS = 10_000;
 
@@ -61,7 +47,7 @@ export class BatchedMetrics implements AuthorizerMetrics {
     for (const name of Object.keys(this.counts) as (keyof typeof this.counts)[]) {
       const n = this.counts[name];
       if (n === 0) continue;
-      this.metrics.addMetric(METRIC_NAMES[name], 'Count', n);
+      this.metrics.addMetric(AUTHORIZER_METRIC_NAMES[name], 'Count', n);
       this.counts[name] = 0;
       any = true;
     }

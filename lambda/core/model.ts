@@ -55,9 +55,5 @@ export interface ApiKeyRecord {
 /** Which list decided a request. */
 export type AllowlistScope = 'key' | 'project' | 'organization' | 'none';
 
-/** Ids of organizations, projects and keys: safe in URLs, in DynamoDB keys (no `#`) and in API keys (no `/`). */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function isValidId(id: unknown): id is string {
-  return typeof id === 'string' && ID_PATTERN.test(id);
-}
+/** The id rule is part of the contract with the constructs, which check an `organizationId` prop with it. */
+export { ID_PATTERN, isValidId } from '../../lib/contract';

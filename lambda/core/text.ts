@@ -12,6 +12,7 @@
  * Ordinary text of any script, emoji included (their zero-width joiners are kept), is accepted.
  */
 const UNSAFE =
+  // eslint-disable-next-line no-control-regex -- control characters are what this pattern exists to find
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export interface UnsafeCharacter {

@@ -4,9 +4,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
  * The example upstream: echoes what reached it, including the authorizer context API Gateway passed on.
  * It shows an integrator exactly which organization, project and key a request was authorized as.
  */
-export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  const authorizer = event.requestContext?.authorizer ?? {};
-  return {
+export function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const authorizer: Readonly<Record<string, unknown>> = event.requestContext?.authorizer ?? {};
+  return Promise.resolve({
     statusCode: 200,
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
@@ -18,5 +18,5 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       projectId: authorizer.projectId ?? null,
       apiKeyId: authorizer.apiKeyId ?? null,
     }),
-  };
+  });
 }

@@ -12,7 +12,7 @@ import { authorizerEvent } from './authorizer/fixtures';
  * authorizer is deciding a request on the data from before the revoke, its table reads going through a proxy that
  * delays DynamoDB Local's replies or answers "unprocessed" (throttling), as a loaded table does.
  *
- * API Gateway's authorizer cache is modelled with local mode's semantics (local/gateway.ts): a decision is cached
+ * API Gateway's authorizer cache is modelled with local mode's semantics (local/gateway/authorizer-cache.ts): a decision is cached
  * per (key, source IP) for the gateway TTL from when the authorizer RETURNS it, an error is not cached, and a
  * flush (local/control-plane.ts -> flushAuthorizerCache) empties the cache at once.
  *

@@ -4,7 +4,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
 import { OPENAPI_BODY_DRIFT, validationRulesIn, withConsoleErrorCaptured } from '../support/console';
-import { newStack, resourcesOfType, statementsOfRole, TempOutdirs } from './synth-helpers';
+import { newStack, resourcesOfType, statementsOfRole, TempOutdirs, TemplateJson } from './synth-helpers';
 
 /**
  * One admin API for every stage that uses the tables (issue 10 §3): everything it needs is derived from the
@@ -20,7 +20,7 @@ function ref(stack: Stack, construct: { node: { defaultChild?: unknown } }) {
   return { Ref: stack.getLogicalId(construct.node.defaultChild as CfnElement) };
 }
 
-function adminEnv(stack: Stack, admin: AllowlistAdminApi): Record<string, any> {
+function adminEnv(stack: Stack, admin: AllowlistAdminApi): TemplateJson {
   return Template.fromStack(stack).toJSON().Resources[
     stack.getLogicalId(admin.function.node.defaultChild as CfnElement)
   ].Properties.Environment.Variables;
@@ -250,7 +250,7 @@ describe('IpAllowlistedApi options', () => {
         SSEType: 'KMS',
         KMSMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(encryptionKey.node.defaultChild as CfnElement), 'Arn'] },
       });
-      expect((t as any).DeletionPolicy).toBe('Delete');
+      expect((t as TemplateJson).DeletionPolicy).toBe('Delete');
     }
   });
 

@@ -3,7 +3,7 @@ import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { IpAllowlistAuthorizer, IpAllowlistAuthorizerProps } from '../../lib';
 import { OPENAPI_BODY_DRIFT, validationRulesIn, withConsoleErrorCaptured } from '../support/console';
-import { newStack, onlyResource, resourcesOfType, TempOutdirs } from './synth-helpers';
+import { newStack, onlyResource, resourcesOfType, TempOutdirs, TemplateJson } from './synth-helpers';
 
 /**
  * IpAllowlistAuthorizer is an apigateway.IAuthorizer (issue 10 §2): however it is attached, every API it protects
@@ -27,8 +27,8 @@ function setup(props: IpAllowlistAuthorizerProps = {}) {
 }
 
 /** Method properties by `VERB /path`, for the methods of one API. */
-function methodsOf(stack: Stack, api: apigateway.RestApi): Record<string, Record<string, any>> {
-  const out: Record<string, Record<string, any>> = {};
+function methodsOf(stack: Stack, api: apigateway.RestApi): Record<string, TemplateJson> {
+  const out: Record<string, TemplateJson> = {};
   for (const method of api.methods) {
     const props = Template.fromStack(stack).toJSON().Resources[logicalId(stack, method)].Properties;
     out[`${method.httpMethod} ${method.resource.path}`] = props;
@@ -36,7 +36,7 @@ function methodsOf(stack: Stack, api: apigateway.RestApi): Record<string, Record
   return out;
 }
 
-function authorizersOf(stack: Stack): [string, Record<string, any>][] {
+function authorizersOf(stack: Stack): [string, TemplateJson][] {
   return resourcesOfType(Template.fromStack(stack), 'AWS::ApiGateway::Authorizer').map(([id, r]) => [id, r.Properties]);
 }
 

@@ -78,7 +78,11 @@ function v2Findings(stacks: Stack[]): string[] {
     return [
       ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
       ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
-    ].map((m) => `${m.id} ${/^AwsSolutions-\w+(\[[^\]]*\])?/.exec(String(m.entry.data))?.[0]}`);
+    ].map((m) => {
+      // An annotation's data is its message, a string.
+      const message = typeof m.entry.data === 'string' ? m.entry.data : JSON.stringify(m.entry.data);
+      return `${m.id} ${/^AwsSolutions-\w+(\[[^\]]*\])?/.exec(message)?.[0]}`;
+    });
   });
 }
 

@@ -16,6 +16,7 @@ import {
   resourcesOfType,
   statementsOfRole,
   TempOutdirs,
+  TemplateJson,
 } from './synth-helpers';
 
 const outdirs = new TempOutdirs();
@@ -378,8 +379,8 @@ describe('gateway responses', () => {
 });
 
 describe('protectRestApi on a RestApi the user already has', () => {
-  function methods(stack: Stack): Record<string, Record<string, any>> {
-    const out: Record<string, Record<string, any>> = {};
+  function methods(stack: Stack): Record<string, TemplateJson> {
+    const out: Record<string, TemplateJson> = {};
     for (const [id, m] of resourcesOfType(Template.fromStack(stack), 'AWS::ApiGateway::Method')) out[id] = m.Properties;
     return out;
   }

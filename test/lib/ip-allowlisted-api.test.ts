@@ -4,7 +4,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AllowlistTables, IpAllowlistedApi, IpAllowlistedApiProps, Upstream } from '../../lib';
 import { UPSTREAM_CONTEXT_HEADERS } from '../../lib/core';
-import { newStack, onlyResource, resourcesOfType, TempOutdirs } from './synth-helpers';
+import { newStack, onlyResource, resourcesOfType, TempOutdirs, TemplateJson } from './synth-helpers';
 
 const outdirs = new TempOutdirs();
 afterAll(() => outdirs.cleanup());
@@ -31,18 +31,18 @@ function synthApi(props: Partial<IpAllowlistedApiProps> = {}) {
 }
 
 /** Resources of a type that belong to the protected RestApi (not to the admin API next to it). */
-function ofProtectedApi(template: Template, type: string, stack: Stack, api: IpAllowlistedApi): Record<string, any>[] {
+function ofProtectedApi(template: Template, type: string, stack: Stack, api: IpAllowlistedApi): TemplateJson[] {
   const ref = JSON.stringify({ Ref: logicalId(stack, api.api) });
   return resourcesOfType(template, type)
     .map(([, r]) => r.Properties)
     .filter((p) => JSON.stringify(p.RestApiId) === ref);
 }
 
-function methods(template: Template, stack: Stack, api: IpAllowlistedApi): Record<string, any>[] {
+function methods(template: Template, stack: Stack, api: IpAllowlistedApi): TemplateJson[] {
   return ofProtectedApi(template, 'AWS::ApiGateway::Method', stack, api);
 }
 
-function stage(template: Template, stack: Stack, api: IpAllowlistedApi): Record<string, any> {
+function stage(template: Template, stack: Stack, api: IpAllowlistedApi): TemplateJson {
   const stages = ofProtectedApi(template, 'AWS::ApiGateway::Stage', stack, api);
   expect(stages).toHaveLength(1);
   return stages[0];

@@ -28,13 +28,20 @@ export function newStack(outdirs: TempOutdirs, context: Record<string, unknown> 
   return new Stack(app, 'Test');
 }
 
+/**
+ * A fragment of a synthesized template. CloudFormation JSON has no static type: the tests index into it freely and
+ * their assertions check the shapes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- template JSON is untyped (see above)
+export type TemplateJson = Record<string, any>;
+
 /** All resources of one type, as [logicalId, resource] pairs. */
-export function resourcesOfType(template: Template, type: string): [string, { Properties: Record<string, any> }][] {
-  return Object.entries(template.findResources(type)) as [string, { Properties: Record<string, any> }][];
+export function resourcesOfType(template: Template, type: string): [string, { Properties: TemplateJson }][] {
+  return Object.entries(template.findResources(type)) as [string, { Properties: TemplateJson }][];
 }
 
 /** The single resource of a type; fails when there are none or several. */
-export function onlyResource(template: Template, type: string): { logicalId: string; properties: Record<string, any> } {
+export function onlyResource(template: Template, type: string): { logicalId: string; properties: TemplateJson } {
   const found = resourcesOfType(template, type);
   if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
   return { logicalId: found[0][0], properties: found[0][1].Properties };

@@ -4,7 +4,7 @@ import {
   InvalidAuthorizerResponseError,
   methodArn,
   parseAuthorizerAnswer,
-} from '../../local/policy';
+} from '../../local/gateway/policy';
 
 const ARN = 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod';
 const arnFor = (verb: string, p: string) =>

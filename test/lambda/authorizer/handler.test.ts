@@ -27,8 +27,8 @@ import {
  */
 
 interface HandlerModule {
-  handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult>;
-  resetMemoryCache(): void;
+  handler: (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+  resetMemoryCache: () => void;
 }
 
 let t: Tables;
@@ -44,6 +44,7 @@ function loadHandler(env: Record<string, string | undefined>, beforeLoad?: () =>
   let mod: HandlerModule | undefined;
   jest.isolateModules(() => {
     beforeLoad?.();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules loads synchronously, in its own registry
     mod = require('../../../lambda/authorizer/index') as HandlerModule;
   });
   return mod!;
@@ -246,7 +247,9 @@ test('the DynamoDB client is created once per container: every cold read goes th
   let restore: (() => void) | undefined;
   const mod = loadHandler(lambdaEnv(), () => {
     // The SDK module the entry point is about to load (same isolated registry).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the instance in the isolated registry, loaded synchronously
     const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- applied below with each client as `this`
     const original = sdk.DynamoDBClient.prototype.send;
     const spy = jest.spyOn(sdk.DynamoDBClient.prototype, 'send').mockImplementation(function (
       this: unknown,
