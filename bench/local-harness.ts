@@ -64,7 +64,11 @@ export class LocalModeProcess {
       cwd: ROOT,
       execArgv: TS_NODE,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        CDK_DISABLE_CLI_TELEMETRY: 'true',
+      },
     });
     let stderr = '';
     this.child.stderr!.on('data', (d: Buffer) => {

@@ -252,7 +252,6 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
 }
 
 async function main(): Promise<void> {
-  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const { values } = parseArgs({
     options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },

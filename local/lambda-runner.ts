@@ -337,7 +337,6 @@ export function lambdaRuntimeEnvironment(spec: LambdaSpec): Record<string, strin
     AWS_CONFIG_FILE: path.join(spec.codeDir, '.no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(spec.codeDir, '.no-aws-credentials'),
     AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
     // The function's declared runtime is what counts; the local Node version is not the Lambda's.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...spec.environment,
