@@ -184,7 +184,9 @@ function issueError(issue: z.core.$ZodIssue): AdminError {
   switch (issue.code) {
     case 'custom': {
       const carried: unknown = issue.params?.adminError;
-      return carried instanceof AdminError ? carried : invalidValue(param, issue.message);
+      if (carried instanceof AdminError) return carried;
+      // A field typed loosely (see entryText) says it is required with a check that it is there.
+      return issue.input === undefined ? missingParameter(param, issue.message) : invalidValue(param, issue.message);
     }
     case 'invalid_union': {
       // The form whose type the value has says what is wrong inside it; if none, the value has the wrong type.
