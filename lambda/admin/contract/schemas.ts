@@ -47,6 +47,9 @@ function adminCheck<T, U>(check: (value: T) => U) {
   };
 }
 
+/** Any JSON value, null included, but required: zod treats a bare unknown as optional. */
+const anyJson = () => z.unknown().refine((v) => v !== undefined);
+
 /**
  * Documented and typed as a string, but any JSON value passes the shape check: validateEntries then lists a
  * non-string entry among every rejected entry of the request (one 400 for a whole bulk import), which a type
@@ -80,7 +83,7 @@ export type PathParamName = keyof typeof PathParams;
 export const RejectedEntry = z
   .strictObject({
     index: z.int(),
-    value: z.unknown().meta({ description: 'As sent.' }),
+    value: anyJson().meta({ description: 'As sent.' }),
     reason: z.string(),
     code: z.enum([
       'invalid_ip_allowlist_entry',
@@ -92,7 +95,7 @@ export const RejectedEntry = z
       'covers_whole_family',
     ]),
   })
-  .meta({ id: 'RejectedEntry', required: ['index', 'value', 'reason', 'code'] });
+  .meta({ id: 'RejectedEntry' });
 
 export const ErrorBody = z
   .strictObject({
@@ -311,21 +314,16 @@ export const AuditEvent = z
     action: z.enum(AUDIT_ACTIONS),
     scope: z.enum(['organization', 'project', 'key']),
     target: z.string().meta({ example: 'organizations/acme/projects/web/ip_allowlist' }),
-    before: z.unknown().meta({
-      nullable: true,
+    before: anyJson().meta({
       description:
         'The resource before the change (null for a creation). An allowlist too large to record twice within DynamoDB\'s item limit is recorded bounded: `truncated: true`, every entry\'s `value` but not its description or creation details, `entryCount`, and `sha256` of the full snapshot\'s JSON.',
     }),
-    after: z.unknown().meta({
-      nullable: true,
+    after: anyJson().meta({
       description: 'The resource after the change; bounded like `before` when the list is too large to record in full.',
     }),
     requestId: z.string().nullable(),
   })
-  .meta({
-    id: 'AuditEvent',
-    required: ['object', 'id', 'at', 'actor', 'action', 'scope', 'target', 'before', 'after', 'requestId'],
-  });
+  .meta({ id: 'AuditEvent' });
 
 export const AuditEventList = z
   .strictObject({ object: z.literal('list'), data: z.array(AuditEvent), next_cursor: z.string().nullable() })
