@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OPERATIONS, OperationInput, OperationName, OperationSpec, RouteDefinition } from './contract/routes';
 import { requestHints } from './contract/schemas';
 import {

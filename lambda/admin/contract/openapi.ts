@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import * as z from 'zod';
 import { operationDocs, TAGS } from './docs';
 import { ErrorStatus, OPERATIONS, OperationSpec, ROUTES, RouteDefinition } from './routes';
 import { ErrorBody, PathParams } from './schemas';

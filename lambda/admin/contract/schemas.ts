@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } from '../allowlist-ops';
 import { normalizeIpAddress } from '../../core/allowlist';
 import { ID_PATTERN } from '../../core/model';
