@@ -277,9 +277,13 @@ export class AdminClient {
   }
 
   setEnabled(t: AllowlistTarget, enabled: boolean, ifMatch?: number) {
-    return this.request<OperationResult<'enableAllowlist'>>('POST', `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`, {
-      headers: ifMatchHeader(ifMatch),
-    });
+    return this.request<OperationResult<'enableAllowlist'>>(
+      'POST',
+      `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`,
+      {
+        headers: ifMatchHeader(ifMatch),
+      },
+    );
   }
 
   check(t: AllowlistTarget, ip: string, draftEntries?: readonly EntryInput[]) {

@@ -132,7 +132,14 @@ function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntr
   if (rejected.length === 1 && !paramPrefix) {
     const r = rejected[0];
     const param = DESCRIPTION_CODES.has(r.code) ? 'description' : 'value';
-    return new AdminError({ statusCode: status, code: r.code, message: capitalize(r.reason) + '.', param, type, rejected });
+    return new AdminError({
+      statusCode: status,
+      code: r.code,
+      message: capitalize(r.reason) + '.',
+      param,
+      type,
+      rejected,
+    });
   }
   const code = status === 409 ? 'duplicate_entry' : 'invalid_entries';
   const list = rejected.map((r) => `${paramPrefix || 'entries'}[${r.index}]: ${r.reason}`).join('; ');
@@ -157,7 +164,12 @@ function capitalize(s: string): string {
  * Checked on the complete resulting list, so entries added one request at a time are caught too.
  */
 /** The core parser's canonical form of `text`; its message, as a 400 with `code`, when it refuses the text. */
-export function normalizedOr400(normalize: (text: string) => string, text: string, code: string, param: string): string {
+export function normalizedOr400(
+  normalize: (text: string) => string,
+  text: string,
+  code: string,
+  param: string,
+): string {
   try {
     return normalize(text);
   } catch (err) {

@@ -18,7 +18,14 @@ import {
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { AdminError, allowlistTooLarge, internalError, storageUnavailable, tooMuchContention, writeOutcomeUnknown } from './errors';
+import {
+  AdminError,
+  allowlistTooLarge,
+  internalError,
+  storageUnavailable,
+  tooMuchContention,
+  writeOutcomeUnknown,
+} from './errors';
 import { clock, propagate } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseInput, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
@@ -125,7 +132,9 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
 function run<K extends OperationName>(
   operation: K,
   deps: AdminDependencies,
-  req: Omit<AdminRequest<K>, 'input'> & { readonly raw: { readonly query: Record<string, string>; readonly body: unknown } },
+  req: Omit<AdminRequest<K>, 'input'> & {
+    readonly raw: { readonly query: Record<string, string>; readonly body: unknown };
+  },
 ): Promise<AdminResponse> {
   const { raw, ...rest } = req;
   const handler: Handler<K> = HANDLERS[operation];

@@ -181,7 +181,11 @@ export const apiKeyRevokedForCheck = (keyId: string) =>
   });
 
 export const apiKeyAlreadyRevoked = (keyId: string) =>
-  new ConflictError({ code: 'api_key_already_revoked', message: `API key ${keyId} is already revoked.`, param: 'keyId' });
+  new ConflictError({
+    code: 'api_key_already_revoked',
+    message: `API key ${keyId} is already revoked.`,
+    param: 'keyId',
+  });
 
 export const entryNotFound = (value: string) =>
   new NotFoundError({ code: 'entry_not_found', message: `The allowlist has no entry ${value}.`, param: 'value' });

@@ -134,7 +134,8 @@ function parseBodyWith(schema: z.ZodType, body: unknown): unknown {
   const result = schema.safeParse(body, { reportInput: true });
   if (result.success) return result.data;
   const form = forms.filter((f) => sent.every((k) => fieldsOf(f).includes(k))).pop();
-  if (!form) throw badRequest('conflicting_parameters', requestHints.get(schema)?.conflict ?? 'Send one form of the body.');
+  if (!form)
+    throw badRequest('conflicting_parameters', requestHints.get(schema)?.conflict ?? 'Send one form of the body.');
   return parseWith(form, body);
 }
 
@@ -167,16 +168,12 @@ const EXPECTED: Readonly<Record<string, string>> = {
  */
 function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
   const first = issues.find((i) => i.code !== 'unrecognized_keys') ?? issues[0];
-  const outer = issues.find(
-    (i) => i.code === 'unrecognized_keys' && i.path.every((p, n) => first.path[n] === p),
-  );
+  const outer = issues.find((i) => i.code === 'unrecognized_keys' && i.path.every((p, n) => first.path[n] === p));
   return outer ?? first;
 }
 
 function paramOf(path: readonly PropertyKey[]): string {
-  return path
-    .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+  return path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 function issueError(issue: z.core.$ZodIssue): AdminError {

@@ -65,7 +65,10 @@ function allowlistDocs(operation: AllowlistOperation, scope: ListScope): Operati
         summary: `Replace ${owner} IP allowlist (bulk import)`,
         description:
           'All or nothing: if any entry is invalid, 400 lists every rejected entry with its reason and nothing changes. Entries whose value was already present keep their createdAt/createdBy. `enabled` omitted keeps the current flag. An enabled list cannot be left empty (400 empty_allowlist). More than maxEntries entries: 422. Entries that together cover every IPv4 or every IPv6 address (`0.0.0.0/1` + `128.0.0.0/1`) are refused with 422 allowlist_covers_all_addresses naming them. A description with control, bidirectional-formatting or line-separator characters: 400 (code invalid_characters for the entry). This is also how a corrupt stored list is repaired: the PUT replaces it whole, conditioned on the corrupt state it read, audited with `before: {corrupt, version}`; `enabled` is required unless the stored flag was still readable, and If-Match compares with the version the corrupt list claims (0 when none).',
-        requestExample: { entries: [{ value: '203.0.113.0/24', description: 'office' }, '2001:db8::/48'], enabled: true },
+        requestExample: {
+          entries: [{ value: '203.0.113.0/24', description: 'office' }, '2001:db8::/48'],
+          enabled: true,
+        },
       };
     case 'addAllowlistEntries':
       return {

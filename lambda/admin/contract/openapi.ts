@@ -10,13 +10,10 @@ import { ErrorBody, PathParams } from './schemas';
  * the Lambda does not.
  */
 
-/** A component as the registry takes it (plain OpenAPI, not zod). */
-type ResponseObject = Parameters<OpenAPIRegistry['registerComponent']>[2];
-
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 
 /** The shared error responses: every route lists the statuses it can answer (OPERATIONS[...].errors). */
-const ERROR_RESPONSES: Readonly<Record<ErrorStatus, { readonly name: string; readonly config: ResponseObject }>> = {
+const ERROR_RESPONSES = {
   400: {
     name: 'BadRequest',
     config: {
@@ -44,7 +41,7 @@ const ERROR_RESPONSES: Readonly<Record<ErrorStatus, { readonly name: string; rea
     name: 'MethodNotAllowed',
     config: {
       description: 'The path exists for other methods (listed in the Allow header).',
-      headers: { Allow: { schema: { type: 'string' } } },
+      headers: { Allow: { schema: { type: 'string' as const } } },
       content: { 'application/json': { schema: ERROR_REF } },
     },
   },
@@ -80,7 +77,8 @@ const ERROR_RESPONSES: Readonly<Record<ErrorStatus, { readonly name: string; rea
           schema: ERROR_REF,
           example: {
             error: {
-              message: 'An allowlist holds at most 50 entries (the maxEntries limit); it has 50 and this request adds 1.',
+              message:
+                'An allowlist holds at most 50 entries (the maxEntries limit); it has 50 and this request adds 1.',
               type: 'invalid_request_error',
               param: 'entries',
               code: 'allowlist_limit_exceeded',
@@ -98,18 +96,15 @@ const ERROR_RESPONSES: Readonly<Record<ErrorStatus, { readonly name: string; rea
       content: { 'application/json': { schema: ERROR_REF } },
     },
   },
-};
+} satisfies Record<ErrorStatus, { readonly name: string; readonly config: object }>;
 
 const ETAG = { $ref: '#/components/headers/ETag' };
 
-const IF_MATCH = z
-  .string()
-  .optional()
-  .meta({
-    description:
-      'Apply the change only if the list is still at this version (its ETag; `"3"`, `W/"3"` or `3`). Stale: 412 version_mismatch, nothing written.',
-    example: '"3"',
-  });
+const IF_MATCH = z.string().optional().meta({
+  description:
+    'Apply the change only if the list is still at this version (its ETag; `"3"`, `W/"3"` or `3`). Stale: 412 version_mismatch, nothing written.',
+  example: '"3"',
+});
 
 function registerRoute(registry: OpenAPIRegistry, route: RouteDefinition): void {
   const spec: OperationSpec = OPERATIONS[route.operation];

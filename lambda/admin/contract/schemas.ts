@@ -22,7 +22,8 @@ import { AdminError } from '../errors';
  */
 
 /** `error` of a required field: the phrase that says what to send, used only when the field is missing. */
-const missing = (what: string) => (issue: { readonly input?: unknown }) => (issue.input === undefined ? what : undefined);
+const missing = (what: string) => (issue: { readonly input?: unknown }) =>
+  issue.input === undefined ? what : undefined;
 
 /** A strict object whose unknown-key error message is the list of allowed keys (the mapper words the rest). */
 function strictRequest<T extends z.ZodRawShape>(shape: T) {
@@ -286,7 +287,9 @@ export const CreatedApiKey = z
   })
   .meta({ id: 'CreatedApiKey' });
 
-export const RevokedApiKey = z.strictObject({ ...apiKeyFields, propagation: Propagation }).meta({ id: 'RevokedApiKey' });
+export const RevokedApiKey = z
+  .strictObject({ ...apiKeyFields, propagation: Propagation })
+  .meta({ id: 'RevokedApiKey' });
 
 export const ApiKeyList = z
   .strictObject({ object: z.literal('list'), data: z.array(ApiKey), next_cursor: z.string().nullable() })
@@ -316,7 +319,7 @@ export const AuditEvent = z
     target: z.string().meta({ example: 'organizations/acme/projects/web/ip_allowlist' }),
     before: anyJson().meta({
       description:
-        'The resource before the change (null for a creation). An allowlist too large to record twice within DynamoDB\'s item limit is recorded bounded: `truncated: true`, every entry\'s `value` but not its description or creation details, `entryCount`, and `sha256` of the full snapshot\'s JSON.',
+        "The resource before the change (null for a creation). An allowlist too large to record twice within DynamoDB's item limit is recorded bounded: `truncated: true`, every entry's `value` but not its description or creation details, `entryCount`, and `sha256` of the full snapshot's JSON.",
     }),
     after: anyJson().meta({
       description: 'The resource after the change; bounded like `before` when the list is too large to record in full.',
@@ -343,7 +346,13 @@ export const PageQuery = z.object({
     .refine((text) => /^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= 100, { error: limitMessage })
     .transform(Number)
     .optional()
-    .meta({ description: 'Page size, 1 to 100.', type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE }),
+    .meta({
+      description: 'Page size, 1 to 100.',
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: DEFAULT_PAGE_SIZE,
+    }),
   cursor: z.string().optional().meta({ description: 'The `next_cursor` of the previous page.' }),
 });
 
@@ -358,6 +367,7 @@ export const EntryValueQuery = z.object({
 
 export type ErrorBodyView = z.output<typeof ErrorBody>;
 export type EntryInputBody = z.input<typeof EntryInput>;
+export type AllowlistEntryView = z.output<typeof AllowlistEntry>;
 export type AllowlistView = z.output<typeof Allowlist>;
 export type AllowlistWriteView = z.output<typeof AllowlistWriteResult>;
 export type PropagationView = z.output<typeof Propagation>;
