@@ -162,14 +162,19 @@ const EXPECTED: Readonly<Record<string, string>> = {
 };
 
 /**
- * The issue that the checks, in the order they were always made, would have reported first: zod lists issues in
- * field order but an object's unknown keys last, while a field's unknown keys were always reported before what is
- * wrong inside it.
+ * The issue that the checks, in the order they were always made, would have reported first. Zod walks fields in
+ * order, as they were checked, but reports an object's unknown keys after everything inside it, while they were
+ * always reported first: each such issue moves before the first issue inside its object.
  */
 function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
-  const first = issues.find((i) => i.code !== 'unrecognized_keys') ?? issues[0];
-  const outer = issues.find((i) => i.code === 'unrecognized_keys' && i.path.every((p, n) => first.path[n] === p));
-  return outer ?? first;
+  const ordered: z.core.$ZodIssue[] = [];
+  for (const issue of issues) {
+    const inside =
+      issue.code === 'unrecognized_keys' ? ordered.findIndex((o) => issue.path.every((p, n) => o.path[n] === p)) : -1;
+    if (inside >= 0) ordered.splice(inside, 0, issue);
+    else ordered.push(issue);
+  }
+  return ordered[0];
 }
 
 function paramOf(path: readonly PropertyKey[]): string {
