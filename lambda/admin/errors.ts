@@ -72,40 +72,29 @@ export class AdminError extends Error {
 
 type StatusErrorOptions = Omit<AdminErrorOptions, 'statusCode'>;
 
-/** 400: the request is malformed; the message says what to fix. */
-export class BadRequestError extends AdminError {
-  constructor(options: StatusErrorOptions) {
-    super({ ...options, statusCode: 400 });
-  }
+/** The base of an error class with a fixed status (and defaults, such as its type). */
+function withStatus(statusCode: number, defaults: Partial<StatusErrorOptions> = {}) {
+  return class extends AdminError {
+    constructor(options: StatusErrorOptions) {
+      super({ ...defaults, ...options, statusCode });
+    }
+  };
 }
+
+/** 400: the request is malformed; the message says what to fix. */
+export class BadRequestError extends withStatus(400) {}
 
 /** 404: no such route, key or entry. */
-export class NotFoundError extends AdminError {
-  constructor(options: StatusErrorOptions) {
-    super({ ...options, statusCode: 404 });
-  }
-}
+export class NotFoundError extends withStatus(404) {}
 
-/** 409: the state forbids the change (revoked key, corrupt list, contention); type conflict_error unless said. */
-export class ConflictError extends AdminError {
-  constructor(options: StatusErrorOptions) {
-    super({ type: ADMIN_ERROR_TYPES.conflict, ...options, statusCode: 409 });
-  }
-}
+/** 409: the state forbids the change (revoked key, corrupt list, contention). */
+export class ConflictError extends withStatus(409, { type: ADMIN_ERROR_TYPES.conflict }) {}
 
 /** 422: well-formed, but the result would break a rule of the list (size, whole families). */
-export class UnprocessableError extends AdminError {
-  constructor(options: StatusErrorOptions) {
-    super({ ...options, statusCode: 422 });
-  }
-}
+export class UnprocessableError extends withStatus(422) {}
 
 /** 503: the store could not be used (or could not say whether a write landed). */
-export class ServiceUnavailableError extends AdminError {
-  constructor(options: StatusErrorOptions) {
-    super({ ...options, statusCode: 503 });
-  }
-}
+export class ServiceUnavailableError extends withStatus(503) {}
 
 // Constructors for the errors the handlers raise, so each code and status is spelled once.
 
