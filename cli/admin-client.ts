@@ -1,4 +1,13 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
+import { ResourceRef as AllowlistTarget, resourceUrlPath } from '../lambda/admin/contract/paths';
+import type { OperationResult } from '../lambda/admin/contract/routes';
+import type {
+  AllowlistView,
+  AuditEventView,
+  CheckView,
+  EntryInputBody,
+  PropagationView,
+} from '../lambda/admin/contract/schemas';
 
 /**
  * A small typed client of the admin API (routes in lambda/admin/routes.ts), shared by the CLI and local mode's
@@ -39,16 +48,20 @@ export interface AdminClientOptions {
 }
 
 /** A scope of an allowlist: the organization's, a project's, or one API key's. */
-export interface AllowlistTarget {
-  readonly org: string;
-  readonly project?: string;
-  readonly keyId?: string;
-}
+export type { AllowlistTarget };
 
-export interface EntryInput {
-  readonly value: string;
-  readonly description?: string;
-}
+// The answers' and requests' shapes are the contract's schemas (lambda/admin/contract), imported as types only: the
+// CLI bundle carries no zod.
+export type { AllowlistView, CheckView };
+export type Propagation = PropagationView;
+/** An entry with a description (an entry may also be sent as a bare string). */
+export type EntryInput = Exclude<EntryInputBody, string>;
+/** An allowlist as a read or a write answers it: a write adds `propagation`. */
+export type AllowlistWriteView = AllowlistView & { readonly propagation?: Propagation };
+export type ApiKeyView = OperationResult<'getApiKey'>;
+export type AuditView = AuditEventView;
+/** A page of a listing (API keys, audit events): the shape the contract's `*List` schemas share. */
+export type ListView<T> = { readonly object: 'list'; readonly data: readonly T[]; readonly next_cursor: string | null };
 
 /** An error answer of the admin API (`{"error":{message,type,param,code}}`) or a transport failure. */
 export class AdminApiError extends Error {
@@ -240,18 +253,18 @@ export class AdminClient {
   // --- allowlists --------------------------------------------------------------------------------------------
 
   getAllowlist(t: AllowlistTarget) {
-    return this.request<AllowlistView>('GET', allowlistPath(t));
+    return this.request<OperationResult<'getAllowlist'>>('GET', allowlistPath(t));
   }
 
   replaceAllowlist(t: AllowlistTarget, entries: readonly EntryInput[], enabled?: boolean, ifMatch?: number) {
-    return this.request<AllowlistWriteView>('PUT', allowlistPath(t), {
+    return this.request<OperationResult<'replaceAllowlist'>>('PUT', allowlistPath(t), {
       body: { entries, ...(enabled === undefined ? {} : { enabled }) },
       headers: ifMatchHeader(ifMatch),
     });
   }
 
   addEntries(t: AllowlistTarget, entries: readonly EntryInput[], ifMatch?: number) {
-    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/entries`, {
+    return this.request<OperationResult<'addAllowlistEntries'>>('POST', `${allowlistPath(t)}/entries`, {
       body: { entries },
       headers: ifMatchHeader(ifMatch),
     });
@@ -259,20 +272,24 @@ export class AdminClient {
 
   removeEntry(t: AllowlistTarget, value: string, ifMatch?: number) {
     // The query form keeps the `/` of a CIDR out of the path, where proxies and signers treat it differently.
-    return this.request<AllowlistWriteView>('DELETE', `${allowlistPath(t)}/entries`, {
+    return this.request<OperationResult<'deleteAllowlistEntryByQuery'>>('DELETE', `${allowlistPath(t)}/entries`, {
       query: { value },
       headers: ifMatchHeader(ifMatch),
     });
   }
 
   setEnabled(t: AllowlistTarget, enabled: boolean, ifMatch?: number) {
-    return this.request<AllowlistWriteView>('POST', `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`, {
-      headers: ifMatchHeader(ifMatch),
-    });
+    return this.request<OperationResult<'enableAllowlist'>>(
+      'POST',
+      `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`,
+      {
+        headers: ifMatchHeader(ifMatch),
+      },
+    );
   }
 
   check(t: AllowlistTarget, ip: string, draftEntries?: readonly EntryInput[]) {
-    return this.request<CheckView>('POST', `${allowlistPath(t)}/check`, {
+    return this.request<OperationResult<'checkIp'>>('POST', `${allowlistPath(t)}/check`, {
       body: { ip, ...(draftEntries ? { entries: draftEntries } : {}) },
     });
   }
@@ -280,48 +297,35 @@ export class AdminClient {
   // --- keys and audit ------------------------------------------------------------------------------------------
 
   createKey(org: string, project: string, name: string) {
-    return this.request<ApiKeyView & { key: string; propagation?: Propagation }>(
-      'POST',
-      `${projectPath(org, project)}/api_keys`,
-      { body: { name } },
-    );
+    return this.request<OperationResult<'createApiKey'>>('POST', resourceUrlPath({ org, project }, 'api_keys'), {
+      body: { name },
+    });
   }
 
   listKeys(org: string, project: string, limit?: number, cursor?: string) {
-    return this.request<ListView<ApiKeyView>>('GET', `${projectPath(org, project)}/api_keys`, {
+    return this.request<OperationResult<'listApiKeys'>>('GET', resourceUrlPath({ org, project }, 'api_keys'), {
       query: { limit: limit === undefined ? undefined : String(limit), cursor },
     });
   }
 
   getKey(org: string, project: string, keyId: string) {
-    return this.request<ApiKeyView>('GET', `${projectPath(org, project)}/api_keys/${encodeURIComponent(keyId)}`);
+    return this.request<OperationResult<'getApiKey'>>('GET', resourceUrlPath({ org, project, keyId }));
   }
 
   revokeKey(org: string, project: string, keyId: string) {
-    return this.request<ApiKeyView & { propagation?: Propagation }>(
-      'DELETE',
-      `${projectPath(org, project)}/api_keys/${encodeURIComponent(keyId)}`,
-    );
+    return this.request<OperationResult<'revokeApiKey'>>('DELETE', resourceUrlPath({ org, project, keyId }));
   }
 
   audit(org: string, limit?: number, cursor?: string) {
-    return this.request<ListView<AuditView>>('GET', `/v1/organizations/${encodeURIComponent(org)}/audit_log`, {
+    return this.request<OperationResult<'listAuditLog'>>('GET', resourceUrlPath({ org }, 'audit_log'), {
       query: { limit: limit === undefined ? undefined : String(limit), cursor },
     });
   }
 }
 
-function projectPath(org: string, project: string): string {
-  return `/v1/organizations/${encodeURIComponent(org)}/projects/${encodeURIComponent(project)}`;
-}
-
 export function allowlistPath(t: AllowlistTarget): string {
   if (t.keyId !== undefined && t.project === undefined) throw new Error('a per-key allowlist needs the project too');
-  const org = `/v1/organizations/${encodeURIComponent(t.org)}`;
-  if (t.project === undefined) return `${org}/ip_allowlist`;
-  const project = projectPath(t.org, t.project);
-  if (t.keyId === undefined) return `${project}/ip_allowlist`;
-  return `${project}/api_keys/${encodeURIComponent(t.keyId)}/ip_allowlist`;
+  return resourceUrlPath(t, 'ip_allowlist');
 }
 
 function ifMatchHeader(version: number | undefined): Record<string, string> {
@@ -344,80 +348,4 @@ function errorFromResponse(status: number, body: unknown): AdminApiError {
         ? body.slice(0, 300)
         : `HTTP ${status}`;
   return new AdminApiError(`${text} (HTTP ${status})`, status, undefined, body);
-}
-
-// --- response shapes (lambda/admin/views.ts) -----------------------------------------------------------------
-
-export interface Propagation {
-  readonly flushed: boolean;
-  readonly maxDelaySeconds: number;
-}
-
-export interface AllowlistEntryView {
-  readonly value: string;
-  readonly description: string;
-  readonly createdAt: string;
-  readonly createdBy: string;
-}
-
-export interface AllowlistView {
-  readonly scope: 'organization' | 'project' | 'key';
-  readonly organizationId: string;
-  readonly projectId: string | null;
-  readonly apiKeyId: string | null;
-  readonly enabled: boolean;
-  readonly entries: readonly AllowlistEntryView[];
-  readonly version: number;
-  readonly updatedAt: string | null;
-  readonly updatedBy: string | null;
-  readonly maxEntries?: number;
-  readonly propagationDelaySeconds?: number;
-}
-
-export interface AllowlistWriteView extends AllowlistView {
-  readonly propagation?: Propagation;
-}
-
-export interface CheckView {
-  readonly allowed: boolean;
-  readonly ip: string;
-  readonly scope: 'key' | 'project' | 'organization' | 'none';
-  readonly matchedEntry: string | null;
-  readonly keyMatchedEntry?: string | null;
-  readonly enabled: boolean;
-  readonly draft?: boolean;
-}
-
-export interface ApiKeyView {
-  readonly id: string;
-  readonly organizationId: string;
-  readonly projectId: string;
-  readonly name: string;
-  readonly redactedValue: string;
-  readonly status: string;
-  readonly createdAt: string;
-  readonly createdBy: string;
-  readonly revokedAt: string | null;
-  readonly allowlist?: {
-    readonly enabled: boolean;
-    readonly entryCount: number;
-    readonly version: number;
-    readonly corrupt?: boolean;
-  };
-}
-
-export interface AuditView {
-  readonly id?: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly scope?: string;
-  readonly target?: string;
-  readonly before?: unknown;
-  readonly after?: unknown;
-}
-
-export interface ListView<T> {
-  readonly data: readonly T[];
-  readonly next_cursor: string | null;
 }

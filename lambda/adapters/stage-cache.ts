@@ -31,7 +31,7 @@ export interface FlushLogger {
 export const FLUSH_TIMEOUT_MS = 3000;
 
 /** A flusher for a deployment without protected stages (nothing is cached anywhere, so nothing to flush). */
-export const NO_STAGE_FLUSHER: StageCacheFlusher = { flush: async () => false };
+export const NO_STAGE_FLUSHER: StageCacheFlusher = { flush: () => Promise.resolve(false) };
 
 export function createStageCacheFlusher(
   client: APIGatewayClient,

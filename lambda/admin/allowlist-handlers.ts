@@ -1,32 +1,30 @@
-import { AllowlistTarget, AuditEvent, newEventId } from '../adapters/admin-store';
+import { AllowlistTarget } from '../adapters/admin-store';
 import { CorruptAllowlist, CorruptAllowlistError } from '../adapters/items';
-import { AllowlistEntryError, normalizeAllowlistEntry, normalizeIpAddress } from '../core/allowlist';
+import { normalizeAllowlistEntry } from '../core/allowlist';
 import { decideIpFromSettings } from '../core/decision';
 import { AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../core/model';
 import {
   ChangeContext,
-  EntryInput,
-  ValidEntry,
   addEntries,
+  normalizedOr400,
   refuseWholeFamily,
   removeEntry,
   replaceEntries,
   setEnabled,
-  validateEntries,
 } from './allowlist-ops';
+import { auditEvent } from './audit';
+import { ResourceRef, resourcePath } from './contract/paths';
+import { AuditAction } from './contract/schemas';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import {
-  ADMIN_ERROR_TYPES,
   AdminError,
   allowlistCorrupt,
   apiKeyNotFound,
   apiKeyRevoked,
-  badRequest,
-  invalidType,
+  apiKeyRevokedForCheck,
   missingParameter,
   versionMismatch,
 } from './errors';
-import { expectObject, optionalBoolean, requiredString } from './request';
 import { AllowlistLocation, allowlistSnapshot, allowlistView } from './views';
 import { clock, propagate, withConflictRetry, worstCaseDelaySeconds } from './writes';
 
@@ -54,12 +52,11 @@ function locationOf(target: AllowlistTarget): AllowlistLocation {
   };
 }
 
-/** The changed resource as recorded in the audit log. */
-export function targetPath(target: AllowlistTarget): string {
-  const org = `organizations/${target.organizationId}`;
-  if (target.scope === 'organization') return `${org}/ip_allowlist`;
-  if (target.scope === 'project') return `${org}/projects/${target.projectId}/ip_allowlist`;
-  return `${org}/projects/${target.projectId}/api_keys/${target.keyId}/ip_allowlist`;
+/** The list as a resource of the API's tree (its audit target and URL path). */
+function resourceOf(target: AllowlistTarget): ResourceRef {
+  if (target.scope === 'organization') return { org: target.organizationId };
+  if (target.scope === 'project') return { org: target.organizationId, project: target.projectId };
+  return { org: target.organizationId, project: target.projectId, keyId: target.keyId };
 }
 
 interface LoadedList {
@@ -122,7 +119,7 @@ export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): 
 async function writeAllowlist(
   deps: AdminDependencies,
   req: AdminRequest,
-  action: string,
+  action: AuditAction,
   change: Change,
   repair?: (corrupt: CorruptAllowlist, ctx: ChangeContext) => AllowlistSettings,
 ): Promise<AdminResponse> {
@@ -138,19 +135,15 @@ async function writeAllowlist(
     const now = new Date(nowMs).toISOString();
     const ctx: ChangeContext = { actor: req.actor, now, maxEntries: deps.config.maxEntries };
     const next = corrupt ? repair!(corrupt, ctx) : change(loaded, ctx);
-    const audit: AuditEvent = {
+    const audit = auditEvent(req, now, {
       organizationId: target.organizationId,
-      eventId: newEventId(now),
-      at: now,
-      actor: req.actor,
       action,
       scope: target.scope,
-      target: targetPath(target),
+      target: resourcePath(resourceOf(target), 'ip_allowlist'),
       // What was there, as far as it can be told: a corrupt list is recorded as such, with why.
       before: corrupt ? { corrupt: corrupt.reason, version: corrupt.version } : allowlistSnapshot(loaded),
       after: allowlistSnapshot(next),
-      requestId: req.requestId,
-    };
+    });
     if (target.scope === 'key') await deps.store.commitKeyList(key!, currentVersion, next, audit, corrupt);
     else await deps.store.commitScopeList(target, currentVersion, next, audit, corrupt);
     committedAt = clock(deps);
@@ -164,22 +157,11 @@ async function writeAllowlist(
   };
 }
 
-/** Entries as sent: `["10.0.0.0/8", {"value": "...", "description": "..."}]`. */
-function entryInputs(value: unknown, param: string): EntryInput[] {
-  if (!Array.isArray(value)) throw invalidType(param, 'an array of entries', value);
-  return value.map((item, index) => {
-    if (typeof item === 'string') return { value: item };
-    const obj = expectObject(item, `${param}[${index}]`, ['value', 'description']);
-    if (obj.value === undefined) throw missingParameter(`${param}[${index}].value`, 'the IP address or CIDR range');
-    return { value: obj.value, description: obj.description };
-  });
-}
-
-export async function replaceAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  const body = expectObject(req.body, '', ['entries', 'enabled']);
-  if (body.entries === undefined) throw missingParameter('entries', 'the complete new list; [] empties it');
-  const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
-  const enabled = optionalBoolean(body, 'enabled');
+export async function replaceAllowlist(
+  deps: AdminDependencies,
+  req: AdminRequest<'replaceAllowlist'>,
+): Promise<AdminResponse> {
+  const { entries, enabled } = req.input.body;
   return writeAllowlist(
     deps,
     req,
@@ -199,49 +181,32 @@ export async function replaceAllowlist(deps: AdminDependencies, req: AdminReques
   );
 }
 
-export async function addAllowlistEntries(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  const body = expectObject(req.body, '', ['entries', 'value', 'description']);
-  let entries: ValidEntry[];
-  let paramPrefix: string;
-  if (body.entries !== undefined) {
-    if (body.value !== undefined || body.description !== undefined) {
-      throw badRequest(
-        'conflicting_parameters',
-        'Send either "entries" (an array) or one "value" with an optional "description", not both.',
-      );
-    }
-    const inputs = entryInputs(body.entries, 'entries');
-    if (inputs.length === 0)
-      throw badRequest('invalid_value', '"entries" is empty: add at least one entry.', 'entries');
-    paramPrefix = 'entries';
-    entries = validateEntries(inputs, paramPrefix);
-  } else {
-    if (body.value === undefined)
-      throw missingParameter('value', 'the IP address or CIDR range to add (or "entries" for many)');
-    paramPrefix = '';
-    entries = validateEntries([{ value: body.value, description: body.description }], paramPrefix);
-  }
+export async function addAllowlistEntries(
+  deps: AdminDependencies,
+  req: AdminRequest<'addAllowlistEntries'>,
+): Promise<AdminResponse> {
+  const { entries, paramPrefix } = req.input.body;
   return writeAllowlist(deps, req, 'ip_allowlist.entries.add', (current, ctx) =>
     addEntries(current, entries, ctx, paramPrefix),
   );
 }
 
-/** The core parser's canonical form of `text`; its message, as a 400 with `code`, when it refuses the text. */
-function normalizedOr400(normalize: (text: string) => string, text: string, code: string, param: string): string {
-  try {
-    return normalize(text);
-  } catch (err) {
-    if (!(err instanceof AllowlistEntryError)) throw err;
-    throw badRequest(code, err.message, param);
-  }
-}
-
-/** DELETE by path (`/entries/{value}`, value URL-encoded) or by query (`/entries?value=...`). */
-export async function deleteAllowlistEntry(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  const raw = req.params.value ?? req.query.value;
-  if (raw === undefined) throw missingParameter('value', 'the entry to remove, in any form that normalizes to it');
+function removeAllowlistEntry(deps: AdminDependencies, req: AdminRequest, raw: string): Promise<AdminResponse> {
   const value = normalizedOr400(normalizeAllowlistEntry, raw, 'invalid_ip_allowlist_entry', 'value');
   return writeAllowlist(deps, req, 'ip_allowlist.entry.delete', (current, ctx) => removeEntry(current, value, ctx));
+}
+
+/** DELETE by path (`/entries/{value}`, value URL-encoded): the router only matches it with a value. */
+export async function deleteAllowlistEntry(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+  return removeAllowlistEntry(deps, req, req.params.value ?? '');
+}
+
+/** DELETE by query (`/entries?value=...`). */
+export async function deleteAllowlistEntryByQuery(
+  deps: AdminDependencies,
+  req: AdminRequest<'deleteAllowlistEntryByQuery'>,
+): Promise<AdminResponse> {
+  return removeAllowlistEntry(deps, req, req.input.query.value);
 }
 
 export async function enableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
@@ -257,17 +222,10 @@ export async function disableAllowlist(deps: AdminDependencies, req: AdminReques
  * (core/decision.ts) on the stored lists, so it cannot disagree with the authorizer. With `entries`, that draft
  * replaces this scope's list, as if it were saved and enabled.
  */
-export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  const body = expectObject(req.body, '', ['ip', 'entries']);
-  const ip = normalizedOr400(
-    normalizeIpAddress,
-    requiredString(body, 'ip', 'the IP address to check'),
-    'invalid_ip_address',
-    'ip',
-  );
+export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkIp'>): Promise<AdminResponse> {
+  const { ip, entries } = req.input.body;
   let draft: AllowlistSettings | undefined;
-  if (body.entries !== undefined) {
-    const entries = validateEntries(entryInputs(body.entries, 'entries'), 'entries');
+  if (entries !== undefined) {
     // A draft that could never be saved is answered as saving it would be.
     refuseWholeFamily(entries);
     draft = {
@@ -299,13 +257,7 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest): Promi
   const organization = organizationLoad.settings;
   const project = projectLoad.settings;
   if (keyList?.key && keyList.key.status !== 'active') {
-    throw new AdminError(
-      409,
-      'api_key_revoked',
-      `API key ${keyList.key.keyId} is revoked: the authorizer rejects it whatever the IP.`,
-      'keyId',
-      ADMIN_ERROR_TYPES.conflict,
-    );
+    throw apiKeyRevokedForCheck(keyList.key.keyId);
   }
   if (keyList?.corrupt && !draft) throw corruptError(target, keyList.corrupt);
 

@@ -4,6 +4,7 @@ import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
 import {
   ADMIN_ERROR_TYPES,
   AdminError,
+  badRequest,
   RejectedEntry,
   coversWholeFamily,
   emptyAllowlist,
@@ -132,19 +133,26 @@ function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntr
   if (rejected.length === 1 && !paramPrefix) {
     const r = rejected[0];
     const param = DESCRIPTION_CODES.has(r.code) ? 'description' : 'value';
-    return new AdminError(status, r.code, capitalize(r.reason) + '.', param, type, rejected);
+    return new AdminError({
+      statusCode: status,
+      code: r.code,
+      message: capitalize(r.reason) + '.',
+      param,
+      type,
+      rejected,
+    });
   }
   const code = status === 409 ? 'duplicate_entry' : 'invalid_entries';
   const list = rejected.map((r) => `${paramPrefix || 'entries'}[${r.index}]: ${r.reason}`).join('; ');
   const what = rejected.length === 1 ? '1 entry was' : `${rejected.length} entries were`;
-  return new AdminError(
-    status,
+  return new AdminError({
+    statusCode: status,
     code,
-    `${what} rejected and nothing was changed: ${list}.`,
-    paramPrefix || 'value',
+    message: `${what} rejected and nothing was changed: ${list}.`,
+    param: paramPrefix || 'value',
     type,
     rejected,
-  );
+  });
 }
 
 function capitalize(s: string): string {
@@ -156,6 +164,21 @@ function capitalize(s: string): string {
  * pieces (`0.0.0.0/1` + `128.0.0.0/1`) they would restrict nothing for that family while the list looks enforced.
  * Checked on the complete resulting list, so entries added one request at a time are caught too.
  */
+/** The core parser's canonical form of `text`; its message, as a 400 with `code`, when it refuses the text. */
+export function normalizedOr400(
+  normalize: (text: string) => string,
+  text: string,
+  code: string,
+  param: string,
+): string {
+  try {
+    return normalize(text);
+  } catch (err) {
+    if (!(err instanceof AllowlistEntryError)) throw err;
+    throw badRequest(code, err.message, param);
+  }
+}
+
 export function refuseWholeFamily(entries: readonly { readonly value: string }[]): void {
   const covers = familiesCoveredBy(entries.map((e) => e.value));
   if (covers.length > 0) throw coversWholeFamily(covers);

@@ -1,12 +1,13 @@
-import { MAX_KEY_NAME_LENGTH } from '../../lib/contract';
-import { AuditEvent, newEventId } from '../adapters/admin-store';
 import { projectScope } from '../adapters/schema';
 import { generateApiKey } from '../core/api-key';
 import { ApiKeyRecord } from '../core/model';
 import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
+import { auditEvent } from './audit';
+import { resourcePath } from './contract/paths';
+import { MAX_KEY_NAME_LENGTH } from '../../lib/contract';
+import { DEFAULT_PAGE_SIZE } from './contract/schemas';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import { apiKeyAlreadyRevoked, apiKeyNotFound, badRequest, invalidValue } from './errors';
-import { expectObject, parseLimit, requiredString } from './request';
 import { apiKeySnapshot, apiKeyView, decodeCursor, encodeCursor } from './views';
 import { clock, propagate, withConflictRetry } from './writes';
 
@@ -15,13 +16,13 @@ import { clock, propagate, withConflictRetry } from './writes';
  * Creation and revocation are audited like every other change.
  */
 
+/** The key as a resource of the API's tree: its audit target. */
 function keyTarget(key: Pick<ApiKeyRecord, 'organizationId' | 'projectId' | 'keyId'>): string {
-  return `organizations/${key.organizationId}/projects/${key.projectId}/api_keys/${key.keyId}`;
+  return resourcePath({ org: key.organizationId, project: key.projectId, keyId: key.keyId });
 }
 
-export async function createApiKey(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  const body = expectObject(req.body, '', ['name']);
-  const name = requiredString(body, 'name', 'a name for the key, e.g. "backend"').trim();
+export async function createApiKey(deps: AdminDependencies, req: AdminRequest<'createApiKey'>): Promise<AdminResponse> {
+  const name = req.input.body.name.trim();
   if (name.length === 0 || name.length > MAX_KEY_NAME_LENGTH) {
     throw invalidValue('name', `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters, got ${name.length}.`);
   }
@@ -47,32 +48,28 @@ export async function createApiKey(deps: AdminDependencies, req: AdminRequest): 
     createdAt: now,
     createdBy: req.actor,
   };
-  const audit: AuditEvent = {
+  const audit = auditEvent(req, now, {
     organizationId,
-    eventId: newEventId(now),
-    at: now,
-    actor: req.actor,
     action: 'api_key.create',
     scope: 'key',
     target: keyTarget(record),
     before: null,
     after: apiKeySnapshot(record),
-    requestId: req.requestId,
-  };
+  });
   // 256 random bits: a hash collision (the only conflict possible) does not happen; no retry needed.
   await deps.store.createApiKey(record, audit);
   const propagation = await propagate(deps, clock(deps), req.deadlineMs);
   return { statusCode: 201, body: { ...apiKeyView(record), key: generated.key, propagation } };
 }
 
-export async function listApiKeys(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+export async function listApiKeys(deps: AdminDependencies, req: AdminRequest<'listApiKeys'>): Promise<AdminResponse> {
   const organizationId = req.params.org!;
   const projectId = req.params.project!;
-  const limit = parseLimit(req.query);
+  const { limit = DEFAULT_PAGE_SIZE, cursor } = req.input.query;
   const start =
-    req.query.cursor === undefined
+    cursor === undefined
       ? undefined
-      : decodeCursor(req.query.cursor, {
+      : decodeCursor(cursor, {
           projectScope: projectScope(organizationId, projectId),
           keyId: undefined,
           keyHash: undefined,
@@ -102,18 +99,18 @@ export async function revokeApiKey(deps: AdminDependencies, req: AdminRequest): 
     if (key.status === 'revoked') throw apiKeyAlreadyRevoked(key.keyId);
     const now = new Date(clock(deps)).toISOString();
     const next: ApiKeyRecord = { ...key, status: 'revoked', revokedAt: now };
-    await deps.store.revokeApiKey(key, now, {
-      organizationId: key.organizationId,
-      eventId: newEventId(now),
-      at: now,
-      actor: req.actor,
-      action: 'api_key.revoke',
-      scope: 'key',
-      target: keyTarget(key),
-      before: apiKeySnapshot(key),
-      after: apiKeySnapshot(next),
-      requestId: req.requestId,
-    });
+    await deps.store.revokeApiKey(
+      key,
+      now,
+      auditEvent(req, now, {
+        organizationId: key.organizationId,
+        action: 'api_key.revoke',
+        scope: 'key',
+        target: keyTarget(key),
+        before: apiKeySnapshot(key),
+        after: apiKeySnapshot(next),
+      }),
+    );
     return next;
   });
   const propagation = await propagate(deps, clock(deps), req.deadlineMs);

@@ -9,6 +9,7 @@ import {
   addAllowlistEntries,
   checkIp,
   deleteAllowlistEntry,
+  deleteAllowlistEntryByQuery,
   disableAllowlist,
   enableAllowlist,
   getAllowlist,
@@ -17,9 +18,16 @@ import {
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { AdminError, internalError, storageUnavailable, tooMuchContention, writeOutcomeUnknown } from './errors';
+import {
+  AdminError,
+  allowlistTooLarge,
+  internalError,
+  storageUnavailable,
+  tooMuchContention,
+  writeOutcomeUnknown,
+} from './errors';
 import { clock, propagate } from './writes';
-import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
+import { callerIdentity, parseBody, parseIfMatch, parseInput, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
 
 /**
@@ -28,15 +36,15 @@ import { OperationName, matchRoute, routingPath } from './routes';
  * container), so tests run this exact code against DynamoDB Local.
  */
 
-type Handler = (deps: AdminDependencies, req: AdminRequest) => Promise<AdminResponse>;
+type Handler<K extends OperationName> = (deps: AdminDependencies, req: AdminRequest<K>) => Promise<AdminResponse>;
 
-/** Every operation of the route table has its handler: the compiler checks this map is complete. */
-const HANDLERS: Record<OperationName, Handler> = {
+/** Every operation of the contract has its handler, typed by its schemas: the compiler checks this map is complete. */
+const HANDLERS: { readonly [K in OperationName]: Handler<K> } = {
   getAllowlist,
   replaceAllowlist,
   addAllowlistEntries,
   deleteAllowlistEntry,
-  deleteAllowlistEntryByQuery: deleteAllowlistEntry,
+  deleteAllowlistEntryByQuery,
   enableAllowlist,
   disableAllowlist,
   checkIp,
@@ -75,23 +83,25 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
     let deadlineMs: number | undefined;
     try {
       const { route, params } = matchRoute(method, path);
-      const req: AdminRequest = {
+      const query = parseQuery(event, route);
+      const body = parseBody(event, route, bodyLimitBytes(deps.config.maxEntries));
+      const ifMatch = route.versioned ? parseIfMatch(event) : undefined;
+      deadlineMs = context ? clock(deps) + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS : undefined;
+      const actor = callerIdentity(event);
+      const res = await run(route.operation, deps, {
         route,
         params,
-        query: parseQuery(event, route),
-        body: parseBody(event, route, bodyLimitBytes(deps.config.maxEntries)),
-        ifMatch: route.write && route.path.includes('/ip_allowlist') ? parseIfMatch(event) : undefined,
-        actor: callerIdentity(event),
+        ifMatch,
+        actor,
         requestId,
-        deadlineMs: context ? clock(deps) + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS : undefined,
-      };
-      deadlineMs = req.deadlineMs;
-      const res = await HANDLERS[route.operation](deps, req);
+        deadlineMs,
+        raw: { query, body },
+      });
       if (route.write) {
         deps.logger.info('admin change', {
           operation: route.operation,
           path,
-          actor: req.actor,
+          actor,
           status: res.statusCode,
         });
         if (res.statusCode < 400) deps.metrics?.record('write');
@@ -113,15 +123,28 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
         deps.logger.error('admin request failed', { method, path, requestId, error: describe(err) });
         deps.metrics?.record('failure');
       }
-      return respond(error.statusCode, error.body(), error.headers);
+      return respond(error.statusCode, error, error.headers);
     }
   };
+}
+
+/** Parses the operation's input with its schemas and runs its handler. */
+function run<K extends OperationName>(
+  operation: K,
+  deps: AdminDependencies,
+  req: Omit<AdminRequest<K>, 'input'> & {
+    readonly raw: { readonly query: Record<string, string>; readonly body: unknown };
+  },
+): Promise<AdminResponse> {
+  const { raw, ...rest } = req;
+  const handler: Handler<K> = HANDLERS[operation];
+  return handler(deps, { ...rest, input: parseInput(operation, raw.query, raw.body) });
 }
 
 function toAdminError(err: unknown): AdminError {
   if (err instanceof AdminError) return err;
   if (err instanceof ItemTooLargeError) {
-    return new AdminError(422, 'allowlist_too_large', `The change was not stored: ${err.message}.`, 'entries');
+    return allowlistTooLarge(err.message);
   }
   if (err instanceof StoreUnavailableError) return storageUnavailable();
   // A write without a retry loop (create-key) that lost a transaction conflict: known not applied, like a 409.

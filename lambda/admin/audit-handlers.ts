@@ -1,5 +1,5 @@
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { parseLimit } from './request';
+import { DEFAULT_PAGE_SIZE } from './contract/schemas';
 import { auditEventView, decodeCursor, encodeCursor } from './views';
 
 /**
@@ -12,11 +12,10 @@ export const AUDIT_PAGE_BUDGET_BYTES = 4 * 1024 * 1024;
  * GET audit_log: an organization's changes, newest first, `limit` per page (fewer when the records are large:
  * see AUDIT_PAGE_BUDGET_BYTES), `cursor` for the next page.
  */
-export async function listAuditLog(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
+export async function listAuditLog(deps: AdminDependencies, req: AdminRequest<'listAuditLog'>): Promise<AdminResponse> {
   const organizationId = req.params.org!;
-  const limit = parseLimit(req.query);
-  const start =
-    req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor, { organizationId, eventId: undefined });
+  const { limit = DEFAULT_PAGE_SIZE, cursor } = req.input.query;
+  const start = cursor === undefined ? undefined : decodeCursor(cursor, { organizationId, eventId: undefined });
   const page = await deps.store.listAuditEvents(organizationId, limit, start);
   const data: ReturnType<typeof auditEventView>[] = [];
   let bytes = 0;

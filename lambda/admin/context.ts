@@ -2,6 +2,7 @@ import type { AdminStore, AuditEvent } from '../adapters/admin-store';
 import type { StageCacheFlusher } from '../adapters/stage-cache';
 import type { AdminConfig } from './config';
 import type { AdminMetrics } from './metrics';
+import type { OperationInput, OperationName } from './contract/routes';
 import type { PathParams, RouteDefinition } from './routes';
 
 /** What the handlers are given: the store, the flusher and the configuration, injected so tests use real ones. */
@@ -32,12 +33,11 @@ export interface AdminLogger {
 }
 
 /** One checked request, as the handlers see it. */
-export interface AdminRequest {
+export interface AdminRequest<K extends OperationName = OperationName> {
   readonly route: RouteDefinition;
   readonly params: PathParams;
-  readonly query: Readonly<Record<string, string>>;
-  /** Parsed JSON, undefined when there was no body. */
-  readonly body: unknown;
+  /** Query and body as the operation's schemas output them. */
+  readonly input: OperationInput<K>;
   /** The version from If-Match, if the caller sent one. */
   readonly ifMatch?: number;
   /** IAM ARN of the caller. */
@@ -56,4 +56,5 @@ export interface AdminResponse {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-export type AuditDraft = Omit<AuditEvent, 'eventId' | 'at' | 'actor' | 'requestId' | 'organizationId'>;
+/** What a write says about its change; the rest of the audit record comes from the request (see audit.ts). */
+export type AuditDraft = Omit<AuditEvent, 'eventId' | 'at' | 'actor' | 'requestId'>;

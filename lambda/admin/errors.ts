@@ -24,31 +24,85 @@ export interface RejectedEntry {
   readonly code: string;
 }
 
+/** Everything an admin error is made of; status and code are required, the rest have their usual values. */
+export interface AdminErrorOptions {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly message: string;
+  /** The request field to fix. @default null */
+  readonly param?: string | null;
+  /** @default server_error for 5xx, invalid_request_error otherwise */
+  readonly type?: string;
+  /** Bulk requests: every rejected entry. */
+  readonly rejected?: readonly RejectedEntry[];
+  /** Extra response headers (Allow, Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An answer other than success, as Powertools' event handler shapes its errors: the error carries its status and
+ * serializes itself (`toJSON`), so the router only writes `JSON.stringify(error)`.
+ */
 export class AdminError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly param: string | null = null,
-    readonly type: string = statusCode >= 500 ? ADMIN_ERROR_TYPES.server : ADMIN_ERROR_TYPES.invalidRequest,
-    readonly rejected?: readonly RejectedEntry[],
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
+  readonly statusCode: number;
+  readonly code: string;
+  readonly param: string | null;
+  readonly type: string;
+  readonly rejected?: readonly RejectedEntry[];
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(options: AdminErrorOptions) {
+    super(options.message);
     this.name = 'AdminError';
+    this.statusCode = options.statusCode;
+    this.code = options.code;
+    this.param = options.param ?? null;
+    this.type =
+      options.type ?? (options.statusCode >= 500 ? ADMIN_ERROR_TYPES.server : ADMIN_ERROR_TYPES.invalidRequest);
+    this.rejected = options.rejected;
+    this.headers = options.headers ?? {};
   }
 
-  body(): ApiErrorBody | { error: ApiErrorBody['error'] & { rejected: readonly RejectedEntry[] } } {
+  toJSON(): ApiErrorBody | { error: ApiErrorBody['error'] & { rejected: readonly RejectedEntry[] } } {
     const spec: ApiErrorSpec = { message: this.message, type: this.type, code: this.code };
     const body = errorBody(spec, this.param);
     return this.rejected ? { error: { ...body.error, rejected: this.rejected } } : body;
   }
 }
 
+type StatusErrorOptions = Omit<AdminErrorOptions, 'statusCode'>;
+
+/** The base of an error class with a fixed status (and defaults, such as its type). */
+function withStatus(statusCode: number, defaults: Partial<StatusErrorOptions> = {}) {
+  return class extends AdminError {
+    constructor(options: StatusErrorOptions) {
+      super({ ...defaults, ...options, statusCode });
+    }
+  };
+}
+
+/** 400: the request is malformed; the message says what to fix. */
+export class BadRequestError extends withStatus(400) {}
+
+/** 404: no such route, key or entry. */
+export class NotFoundError extends withStatus(404) {}
+
+/** 409: the state forbids the change (revoked key, corrupt list, contention). */
+export class ConflictError extends withStatus(409, { type: ADMIN_ERROR_TYPES.conflict }) {}
+
+/** 422: well-formed, but the result would break a rule of the list (size, whole families). */
+export class UnprocessableError extends withStatus(422) {}
+
+/** 503: the store could not be used (or could not say whether a write landed). */
+export class ServiceUnavailableError extends withStatus(503) {}
+
 // Constructors for the errors the handlers raise, so each code and status is spelled once.
 
 export const badRequest = (code: string, message: string, param: string | null = null) =>
-  new AdminError(400, code, message, param);
+  new BadRequestError({ code, message, param });
+
+export const missingBody = (allowed: readonly string[]) =>
+  badRequest('missing_body', `This request needs a JSON object body with ${allowed.join(', ')}.`);
 
 export const invalidJson = (detail: string) =>
   badRequest('invalid_json', `The request body is not valid JSON (${detail}). Send a JSON object.`);
@@ -77,49 +131,53 @@ export const invalidId = (param: string, value: string) =>
   );
 
 export const payloadTooLarge = (limitBytes: number, gotBytes: number) =>
-  new AdminError(413, 'request_too_large', `The request body is ${gotBytes} bytes; the limit is ${limitBytes} bytes.`);
+  new AdminError({
+    statusCode: 413,
+    code: 'request_too_large',
+    message: `The request body is ${gotBytes} bytes; the limit is ${limitBytes} bytes.`,
+  });
 
 export const routeNotFound = (method: string, path: string) =>
-  new AdminError(
-    404,
-    'unknown_route',
-    `Unknown route: ${method} ${path}. See openapi/admin-api.json for the routes of this API.`,
-  );
+  new NotFoundError({
+    code: 'unknown_route',
+    message: `Unknown route: ${method} ${path}. See openapi/admin-api.json for the routes of this API.`,
+  });
 
 export const methodNotAllowed = (method: string, path: string, allowed: readonly string[]) =>
-  new AdminError(
-    405,
-    'method_not_allowed',
-    `Method ${method} is not allowed on ${path}. Allowed: ${allowed.join(', ')}.`,
-    null,
-    ADMIN_ERROR_TYPES.invalidRequest,
-    undefined,
-    { Allow: allowed.join(', ') },
-  );
+  new AdminError({
+    statusCode: 405,
+    code: 'method_not_allowed',
+    message: `Method ${method} is not allowed on ${path}. Allowed: ${allowed.join(', ')}.`,
+    headers: { Allow: allowed.join(', ') },
+  });
 
 export const apiKeyNotFound = (keyId: string) =>
-  new AdminError(404, 'api_key_not_found', `No API key ${keyId} in this project.`, 'keyId');
+  new NotFoundError({ code: 'api_key_not_found', message: `No API key ${keyId} in this project.`, param: 'keyId' });
 
 export const apiKeyRevoked = (keyId: string) =>
-  new AdminError(
-    409,
-    'api_key_revoked',
-    `API key ${keyId} is revoked; its allowlist can no longer be changed.`,
-    'keyId',
-    ADMIN_ERROR_TYPES.conflict,
-  );
+  new ConflictError({
+    code: 'api_key_revoked',
+    message: `API key ${keyId} is revoked; its allowlist can no longer be changed.`,
+    param: 'keyId',
+  });
+
+/** The check tool on a revoked key: not a refused change, but an answer that no IP would pass. */
+export const apiKeyRevokedForCheck = (keyId: string) =>
+  new ConflictError({
+    code: 'api_key_revoked',
+    message: `API key ${keyId} is revoked: the authorizer rejects it whatever the IP.`,
+    param: 'keyId',
+  });
 
 export const apiKeyAlreadyRevoked = (keyId: string) =>
-  new AdminError(
-    409,
-    'api_key_already_revoked',
-    `API key ${keyId} is already revoked.`,
-    'keyId',
-    ADMIN_ERROR_TYPES.conflict,
-  );
+  new ConflictError({
+    code: 'api_key_already_revoked',
+    message: `API key ${keyId} is already revoked.`,
+    param: 'keyId',
+  });
 
 export const entryNotFound = (value: string) =>
-  new AdminError(404, 'entry_not_found', `The allowlist has no entry ${value}.`, 'value');
+  new NotFoundError({ code: 'entry_not_found', message: `The allowlist has no entry ${value}.`, param: 'value' });
 
 export const emptyAllowlist = (action: string) =>
   badRequest(
@@ -130,15 +188,23 @@ export const emptyAllowlist = (action: string) =>
   );
 
 export const limitExceeded = (maxEntries: number, current: number, adding: number) =>
-  new AdminError(
-    422,
-    'allowlist_limit_exceeded',
-    `An allowlist holds at most ${maxEntries} entries (the maxEntries limit); ` +
+  new UnprocessableError({
+    code: 'allowlist_limit_exceeded',
+    message:
+      `An allowlist holds at most ${maxEntries} entries (the maxEntries limit); ` +
       (adding > 0 && current > 0
         ? `it has ${current} and this request adds ${adding}.`
         : `this request would leave ${current + adding}.`),
-    'entries',
-  );
+    param: 'entries',
+  });
+
+/** DynamoDB refused the item as too large: a limit of the store, not of the list's rules. */
+export const allowlistTooLarge = (detail: string) =>
+  new UnprocessableError({
+    code: 'allowlist_too_large',
+    message: `The change was not stored: ${detail}.`,
+    param: 'entries',
+  });
 
 /** At most this many covering entries are named in the message; `rejected` lists them all. */
 const MAX_NAMED_COVERING_ENTRIES = 10;
@@ -158,16 +224,15 @@ export const coversWholeFamily = (covers: readonly FamilyCover[]) => {
       reason: `${value} is one of the entries that together cover every IPv${c.family} address`,
     })),
   );
-  return new AdminError(
-    422,
-    'allowlist_covers_all_addresses',
-    `The entries together cover ${parts.join(' and ')}, so the list would restrict nothing for ` +
+  return new UnprocessableError({
+    code: 'allowlist_covers_all_addresses',
+    message:
+      `The entries together cover ${parts.join(' and ')}, so the list would restrict nothing for ` +
       `${covers.length === 1 ? 'that family' : 'either family'}. To allow every address, disable the allowlist instead. ` +
       'Nothing was changed.',
-    'entries',
-    ADMIN_ERROR_TYPES.invalidRequest,
+    param: 'entries',
     rejected,
-  );
+  });
 };
 
 /**
@@ -175,44 +240,36 @@ export const coversWholeFamily = (covers: readonly FamilyCover[]) => {
  * closed on it, so the operator must learn that every request it governs is refused, and how to repair it.
  */
 export const allowlistCorrupt = (list: string, reason: string, version: number) =>
-  new AdminError(
-    409,
-    'allowlist_corrupt',
-    `The stored allowlist ${list} is corrupt (${reason}). The authorizer refuses every request it applies to ` +
+  new ConflictError({
+    code: 'allowlist_corrupt',
+    message:
+      `The stored allowlist ${list} is corrupt (${reason}). The authorizer refuses every request it applies to ` +
       '(503 authorizer_unavailable) until it is replaced: send the complete list with PUT, with "enabled" ' +
       `(cdk-ip-allowlist allowlist replace ... --enable or --disable)${version > 0 ? `; If-Match, if you send one, is version ${version}` : ''}.`,
-    null,
-    ADMIN_ERROR_TYPES.conflict,
-  );
+  });
 
 export const versionMismatch = (expected: number, actual: number) =>
-  new AdminError(
-    412,
-    'version_mismatch',
-    `If-Match version ${expected} is stale: the allowlist is at version ${actual}. ` +
+  new AdminError({
+    statusCode: 412,
+    code: 'version_mismatch',
+    message:
+      `If-Match version ${expected} is stale: the allowlist is at version ${actual}. ` +
       'Nothing was changed; read it again and retry with the current version.',
-    'If-Match',
-  );
+    param: 'If-Match',
+  });
 
 export const tooMuchContention = () =>
-  new AdminError(
-    409,
-    'concurrent_modification',
-    'The allowlist changed too many times while this request was being applied. Nothing was changed; retry.',
-    null,
-    ADMIN_ERROR_TYPES.conflict,
-  );
+  new ConflictError({
+    code: 'concurrent_modification',
+    message: 'The allowlist changed too many times while this request was being applied. Nothing was changed; retry.',
+  });
 
 export const storageUnavailable = () =>
-  new AdminError(
-    503,
-    'storage_unavailable',
-    'The allowlist store is unavailable right now. Nothing was changed; retry.',
-    null,
-    ADMIN_ERROR_TYPES.server,
-    undefined,
-    { 'Retry-After': '1' },
-  );
+  new ServiceUnavailableError({
+    code: 'storage_unavailable',
+    message: 'The allowlist store is unavailable right now. Nothing was changed; retry.',
+    headers: { 'Retry-After': '1' },
+  });
 
 /**
  * A commit whose answer was lost and could not be resolved (see AdminStore.transact). Never "nothing was changed":
@@ -226,28 +283,24 @@ export const writeOutcomeUnknown = (
   propagation: { readonly flushed: boolean },
   propagationDelaySeconds: number,
 ) =>
-  new AdminError(
-    503,
-    'write_outcome_unknown',
-    'The allowlist store did not confirm this change and could not be asked whether it was applied: it may or ' +
+  new ServiceUnavailableError({
+    code: 'write_outcome_unknown',
+    message:
+      'The allowlist store did not confirm this change and could not be asked whether it was applied: it may or ' +
       `may not have been saved. It was saved if and only if the audit log has event ${eventId} ` +
       `(GET /v1/organizations/${organizationId}/audit_log). Check that, or read the current state, before retrying. ` +
       `If it was saved, it applies within ${propagationDelaySeconds} s of being saved` +
       (propagation.flushed
         ? '; the authorizer caches were flushed before this answer, so if it was saved before then it is in force now.'
         : '; the authorizer caches were not flushed.'),
-    null,
-    ADMIN_ERROR_TYPES.server,
-  );
+  });
 
 export const internalError = () =>
-  new AdminError(
-    500,
-    'internal_error',
-    'The admin API failed unexpectedly; the error is logged.',
-    null,
-    ADMIN_ERROR_TYPES.server,
-  );
+  new AdminError({
+    statusCode: 500,
+    code: 'internal_error',
+    message: 'The admin API failed unexpectedly; the error is logged.',
+  });
 
 export function describeType(v: unknown): string {
   if (v === null) return 'null';

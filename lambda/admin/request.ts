@@ -1,17 +1,22 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { OPERATIONS, OperationInput, OperationName, OperationSpec, RouteDefinition } from './contract/routes';
+import { requestHints } from './contract/schemas';
 import {
+  AdminError,
   badRequest,
   invalidJson,
   invalidType,
   invalidValue,
+  missingBody,
   missingParameter,
   payloadTooLarge,
   unknownParameter,
 } from './errors';
-import { RouteDefinition } from './routes';
 
 /**
- * Turning an API Gateway proxy event into checked inputs. Every check names what to fix; every failure is a 4xx
+ * Turning an API Gateway proxy event into checked inputs: the raw query and JSON body here, then the operation's
+ * schemas (contract/) with their issues worded as our errors. Every check names what to fix; every failure is a 4xx
  * thrown before any handler runs, so bad input never reaches storage.
  */
 
@@ -85,41 +90,120 @@ export function parseIfMatch(event: APIGatewayProxyEvent): number | undefined {
   return Number(m[1]);
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A JSON object with only the given fields (unknown fields are an error, so a typo is never silently dropped). */
-export function expectObject(value: unknown, param: string, allowed: readonly string[]): Record<string, unknown> {
-  if (value === undefined)
-    throw badRequest('missing_body', `This request needs a JSON object body with ${allowed.join(', ')}.`);
-  if (!isPlainObject(value)) throw invalidType(param || 'body', 'a JSON object', value);
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw unknownParameter(param ? `${param}.${key}` : key, allowed);
+// ---- the contract's schemas, and their issues as our errors ---------------------------------------------------------
+
+/** The input of an operation, parsed by its schemas: query first, then body, as the handlers always checked them. */
+export function parseInput<K extends OperationName>(
+  operation: K,
+  query: Readonly<Record<string, string>>,
+  body: unknown,
+): OperationInput<K> {
+  const spec: OperationSpec = OPERATIONS[operation];
+  const input = {
+    query: spec.query ? parseWith(spec.query, query) : {},
+    body: spec.body ? parseBodyWith(spec.body, body) : undefined,
+  };
+  // OperationInput<K> is the conditional type of exactly these two branches; TypeScript cannot evaluate it for a generic K.
+  return input as OperationInput<K>;
+}
+
+function parseWith(schema: z.ZodType, value: unknown): unknown {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (!result.success) throw issueError(firstIssue(result.error.issues));
+  return result.data;
+}
+
+/**
+ * A body against its schema. The top-level checks come first, as they always did: a body is there, is an object, and
+ * names only known fields. A union of object forms (one entry or many) is parsed whole; when it fails, the form that
+ * holds every field sent (the last such: the default form) reports why, and a body mixing two forms is a conflict.
+ */
+function parseBodyWith(schema: z.ZodType, body: unknown): unknown {
+  const allowed = fieldsOf(schema);
+  if (body === undefined) throw missingBody(allowed);
+  if (!isPlainObject(body)) throw invalidType('body', 'a JSON object', body);
+  const sent = Object.keys(body);
+  const unknown = sent.find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw unknownParameter(unknown, allowed);
+  const forms = formsOf(schema);
+  if (forms.length === 1) return parseWith(schema, body);
+  const result = schema.safeParse(body, { reportInput: true });
+  if (result.success) return result.data;
+  const form = forms.filter((f) => sent.every((k) => fieldsOf(f).includes(k))).pop();
+  if (!form)
+    throw badRequest('conflicting_parameters', requestHints.get(schema)?.conflict ?? 'Send one form of the body.');
+  return parseWith(form, body);
+}
+
+/** The object forms a body schema accepts: one, or the options of a union. */
+function formsOf(schema: z.ZodType): z.ZodType[] {
+  if (schema instanceof z.ZodUnion) return schema.options.flatMap((o) => formsOf(o as z.ZodType));
+  return [schema];
+}
+
+/** The field names of an object schema (through transforms), of every form for a union. */
+function fieldsOf(schema: z.ZodType): string[] {
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  if (schema instanceof z.ZodPipe) return fieldsOf(schema.in as z.ZodType);
+  if (schema instanceof z.ZodUnion) return [...new Set(schema.options.flatMap((o) => fieldsOf(o as z.ZodType)))];
+  return [];
+}
+
+/** How an expected JSON type is named in `Invalid type for x: expected <this>, got y.` */
+const EXPECTED: Readonly<Record<string, string>> = {
+  object: 'a JSON object',
+  array: 'an array of entries',
+  string: 'a string',
+  boolean: 'a boolean (true or false)',
+};
+
+/**
+ * The issue that the checks, in the order they were always made, would have reported first. Zod walks fields in
+ * order, as they were checked, but reports an object's unknown keys after everything inside it, while they were
+ * always reported first: each such issue moves before the first issue inside its object.
+ */
+function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
+  const ordered: z.core.$ZodIssue[] = [];
+  for (const issue of issues) {
+    const inside =
+      issue.code === 'unrecognized_keys' ? ordered.findIndex((o) => issue.path.every((p, n) => o.path[n] === p)) : -1;
+    if (inside >= 0) ordered.splice(inside, 0, issue);
+    else ordered.push(issue);
   }
-  return value;
+  return ordered[0];
 }
 
-export function requiredString(obj: Record<string, unknown>, name: string, what: string): string {
-  const v = obj[name];
-  if (v === undefined) throw missingParameter(name, what);
-  if (typeof v !== 'string') throw invalidType(name, 'a string', v);
-  return v;
+function paramOf(path: readonly PropertyKey[]): string {
+  return path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
-export function optionalBoolean(obj: Record<string, unknown>, name: string): boolean | undefined {
-  const v = obj[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw invalidType(name, 'a boolean (true or false)', v);
-  return v;
-}
-
-/** `limit` from the query: 1..100, default 20. */
-export function parseLimit(query: Record<string, string>): number {
-  const text = query.limit;
-  if (text === undefined) return 20;
-  const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 100))
-    throw invalidValue('limit', `limit must be a whole number from 1 to 100, got ${JSON.stringify(text)}.`);
-  return n;
+function issueError(issue: z.core.$ZodIssue): AdminError {
+  const param = paramOf(issue.path);
+  switch (issue.code) {
+    case 'custom': {
+      const carried: unknown = issue.params?.adminError;
+      if (carried instanceof AdminError) return carried;
+      // A field typed loosely (see entryText) says it is required with a check that it is there.
+      return issue.input === undefined ? missingParameter(param, issue.message) : invalidValue(param, issue.message);
+    }
+    case 'invalid_union': {
+      // The form whose type the value has says what is wrong inside it; if none, the value has the wrong type.
+      const inside = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || i.code !== 'invalid_type'));
+      if (inside) return issueError(firstIssue(inside.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
+      const last = issue.errors[issue.errors.length - 1]?.[0];
+      const expected = last?.code === 'invalid_type' ? last.expected : 'object';
+      return invalidType(param, EXPECTED[expected] ?? expected, issue.input);
+    }
+    case 'unrecognized_keys':
+      return unknownParameter(param ? `${param}.${issue.keys[0]}` : issue.keys[0], issue.message.split(', '));
+    case 'invalid_type':
+      if (issue.input === undefined) return missingParameter(param, issue.message);
+      return invalidType(param, EXPECTED[issue.expected] ?? issue.expected, issue.input);
+    default:
+      return invalidValue(param, issue.message);
+  }
 }

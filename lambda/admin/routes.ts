@@ -1,101 +1,18 @@
-import { isValidId } from '../core/model';
+import { PathParams as PathParamSchemas } from './contract/schemas';
+import { HttpMethod, ROUTES, RouteDefinition } from './contract/routes';
 import { badRequest, invalidId, methodNotAllowed, routeNotFound } from './errors';
 
 /**
- * The admin API's routes: one table, read by the router, by the OpenAPI consistency test (every route here is
- * in openapi/admin-api.json and vice versa) and by the construct's grant methods' tests.
+ * The router: a method and path to a route of the contract's table (contract/routes.ts), with its path parameters
+ * parsed by the contract's schemas.
  *
  * Path templates use OpenAPI syntax. `{org}`, `{project}` and `{keyId}` must match ID_PATTERN. `{value}` (an
  * allowlist entry) is the rest of the path: a CIDR contains `/`, which callers should send as `%2F`, but a
  * literal `/` is accepted too, so a client or proxy that decodes it does not break the route.
  */
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-export const OPERATIONS = [
-  'getAllowlist',
-  'replaceAllowlist',
-  'addAllowlistEntries',
-  'deleteAllowlistEntry',
-  'deleteAllowlistEntryByQuery',
-  'enableAllowlist',
-  'disableAllowlist',
-  'checkIp',
-  'createApiKey',
-  'listApiKeys',
-  'getApiKey',
-  'revokeApiKey',
-  'listAuditLog',
-] as const;
-export type OperationName = (typeof OPERATIONS)[number];
-
-export interface RouteDefinition {
-  readonly method: HttpMethod;
-  readonly path: string;
-  readonly operation: OperationName;
-  /** Query parameters the route accepts; any other is a 400. */
-  readonly query: readonly string[];
-  /** Whether the route reads a JSON body. Routes without one accept only an empty body or `{}`. */
-  readonly body: boolean;
-  /** Whether the route changes state (and so honours If-Match where there is a version, and flushes). */
-  readonly write: boolean;
-}
-
-const ORG = '/v1/organizations/{org}';
-const PROJECT = `${ORG}/projects/{project}`;
-const KEY = `${PROJECT}/api_keys/{keyId}`;
-/** The three scopes an allowlist can belong to, each with the same sub-routes. */
-export const ALLOWLIST_BASES = [`${ORG}/ip_allowlist`, `${PROJECT}/ip_allowlist`, `${KEY}/ip_allowlist`] as const;
-
-function allowlistRoutes(base: string): RouteDefinition[] {
-  return [
-    { method: 'GET', path: base, operation: 'getAllowlist', query: [], body: false, write: false },
-    { method: 'PUT', path: base, operation: 'replaceAllowlist', query: [], body: true, write: true },
-    { method: 'POST', path: `${base}/entries`, operation: 'addAllowlistEntries', query: [], body: true, write: true },
-    {
-      method: 'DELETE',
-      path: `${base}/entries/{value}`,
-      operation: 'deleteAllowlistEntry',
-      query: [],
-      body: false,
-      write: true,
-    },
-    {
-      method: 'DELETE',
-      path: `${base}/entries`,
-      operation: 'deleteAllowlistEntryByQuery',
-      query: ['value'],
-      body: false,
-      write: true,
-    },
-    { method: 'POST', path: `${base}/enable`, operation: 'enableAllowlist', query: [], body: false, write: true },
-    { method: 'POST', path: `${base}/disable`, operation: 'disableAllowlist', query: [], body: false, write: true },
-    { method: 'POST', path: `${base}/check`, operation: 'checkIp', query: [], body: true, write: false },
-  ];
-}
-
-export const ROUTES: readonly RouteDefinition[] = [
-  ...ALLOWLIST_BASES.flatMap(allowlistRoutes),
-  { method: 'POST', path: `${PROJECT}/api_keys`, operation: 'createApiKey', query: [], body: true, write: true },
-  {
-    method: 'GET',
-    path: `${PROJECT}/api_keys`,
-    operation: 'listApiKeys',
-    query: ['limit', 'cursor'],
-    body: false,
-    write: false,
-  },
-  { method: 'GET', path: KEY, operation: 'getApiKey', query: [], body: false, write: false },
-  { method: 'DELETE', path: KEY, operation: 'revokeApiKey', query: [], body: false, write: true },
-  {
-    method: 'GET',
-    path: `${ORG}/audit_log`,
-    operation: 'listAuditLog',
-    query: ['limit', 'cursor'],
-    body: false,
-    write: false,
-  },
-];
+export { ALLOWLIST_BASES, OPERATIONS, ROUTES } from './contract/routes';
+export type { HttpMethod, OperationName, RouteDefinition } from './contract/routes';
 
 /** Path parameters of a matched route; absent ones are undefined. */
 export interface PathParams {
@@ -210,7 +127,7 @@ export function matchRoute(method: string, path: string): RouteMatch {
     for (const name of ['org', 'project', 'keyId'] as const) {
       if (params[name] === undefined) continue;
       const decoded = decodeSegment(params[name]);
-      if (!isValidId(decoded)) throw invalidId(name, decoded);
+      if (!PathParamSchemas[name].safeParse(decoded).success) throw invalidId(name, decoded);
       params[name] = decoded;
     }
     return { route, params };

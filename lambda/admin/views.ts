@@ -2,11 +2,13 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent } from '../adapters/admin-store';
 import type { StoredApiKey } from '../adapters/items';
 import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
+import type { AllowlistView, ApiKeyView } from './contract/schemas';
 import { badRequest } from './errors';
 
 /**
- * The JSON the admin API returns: one function per resource, so every route shows a resource the same way and
- * the OpenAPI schemas have one source to agree with. Secrets and key hashes never appear in any view.
+ * The JSON the admin API returns: one function per resource, so every route shows a resource the same way; their
+ * return types are the contract's (contract/schemas.ts), so the compiler holds them to it. Secrets and key hashes
+ * never appear in any view.
  */
 
 export interface AllowlistLocation {
@@ -20,7 +22,7 @@ export function allowlistView(
   location: AllowlistLocation,
   settings: AllowlistSettings,
   limits: { readonly maxEntries: number; readonly propagationDelaySeconds: number },
-) {
+): AllowlistView {
   return {
     object: 'ip_allowlist',
     scope: location.scope,
@@ -62,7 +64,7 @@ export function apiKeySnapshot(key: ApiKeyRecord) {
   };
 }
 
-export function apiKeyView(key: StoredApiKey) {
+export function apiKeyView(key: StoredApiKey): ApiKeyView {
   const list = key.allowlist;
   const corrupt = key.corruptAllowlist;
   return {

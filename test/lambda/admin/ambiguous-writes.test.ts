@@ -3,7 +3,16 @@ import { ADMIN_DYNAMODB_CLIENT } from '../../../lambda/adapters/admin-store';
 import { hashApiKey } from '../../../lambda/core/api-key';
 import { localClient, testEndpoint } from '../../support/dynamodb-local';
 import { DynamoDbProxy, startDynamoDbProxy } from '../../support/dynamodb-proxy';
-import { expectError, FakeControlPlane, FLUSH_PATH, Harness, makeHarness, startFakeControlPlane } from './fixtures';
+import type { AllowlistEntryView } from '../../../lambda/admin/contract/schemas';
+import {
+  expectError,
+  FakeControlPlane,
+  FLUSH_PATH,
+  Harness,
+  makeHarness,
+  Reply,
+  startFakeControlPlane,
+} from './fixtures';
 
 /**
  * A commit whose answer is lost (held, reset) may have been applied. The admin API resolves it before answering:
@@ -94,7 +103,7 @@ async function auditCount(h: Harness, action: string): Promise<number> {
 }
 
 /** `res` answered success, flushed, and added exactly one audit record of `action` to the `recordsBefore`. */
-async function expectCommittedOnce(h: Harness, res: { status: number; body: any }, action: string, recordsBefore = 0) {
+async function expectCommittedOnce(h: Harness, res: Reply, action: string, recordsBefore = 0) {
   expect(res.status === 200 || res.status === 201 ? res.status : res.body).toBe(
     action === 'api_key.create' ? 201 : 200,
   );
@@ -105,16 +114,18 @@ async function expectCommittedOnce(h: Harness, res: { status: number; body: any 
 }
 
 /** The state each write leaves, read straight from DynamoDB Local (not through the proxy). */
-async function expectApplied(h: Harness, action: string, body: any, keyId: string) {
+async function expectApplied(h: Harness, action: string, body: { key?: string; id?: string }, keyId: string) {
   const list = (await h.call('GET', LIST)).body;
-  if (action === 'ip_allowlist.entry.delete') expect(list.entries.map((e: any) => e.value)).toEqual(['192.0.2.2/32']);
-  if (action === 'ip_allowlist.entries.add') expect(list.entries.map((e: any) => e.value)).toContain('192.0.2.3/32');
+  if (action === 'ip_allowlist.entry.delete')
+    expect(list.entries.map((e: AllowlistEntryView) => e.value)).toEqual(['192.0.2.2/32']);
+  if (action === 'ip_allowlist.entries.add')
+    expect(list.entries.map((e: AllowlistEntryView) => e.value)).toContain('192.0.2.3/32');
   if (action === 'ip_allowlist.disable') expect(list.enabled).toBe(false);
   if (action === 'api_key.revoke') expect((await h.call('GET', `${KEYS}/${keyId}`)).body.status).toBe('revoked');
   if (action === 'api_key.create') {
     // The secret returned is the one whose hash was stored: the key works.
     const stored = await h.ddb.send(
-      new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(body.key) } } }),
+      new GetItemCommand({ TableName: h.names.apiKeys, Key: { keyHash: { S: hashApiKey(body.key ?? '') } } }),
     );
     expect(stored.Item?.keyId?.S).toBe(body.id);
     expect(stored.Item?.status?.S).toBe('active');
@@ -220,7 +231,7 @@ describe('resolving the outcome', () => {
     const res = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.20' } });
     await expectCommittedOnce(h, res, 'ip_allowlist.entries.add');
     expect(h.logger.records.map((r) => r.message)).toContain('commit answer lost; re-sending it committed it (once)');
-    expect((await h.call('GET', LIST)).body.entries.map((e: any) => e.value)).toContain('192.0.2.20/32');
+    expect((await h.call('GET', LIST)).body.entries.map((e: AllowlistEntryView) => e.value)).toContain('192.0.2.20/32');
   });
 
   test('a re-send cancelled because another change landed meanwhile is final: the change is re-applied on top', async () => {
@@ -239,7 +250,7 @@ describe('resolving the outcome', () => {
     const res = await a;
     expect(res.status).toBe(200);
     expect(res.body.version).toBe(version + 2);
-    expect(res.body.entries.map((e: any) => e.value)).toEqual(
+    expect(res.body.entries.map((e: AllowlistEntryView) => e.value)).toEqual(
       expect.arrayContaining(['192.0.2.40/32', '192.0.2.41/32']),
     );
     expect(await auditCount(h, 'ip_allowlist.entries.add')).toBe(recordsBefore + 2);

@@ -54,7 +54,7 @@ async function authorize(key: string, sourceIp: string): Promise<Outcome> {
 }
 
 describe('create, list, get', () => {
-  let created: { status: number; body: Record<string, unknown> };
+  let created: { status: number; body: Record<string, unknown> & { id: string } };
 
   beforeAll(async () => {
     created = await h.call('POST', keysPath('acme', 'web'), { body: { name: ' backend ' } });

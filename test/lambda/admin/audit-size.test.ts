@@ -9,7 +9,16 @@ import {
 import { MAX_DESCRIPTION_LENGTH, MAX_MAX_ENTRIES } from '../../../lambda/admin/allowlist-ops';
 import { AUDIT_PAGE_BUDGET_BYTES } from '../../../lambda/admin/audit-handlers';
 import { findUnsafeCharacter } from '../../../lambda/core/text';
-import { expectError, Harness, makeHarness } from './fixtures';
+import type { AllowlistEntryView, AllowlistView, AuditEventView } from '../../../lambda/admin/contract/schemas';
+import { expectError, Harness, makeHarness, Reply } from './fixtures';
+
+/** A side of an audit record: the list's full snapshot, or the bounded one (`truncated`). */
+interface RecordedSide {
+  readonly truncated?: boolean;
+  readonly version: number;
+  readonly entries: readonly { readonly value: string; readonly description?: string }[];
+}
+type AuditRecord = Omit<AuditEventView, 'before' | 'after'> & { before: RecordedSide | null; after: RecordedSide };
 
 /**
  * Audit records stay within DynamoDB's 400 KB item limit at the real limits: maxEntries = 1000, descriptions of
@@ -69,8 +78,8 @@ const put = (path: string, list: unknown[], enabled?: boolean) =>
   h.call('PUT', path, { body: { entries: list, ...(enabled === undefined ? {} : { enabled }) } });
 
 /** Every record of the organization, through the API and its cursor (the way operators read them). */
-async function allRecords(): Promise<any[]> {
-  const out: any[] = [];
+async function allRecords(): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
   let cursor: string | undefined;
   do {
     const res = await h.call('GET', `/v1/organizations/${ORG}/audit_log`, {
@@ -84,17 +93,17 @@ async function allRecords(): Promise<any[]> {
   return out;
 }
 
-async function newestRecord(): Promise<any> {
+async function newestRecord(): Promise<AuditRecord> {
   const res = await h.call('GET', `/v1/organizations/${ORG}/audit_log`, { query: { limit: '1' } });
   expect(res.status).toBe(200);
   return res.body.data[0];
 }
 
 /** The list as a full audit snapshot holds it, from the list as GET returns it. */
-function fullSnapshot(list: any) {
+function fullSnapshot(list: AllowlistView) {
   return {
     enabled: list.enabled,
-    entries: list.entries.map((e: any) => ({
+    entries: list.entries.map((e) => ({
       value: e.value,
       description: e.description,
       createdAt: e.createdAt,
@@ -107,15 +116,15 @@ function fullSnapshot(list: any) {
 }
 
 /** A recorded side is the full snapshot, or the bounded one: every value, the count, the full snapshot's hash. */
-function expectFaithful(recorded: any, list: any): 'full' | 'bounded' {
+function expectFaithful(recorded: RecordedSide | null, list: AllowlistView): 'full' | 'bounded' {
   const full = fullSnapshot(list);
-  if (!recorded.truncated) {
+  if (!recorded?.truncated) {
     expect(recorded).toEqual(full);
     return 'full';
   }
   expect(recorded).toEqual({
     ...full,
-    entries: full.entries.map((e: any) => ({ value: e.value })),
+    entries: full.entries.map((e: AllowlistEntryView) => ({ value: e.value })),
     truncated: true,
     entryCount: full.entries.length,
     sha256: createHash('sha256').update(JSON.stringify(full), 'utf8').digest('hex'),
@@ -163,7 +172,7 @@ describe.each([
       expect((await h.call('GET', path)).body.entries).toHaveLength(max);
     });
 
-    const changes: [string, (current: any) => Promise<{ status: number; body: any }>][] = [
+    const changes: [string, (current: AllowlistView) => Promise<Reply>][] = [
       ['disable', () => h.call('POST', `${path}/disable`)],
       ['enable', () => h.call('POST', `${path}/enable`)],
       [
@@ -228,7 +237,7 @@ test('a page of records of large lists stops early with a cursor, within the res
   const rest = await h.call('GET', '/v1/organizations/pages/audit_log', {
     query: { limit: '12', cursor: first.body.next_cursor },
   });
-  expect([...first.body.data, ...rest.body.data].map((r: any) => r.after.version)).toEqual(
+  expect([...first.body.data, ...rest.body.data].map((r: AuditRecord) => r.after.version)).toEqual(
     Array.from({ length: 12 }, (_, i) => 12 - i).slice(0, first.body.data.length + rest.body.data.length),
   );
   expect(rest.body.data[0].after.version).toBe(12 - first.body.data.length);

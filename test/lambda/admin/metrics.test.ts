@@ -53,7 +53,7 @@ afterEach(() => {
 });
 
 /** The entry point, loaded fresh with the synthesized metrics dimension and tables in DynamoDB Local. */
-function loadHandler(tables: TableNames = names): Handler {
+async function loadHandler(tables: TableNames = names): Promise<Handler> {
   process.env = {
     ...saved,
     AWS_REGION: 'eu-west-1',
@@ -65,8 +65,8 @@ function loadHandler(tables: TableNames = names): Handler {
   delete process.env.POWERTOOLS_METRICS_DISABLED;
   delete process.env.POWERTOOLS_METRICS_NAMESPACE;
   let handler!: Handler;
-  jest.isolateModules(() => {
-    handler = require('../../../lambda/admin/index').handler;
+  await jest.isolateModulesAsync(async () => {
+    ({ handler } = await import('../../../lambda/admin/index'));
   });
   return handler;
 }
@@ -86,7 +86,7 @@ test('the construct passes its metrics dimension to the function: the stack name
 });
 
 test('a successful write publishes AdminWrites under the dimension metricWrites() reads', async () => {
-  const handler = loadHandler();
+  const handler = await loadHandler();
 
   const res = await handler(proxyEvent('POST', ENTRIES, { body: { entries: ['192.0.2.1'] }, userArn: 'local:dev' }));
 
@@ -104,7 +104,7 @@ test('a successful write publishes AdminWrites under the dimension metricWrites(
 });
 
 test('reads and client errors publish nothing', async () => {
-  const handler = loadHandler();
+  const handler = await loadHandler();
 
   const read = await handler(proxyEvent('GET', '/v1/organizations/metrics-org/ip_allowlist', { userArn: 'local:dev' }));
   const bad = await handler(proxyEvent('POST', ENTRIES, { body: { entries: ['not-an-ip'] }, userArn: 'local:dev' }));
@@ -114,7 +114,7 @@ test('reads and client errors publish nothing', async () => {
 });
 
 test('a server error (storage unavailable) publishes AdminFailures under the dimension metricFailures() reads', async () => {
-  const handler = loadHandler({ ...names, allowlists: 'no-such-table' });
+  const handler = await loadHandler({ ...names, allowlists: 'no-such-table' });
 
   const res = await handler(proxyEvent('POST', ENTRIES, { body: { entries: ['192.0.2.1'] }, userArn: 'local:dev' }));
 

@@ -109,8 +109,9 @@ describe('with an in-memory cache in the authorizer', () => {
       maxDecisionAgeSeconds: 4,
       // A frozen clock makes the wait exact; recording it instead of sleeping keeps the test fast.
       now: () => Date.parse('2026-01-01T00:00:00Z'),
-      sleep: async (ms) => {
+      sleep: (ms) => {
         waits.push(ms);
+        return Promise.resolve();
       },
     });
     try {
@@ -134,8 +135,9 @@ describe('with an in-memory cache in the authorizer', () => {
       flusher: plane.flusher([STAGE], recordingLogger()),
       propagationDelaySeconds: 300,
       memoryCacheTtlSeconds: 2,
-      sleep: async () => {
+      sleep: () => {
         plane.failWith = 503;
+        return Promise.resolve();
       },
     });
     try {
@@ -161,8 +163,9 @@ describe('the Lambda timeout', () => {
       memoryCacheTtlSeconds: 2,
       maxDecisionAgeSeconds: 4,
       now: () => frozen,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         waits.push(ms);
+        return Promise.resolve();
       },
     });
 
@@ -296,8 +299,8 @@ describe('without a flush, maxDelaySeconds is the real worst case max(P, g + B),
       propagationDelaySeconds: 0,
       maxDecisionAgeSeconds: 1,
       protectedStages: [STAGE],
-      flusher: { flush: async () => false },
-      sleep: async () => undefined,
+      flusher: { flush: () => Promise.resolve(false) },
+      sleep: () => Promise.resolve(),
     });
     try {
       const res = await h.call('POST', '/v1/organizations/w/ip_allowlist/entries', { body: { value: '192.0.2.9' } });
@@ -331,8 +334,8 @@ describe('the Lambda entry point (lambda/admin/index.ts)', () => {
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       };
       let handler!: typeof import('../../../lambda/admin/index').handler;
-      jest.isolateModules(() => {
-        handler = require('../../../lambda/admin/index').handler;
+      await jest.isolateModulesAsync(async () => {
+        ({ handler } = await import('../../../lambda/admin/index'));
       });
       const path = '/v1/organizations/idx/ip_allowlist/entries';
       const res = await handler(

@@ -1,0 +1,151 @@
+import type { ListScope, OperationName } from './routes';
+
+/**
+ * What the OpenAPI document says about each operation beyond its schemas: summary, description, tag and request
+ * example. Read only by the generator (contract/openapi.ts), so none of this text is bundled into the Lambda.
+ * The allowlist operations exist once per scope; their text names the list (`the project's`).
+ */
+
+export interface OperationDocs {
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: string;
+  readonly requestExample?: unknown;
+}
+
+const OWNER: Readonly<Record<ListScope, string>> = {
+  Organization: "the organization's",
+  Project: "the project's",
+  Key: "the API key's",
+};
+
+const CORRUPT =
+  'A stored list that cannot be read (a corrupt item, or an entry that is not a canonical range) answers 409 ' +
+  'allowlist_corrupt, naming the list and why: the authorizer fails closed on it.';
+
+const CHECK_SCOPE: Readonly<Record<ListScope, string>> = {
+  Organization:
+    'Evaluates the organization list as it applies to a project without an enabled list of its own: scope is "organization" or "none".',
+  Project:
+    'Evaluates the project and organization lists as the authorizer does for a key of this project without a list of its own: scope is "project", "organization" or "none".',
+  Key: 'Evaluates all three lists exactly as the authorizer does for this key: scope is "key" when the key\'s own list blocks the IP, otherwise the project/organization scope; keyMatchedEntry is the key list\'s match. A revoked key: 409 api_key_revoked.',
+};
+
+type AllowlistOperation =
+  | 'getAllowlist'
+  | 'replaceAllowlist'
+  | 'addAllowlistEntries'
+  | 'deleteAllowlistEntry'
+  | 'deleteAllowlistEntryByQuery'
+  | 'enableAllowlist'
+  | 'disableAllowlist'
+  | 'checkIp';
+
+function allowlistDocs(operation: AllowlistOperation, scope: ListScope): OperationDocs {
+  const owner = OWNER[scope];
+  const tag = `${scope === 'Key' ? 'API key' : scope} allowlist`;
+  switch (operation) {
+    case 'getAllowlist':
+      return {
+        tag,
+        summary: `Get ${owner} IP allowlist`,
+        description: [
+          "The list, whether it is enabled, its version (also the ETag) and the deployment's propagation delay. A list never written is empty, disabled, version 0.",
+          ...(scope === 'Key'
+            ? [
+                "A key list can only narrow: a request must pass the project/organization rule AND the key's own enabled list. A revoked key's list can be read but not changed (409 api_key_revoked).",
+              ]
+            : []),
+          CORRUPT,
+        ].join(' '),
+      };
+    case 'replaceAllowlist':
+      return {
+        tag,
+        summary: `Replace ${owner} IP allowlist (bulk import)`,
+        description:
+          'All or nothing: if any entry is invalid, 400 lists every rejected entry with its reason and nothing changes. Entries whose value was already present keep their createdAt/createdBy. `enabled` omitted keeps the current flag. An enabled list cannot be left empty (400 empty_allowlist). More than maxEntries entries: 422. Entries that together cover every IPv4 or every IPv6 address (`0.0.0.0/1` + `128.0.0.0/1`) are refused with 422 allowlist_covers_all_addresses naming them. A description with control, bidirectional-formatting or line-separator characters: 400 (code invalid_characters for the entry). This is also how a corrupt stored list is repaired: the PUT replaces it whole, conditioned on the corrupt state it read, audited with `before: {corrupt, version}`; `enabled` is required unless the stored flag was still readable, and If-Match compares with the version the corrupt list claims (0 when none).',
+        requestExample: {
+          entries: [{ value: '203.0.113.0/24', description: 'office' }, '2001:db8::/48'],
+          enabled: true,
+        },
+      };
+    case 'addAllowlistEntries':
+      return {
+        tag,
+        summary: `Add entries to ${owner} IP allowlist`,
+        description: `One entry (\`value\`, \`description\`) or many (\`entries\`), all or nothing. Each value is normalized to its canonical CIDR (\`10.0.0.1\` becomes \`10.0.0.1/32\`); an equivalent of a stored entry is a duplicate (409 listing each). Invalid entries: 400 listing each with its reason. Over maxEntries: 422 allowlist_limit_exceeded. Without If-Match a write that loses a race with another writer is re-applied to the fresh list, so no update is lost and the limit holds exactly. Additions that would leave the entries covering every IPv4 or every IPv6 address: 422 allowlist_covers_all_addresses. A description with control, bidirectional-formatting or line-separator characters: 400 invalid_characters (param description) or, in \`entries\`, an invalid_entries item with that code. ${CORRUPT}`,
+        requestExample: { value: '198.51.100.7', description: 'backend server' },
+      };
+    case 'deleteAllowlistEntry':
+      return {
+        tag,
+        summary: `Remove one entry from ${owner} IP allowlist (value in the path)`,
+        description: `The value may be given in any form that normalizes to the stored entry (\`10.0.0.1\`, \`10.0.0.1/32\`, \`::ffff:10.0.0.1\`). A CIDR contains \`/\`: URL-encode it as \`%2F\` (\`/entries/10.0.0.0%2F8\`); a literal \`/\` is also accepted. Not in the list: 404 entry_not_found. Removing the last entry of an enabled list is refused (400 empty_allowlist): disable it first. ${CORRUPT}`,
+      };
+    case 'deleteAllowlistEntryByQuery':
+      return {
+        tag,
+        summary: `Remove one entry from ${owner} IP allowlist (value in the query)`,
+        description: `Same as DELETE .../entries/{value}, for clients that prefer \`?value=10.0.0.0%2F8\`. ${CORRUPT}`,
+      };
+    case 'enableAllowlist':
+      return {
+        tag,
+        summary: `Enable ${owner} IP allowlist`,
+        description: `Enabling an empty list is refused with 400 empty_allowlist: it would block every request. No request body (or \`{}\`). A list stored with entries that together cover every IPv4 or IPv6 address is not enabled: 422 allowlist_covers_all_addresses. ${CORRUPT}`,
+      };
+    case 'disableAllowlist':
+      return {
+        tag,
+        summary: `Disable ${owner} IP allowlist`,
+        description: `Always allowed; the entries are kept. No request body (or \`{}\`). ${CORRUPT}`,
+      };
+    case 'checkIp':
+      return {
+        tag,
+        summary: `Would this IP be allowed? (${owner} check tool)`,
+        description: `Runs the authorizer's own decision function on the stored lists, so the answer cannot disagree with the authorizer. With \`entries\`, that draft replaces this scope's list for the check, as if saved and enabled (nothing is stored). ${CHECK_SCOPE[scope]} Reads only: nothing is written or audited. A corrupt stored list behind the answer (this scope's, or the organization's or project's list the authorizer reads with it) answers 409 allowlist_corrupt, naming it. A draft whose entries together cover every IPv4 or every IPv6 address answers 422 allowlist_covers_all_addresses, as saving it would. Descriptions are checked as on a write.`,
+        requestExample: { ip: '198.51.100.7', entries: ['198.51.100.0/24'] },
+      };
+  }
+}
+
+const OTHER_DOCS: Readonly<Record<Exclude<OperationName, AllowlistOperation>, OperationDocs>> = {
+  createApiKey: {
+    tag: 'API keys',
+    summary: 'Create an API key',
+    description:
+      'Returns the secret (`key`) once: it is stored only as its SHA-256 hash and cannot be shown again. The key is `sk-` + the project route + 256 random bits. A name with control, bidirectional-formatting or line-separator characters: 400 invalid_characters (param name), nothing written.',
+    requestExample: { name: 'backend' },
+  },
+  listApiKeys: {
+    tag: 'API keys',
+    summary: "List a project's API keys",
+    description: 'Ids, names, redacted values, status and creation; never a secret or hash. Paginated.',
+  },
+  getApiKey: { tag: 'API keys', summary: 'Get one API key' },
+  revokeApiKey: {
+    tag: 'API keys',
+    summary: 'Revoke an API key',
+    description:
+      'The key stops working at the authorizer within `propagation.maxDelaySeconds`. Revoking a revoked key: 409 api_key_already_revoked.',
+  },
+  listAuditLog: {
+    tag: 'Audit log',
+    summary: "An organization's audit log, newest first",
+    description:
+      "Every change to the organization's allowlists and API keys: who (the caller's IAM ARN), when, what, before and after. Each change and its record are written in one transaction.",
+  },
+};
+
+export const TAGS = ['Organization allowlist', 'Project allowlist', 'API key allowlist', 'API keys', 'Audit log'];
+
+function isAllowlistOperation(operation: OperationName): operation is AllowlistOperation {
+  return !(operation in OTHER_DOCS);
+}
+
+export function operationDocs(operation: OperationName, scope?: ListScope): OperationDocs {
+  if (isAllowlistOperation(operation)) return allowlistDocs(operation, scope ?? 'Organization');
+  return OTHER_DOCS[operation];
+}

@@ -1,0 +1,382 @@
+import * as z from 'zod';
+import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } from '../allowlist-ops';
+import { normalizeIpAddress } from '../../core/allowlist';
+import { ID_PATTERN, MAX_KEY_NAME_LENGTH } from '../../../lib/contract';
+import { AdminError } from '../errors';
+
+/**
+ * The admin API's request and response shapes, written once. Everything else is derived from them: the handler
+ * parses requests with them (lambda/admin/request.ts maps their issues to our error body), the build generates
+ * openapi/admin-api.json from them (contract/openapi.ts), the CLI's types are inferred from them (type-only imports,
+ * so the CLI bundle carries no zod), and the conformance test validates real answers with them.
+ *
+ * Why zod + @asteasolutions/zod-to-openapi rather than Powertools' parser: the parser (also zod) unwraps and
+ * validates event envelopes, but has no OpenAPI generator, and the document is the part that drifted. Both are
+ * devDependencies: esbuild bundles zod into the admin Lambda (the package keeps no runtime dependencies), and the
+ * generator runs only at build time. The authorizer does not import this module, so its bundle does not grow.
+ *
+ * `.meta()` carries what the document says (component id, description, example); zod-to-openapi reads it.
+ * Error messages of the request schemas are ours, byte for byte: a required field's `error` is the phrase of
+ * `Missing required parameter: x (<phrase>)`, an object's unknown-key error lists the allowed keys, and the checks
+ * that need the core (entry and address normalization) run as transforms that raise our AdminError.
+ */
+
+/** `error` of a required field: the phrase that says what to send, used only when the field is missing. */
+const missing = (what: string) => (issue: { readonly input?: unknown }) =>
+  issue.input === undefined ? what : undefined;
+
+/** A strict object whose unknown-key error message is the list of allowed keys (the mapper words the rest). */
+function strictRequest<T extends z.ZodRawShape>(shape: T) {
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? Object.keys(shape).join(', ') : undefined),
+  });
+}
+
+/**
+ * A transform that runs one of our checks: its AdminError becomes an issue (carried in `params`), so the issues of
+ * the fields before it keep their order and request.ts throws the same error the check always threw.
+ */
+function adminCheck<T, U>(check: (value: T) => U) {
+  return (value: T, ctx: z.RefinementCtx<T>): U => {
+    try {
+      return check(value);
+    } catch (err) {
+      if (!(err instanceof AdminError)) throw err;
+      ctx.issues.push({ code: 'custom', message: err.message, input: value, params: { adminError: err } });
+      return z.NEVER;
+    }
+  };
+}
+
+/** Any JSON value, null included, but required: zod treats a bare unknown as optional. */
+const anyJson = () => z.unknown().refine((v) => v !== undefined);
+
+/**
+ * Documented and typed as a string, but any JSON value passes the shape check: validateEntries then lists a
+ * non-string entry among every rejected entry of the request (one 400 for a whole bulk import), which a type
+ * error here would cut short.
+ */
+function entryText(meta: { readonly description?: string; readonly maxLength?: number; readonly default?: string }) {
+  return z.unknown().meta({ type: 'string', ...meta }) as unknown as z.ZodType<string, string>;
+}
+
+/** What the request parser needs beyond the schema: the message for a body that mixes two forms of a union. */
+export const requestHints = z.registry<{ readonly conflict: string }>();
+
+// ---- shared ------------------------------------------------------------------------------------------------------
+
+export const Id = z.string().regex(ID_PATTERN).meta({ id: 'Id' });
+
+/** The path parameters a route template may hold; `value` (an allowlist entry) takes the rest of the path. */
+export const PathParams = {
+  org: Id.meta({ description: 'Organization id.' }),
+  project: Id.meta({ description: 'Project id.' }),
+  keyId: Id.meta({ description: 'API key id (`key_...`).' }),
+  value: z.string().min(1).meta({
+    description: 'The entry to remove, in any form that normalizes to it; `/` URL-encoded as `%2F`.',
+    example: '10.0.0.0%2F8',
+  }),
+} as const;
+export type PathParamName = keyof typeof PathParams;
+
+export const RejectedEntry = z
+  .strictObject({
+    index: z.int(),
+    value: anyJson().meta({ description: 'As sent.' }),
+    reason: z.string(),
+    code: z.enum([
+      'invalid_ip_allowlist_entry',
+      'invalid_type',
+      'description_too_long',
+      'duplicate_in_request',
+      'duplicate_entry',
+      'invalid_characters',
+      'covers_whole_family',
+    ]),
+  })
+  .meta({ id: 'RejectedEntry' });
+
+export const ErrorBody = z
+  .strictObject({
+    error: z.strictObject({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string(),
+      rejected: z.array(RejectedEntry).optional().meta({ description: 'Bulk requests: every rejected entry.' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const EntryInput = z
+  .union([
+    z.string().meta({ example: '203.0.113.0/24' }),
+    strictRequest({
+      value: entryText({}).refine((v) => v !== undefined, { error: 'the IP address or CIDR range' }),
+      description: entryText({ maxLength: MAX_DESCRIPTION_LENGTH, default: '' }).optional(),
+    }),
+  ])
+  .meta({ id: 'EntryInput', description: 'An IPv4/IPv6 address or CIDR range, as a string or with a description.' });
+
+/** Validated, canonical entries of a request: every bad one is listed in one 400 (see validateEntries). */
+const entryList = (prefix: string) =>
+  adminCheck((inputs: readonly z.output<typeof EntryInput>[]): ValidEntry[] =>
+    validateEntries(
+      inputs.map((e) => (typeof e === 'string' ? { value: e } : e)),
+      prefix,
+    ),
+  );
+
+export const Propagation = z
+  .strictObject({
+    flushed: z.boolean().meta({
+      description:
+        "The protected stage's authorizer cache was flushed after the change, once the authorizer's decision age bound had passed since the commit: the change is in force from this response on (on our side; on AWS the flush is asynchronous).",
+    }),
+    maxDelaySeconds: z.int().meta({
+      description:
+        'Worst-case seconds from this response until every request sees the change: 0 when flushed, the full propagation delay (counted from the commit) otherwise.',
+    }),
+  })
+  .meta({ id: 'Propagation' });
+
+// ---- allowlists --------------------------------------------------------------------------------------------------
+
+export const AllowlistEntry = z
+  .strictObject({
+    value: z.string().meta({ description: 'Canonical CIDR.', example: '203.0.113.0/24' }),
+    description: z.string(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string().meta({ description: 'IAM ARN of whoever added it.' }),
+  })
+  .meta({ id: 'AllowlistEntry' });
+
+const allowlistFields = {
+  object: z.literal('ip_allowlist'),
+  scope: z.enum(['organization', 'project', 'key']),
+  organizationId: z.string(),
+  projectId: z.string().nullable(),
+  apiKeyId: z.string().nullable(),
+  enabled: z.boolean(),
+  entries: z.array(AllowlistEntry),
+  version: z.int().min(0),
+  updatedAt: z.iso.datetime().nullable(),
+  updatedBy: z.string().nullable(),
+  maxEntries: z.int(),
+  propagationDelaySeconds: z.int().meta({
+    description: "The deployment's worst-case delay before a change is enforced when the cache is not flushed.",
+  }),
+};
+
+export const Allowlist = z.strictObject(allowlistFields).meta({ id: 'Allowlist' });
+
+export const AllowlistWriteResult = z
+  .strictObject({ ...allowlistFields, propagation: Propagation })
+  .meta({ id: 'AllowlistWriteResult' });
+
+export const ReplaceAllowlistRequest = strictRequest({
+  entries: z
+    .array(EntryInput, { error: missing('the complete new list; [] empties it') })
+    .transform(entryList('entries')),
+  enabled: z.boolean().optional().meta({ description: 'Omitted: keep the current flag.' }),
+}).meta({ id: 'ReplaceAllowlistRequest' });
+
+const AddManyEntries = strictRequest({
+  entries: z
+    .array(EntryInput)
+    .min(1, { error: '"entries" is empty: add at least one entry.' })
+    .transform(entryList('entries')),
+}).transform((body) => ({ entries: body.entries, paramPrefix: 'entries' }));
+
+const AddOneEntry = strictRequest({
+  value: entryText({}).refine((v) => v !== undefined, {
+    error: 'the IP address or CIDR range to add (or "entries" for many)',
+  }),
+  description: entryText({ maxLength: MAX_DESCRIPTION_LENGTH }).optional(),
+}).transform(
+  adminCheck((body: { value: string; description?: string }) => ({
+    entries: validateEntries([body], ''),
+    paramPrefix: '',
+  })),
+);
+
+export const AddEntriesRequest = z
+  .union([AddManyEntries, AddOneEntry])
+  .meta({ id: 'AddEntriesRequest' })
+  .register(requestHints, {
+    conflict: 'Send either "entries" (an array) or one "value" with an optional "description", not both.',
+  });
+
+export const CheckRequest = strictRequest({
+  ip: z
+    .string({ error: missing('the IP address to check') })
+    .meta({ description: 'One IPv4 or IPv6 address.' })
+    .transform(adminCheck((ip: string) => normalizedOr400(normalizeIpAddress, ip, 'invalid_ip_address', 'ip'))),
+  entries: z
+    .array(EntryInput)
+    .meta({ description: 'A draft list for this scope, evaluated as if saved and enabled.' })
+    .transform(entryList('entries'))
+    .optional(),
+}).meta({ id: 'CheckRequest' });
+
+export const CheckResult = z
+  .strictObject({
+    object: z.literal('ip_allowlist_check'),
+    allowed: z.boolean(),
+    ip: z.string().meta({ description: 'Normalized (IPv4-mapped IPv6 as IPv4).' }),
+    scope: z
+      .enum(['project', 'organization', 'none', 'key'])
+      .meta({ description: 'Allowed: the list that applied. Denied: the list that blocked it.' }),
+    matchedEntry: z
+      .string()
+      .nullable()
+      .meta({ description: 'The most specific matching entry of the applied project/organization list.' }),
+    keyMatchedEntry: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({ description: "Key route only: the matching entry of the key's own list." }),
+    enabled: z.boolean().meta({ description: "Whether this route's list is enabled (true for a draft)." }),
+    draft: z.boolean(),
+  })
+  .meta({ id: 'CheckResult' });
+
+// ---- API keys ----------------------------------------------------------------------------------------------------
+
+/** Trimmed, then 1 to MAX_KEY_NAME_LENGTH characters without unsafe ones: checked by the handler, which words it. */
+export const CreateApiKeyRequest = strictRequest({
+  name: z
+    .string({ error: missing('a name for the key, e.g. "backend"') })
+    .meta({ minLength: 1, maxLength: MAX_KEY_NAME_LENGTH }),
+}).meta({ id: 'CreateApiKeyRequest' });
+
+const apiKeyFields = {
+  object: z.literal('api_key'),
+  id: z.string().meta({ example: 'key_3q2hXo1Vn8Tz4QkL' }),
+  organizationId: z.string(),
+  projectId: z.string(),
+  name: z.string(),
+  redactedValue: z.string().meta({ example: 'sk-...Ab3d' }),
+  status: z.enum(['active', 'revoked']),
+  createdAt: z.iso.datetime(),
+  createdBy: z.string(),
+  revokedAt: z.iso.datetime().nullable(),
+  allowlist: z.strictObject({
+    enabled: z.boolean(),
+    entryCount: z.int(),
+    version: z.int(),
+    corrupt: z.literal(true).optional().meta({
+      description:
+        "Present (true) when the key's stored list cannot be read: the authorizer refuses every request with this key (503) until the list is replaced with a PUT.",
+    }),
+  }),
+};
+
+export const ApiKey = z.strictObject(apiKeyFields).meta({ id: 'ApiKey' });
+
+export const CreatedApiKey = z
+  .strictObject({
+    ...apiKeyFields,
+    key: z.string().meta({
+      description: 'The secret. Shown once.',
+      example: 'sk-YWNtZS93ZWI.3q2hXo1Vn8Tz4QkLwE0n7yJp5sUaRbCdFgHiJkLmNoP',
+    }),
+    propagation: Propagation,
+  })
+  .meta({ id: 'CreatedApiKey' });
+
+export const RevokedApiKey = z
+  .strictObject({ ...apiKeyFields, propagation: Propagation })
+  .meta({ id: 'RevokedApiKey' });
+
+export const ApiKeyList = z
+  .strictObject({ object: z.literal('list'), data: z.array(ApiKey), next_cursor: z.string().nullable() })
+  .meta({ id: 'ApiKeyList' });
+
+// ---- audit log ---------------------------------------------------------------------------------------------------
+
+export const AUDIT_ACTIONS = [
+  'ip_allowlist.replace',
+  'ip_allowlist.entries.add',
+  'ip_allowlist.entry.delete',
+  'ip_allowlist.enable',
+  'ip_allowlist.disable',
+  'api_key.create',
+  'api_key.revoke',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AuditEvent = z
+  .strictObject({
+    object: z.literal('audit_event'),
+    id: z.string(),
+    at: z.iso.datetime(),
+    actor: z.string().meta({ description: 'IAM ARN of the caller.' }),
+    action: z.enum(AUDIT_ACTIONS),
+    scope: z.enum(['organization', 'project', 'key']),
+    target: z.string().meta({ example: 'organizations/acme/projects/web/ip_allowlist' }),
+    before: anyJson().meta({
+      description:
+        "The resource before the change (null for a creation). An allowlist too large to record twice within DynamoDB's item limit is recorded bounded: `truncated: true`, every entry's `value` but not its description or creation details, `entryCount`, and `sha256` of the full snapshot's JSON.",
+    }),
+    after: anyJson().meta({
+      description: 'The resource after the change; bounded like `before` when the list is too large to record in full.',
+    }),
+    requestId: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const AuditEventList = z
+  .strictObject({ object: z.literal('list'), data: z.array(AuditEvent), next_cursor: z.string().nullable() })
+  .meta({ id: 'AuditEventList' });
+
+// ---- query parameters --------------------------------------------------------------------------------------------
+
+const limitMessage = (issue: { readonly input?: unknown }) =>
+  `limit must be a whole number from 1 to 100, got ${JSON.stringify(issue.input)}.`;
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** `limit` and `cursor` of a paginated list: `limit` is 1 to 100 (default 20), sent as text in the query. */
+export const PageQuery = z.object({
+  limit: z
+    .string()
+    .refine((text) => /^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= 100, { error: limitMessage })
+    .transform(Number)
+    .optional()
+    .meta({
+      description: 'Page size, 1 to 100.',
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: DEFAULT_PAGE_SIZE,
+    }),
+  cursor: z.string().optional().meta({ description: 'The `next_cursor` of the previous page.' }),
+});
+
+export const EntryValueQuery = z.object({
+  value: z.string({ error: missing('the entry to remove, in any form that normalizes to it') }).meta({
+    description: 'The entry to remove, in any form that normalizes to it.',
+    example: '10.0.0.0/8',
+  }),
+});
+
+// ---- types for clients ---------------------------------------------------------------------------------------------
+
+export type ErrorBodyView = z.output<typeof ErrorBody>;
+export type EntryInputBody = z.input<typeof EntryInput>;
+export type AllowlistEntryView = z.output<typeof AllowlistEntry>;
+export type AllowlistView = z.output<typeof Allowlist>;
+export type AllowlistWriteView = z.output<typeof AllowlistWriteResult>;
+export type PropagationView = z.output<typeof Propagation>;
+export type CheckView = z.output<typeof CheckResult>;
+export type ApiKeyView = z.output<typeof ApiKey>;
+export type CreatedApiKeyView = z.output<typeof CreatedApiKey>;
+export type RevokedApiKeyView = z.output<typeof RevokedApiKey>;
+export type ApiKeyListView = z.output<typeof ApiKeyList>;
+export type AuditEventView = z.output<typeof AuditEvent>;
+export type AuditEventListView = z.output<typeof AuditEventList>;
+export type ReplaceAllowlistBody = z.input<typeof ReplaceAllowlistRequest>;
+export type AddEntriesBody = z.input<typeof AddEntriesRequest>;
+export type CheckBody = z.input<typeof CheckRequest>;
+export type CreateApiKeyBody = z.input<typeof CreateApiKeyRequest>;
