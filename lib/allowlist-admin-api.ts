@@ -11,6 +11,7 @@ import { ENV } from '../lambda/adapters/schema';
 import { DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES } from '../lambda/core/limits';
 import { ADMIN_ENV, STAGE_LIST_SEPARATOR, STAGE_SEPARATOR } from '../lambda/admin/config';
 import { ADMIN_METRIC_NAMES } from '../lambda/admin/metrics';
+import { WHOAMI_PATH } from '../lambda/admin/routes';
 import { METRICS_SERVICE_ENV } from '../lambda/authorizer/metrics';
 import { isValidId } from '../lambda/core/model';
 import { splitPropagationDelay } from '../lambda/core/propagation';
@@ -325,7 +326,8 @@ export class AllowlistAdminApi extends Construct {
 
   /**
    * Lets `grantee` read one organization's allowlists, API keys (never secrets) and audit log, and use the check
-   * tool: GET on every path of the organization, and POST on its `ip_allowlist/check` paths.
+   * tool: GET on every path of the organization, and POST on its `ip_allowlist/check` paths. Like every grant of
+   * this API, it includes `GET /v1/whoami`, which tells a caller only its own address and principal.
    *
    * @param organizationId the organization; omit it to grant every organization
    */
@@ -340,7 +342,8 @@ export class AllowlistAdminApi extends Construct {
   }
 
   /**
-   * Lets `grantee` do everything in one organization: read, change allowlists, create and revoke API keys.
+   * Lets `grantee` do everything in one organization: read, change allowlists, create and revoke API keys. Like
+   * every grant of this API, it includes `GET /v1/whoami` (the caller's own address and principal).
    *
    * @param organizationId the organization; omit it to grant every organization
    */
@@ -389,7 +392,13 @@ export class AllowlistAdminApi extends Construct {
   }
 
   private grantInvoke(grantee: iam.IGrantable, resourceArns: string[]): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    // whoami is in every grant: it is the first step of "why am I blocked?" (and of `doctor`) for any caller, and
+    // it answers only about that caller, so no grant should need a second one to use it.
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [...resourceArns, this.executeApiArn('GET', WHOAMI_PATH)],
+    });
     acknowledgeGrantWildcards(
       grantee,
       grant,

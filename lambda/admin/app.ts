@@ -19,6 +19,7 @@ import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import { AdminError, internalError, storageUnavailable, tooMuchContention, writeOutcomeUnknown } from './errors';
 import { clock, propagate } from './writes';
+import { whoami } from './whoami';
 import { callerIdentity, parseBody, parseIfMatch, parseQuery } from './request';
 import { OperationName, matchRoute, routingPath } from './routes';
 
@@ -45,6 +46,7 @@ const HANDLERS: Record<OperationName, Handler> = {
   getApiKey,
   revokeApiKey,
   listAuditLog,
+  whoami,
 };
 
 /** A PUT of a full list must fit: at least 64 KiB, and 1 KiB per allowed entry beyond that. */
@@ -82,6 +84,7 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
         body: parseBody(event, route, bodyLimitBytes(deps.config.maxEntries)),
         ifMatch: route.write && route.path.includes('/ip_allowlist') ? parseIfMatch(event) : undefined,
         actor: callerIdentity(event),
+        sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
         requestId,
         deadlineMs: context ? clock(deps) + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS : undefined,
       };

@@ -26,6 +26,7 @@ export const OPERATIONS = [
   'getApiKey',
   'revokeApiKey',
   'listAuditLog',
+  'whoami',
 ] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
@@ -40,6 +41,12 @@ export interface RouteDefinition {
   /** Whether the route changes state (and so honours If-Match where there is a version, and flushes). */
   readonly write: boolean;
 }
+
+/**
+ * The caller as the API sees it. Not under an organization: every grant includes it (lib/allowlist-admin-api.ts), as
+ * STS GetCallerIdentity needs no permission, because it tells callers only about themselves.
+ */
+export const WHOAMI_PATH = '/v1/whoami';
 
 const ORG = '/v1/organizations/{org}';
 const PROJECT = `${ORG}/projects/{project}`;
@@ -95,6 +102,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     body: false,
     write: false,
   },
+  { method: 'GET', path: WHOAMI_PATH, operation: 'whoami', query: [], body: false, write: false },
 ];
 
 /** Path parameters of a matched route; absent ones are undefined. */
