@@ -11,7 +11,9 @@ import {
   EntryInput,
   Propagation,
 } from './admin-client';
+import { doctorCommand, DOCTOR_HELP } from './doctor';
 import { printable, printableOutput, shortTime, table } from './format';
+import { myAddress, WHOAMI_HELP, whoamiCommand } from './whoami';
 
 /**
  * `cdk-ip-allowlist`: the admin API from a terminal. Commands map one-to-one to routes of the admin API; the
@@ -79,6 +81,8 @@ Commands:
   allowlist show|add|remove|replace|enable|disable|check   view and change an allowlist, test an IP
   keys create|list|revoke                                  API keys of a project
   audit                                                    the organization's change history
+  whoami                                                   the address and principal the admin API sees you as
+  doctor                                                   check a deployment end to end, and measure it
 
 Run 'cdk-ip-allowlist <command> --help' for a command's options.
 
@@ -93,7 +97,8 @@ ${GLOBAL_HELP}
   remove ENTRY                  remove one entry (any form that normalizes to it)
   replace [ENTRY...] [--file F] replace the whole list (all-or-nothing); --enable/--disable to set its state too
   enable | disable              turn enforcement on or off (enabling an empty list is refused)
-  check IP [--entries A,B]      would this IP be allowed? (exit 3 if not); --entries tests a draft list
+  check IP|--me [--entries A,B] would this IP be allowed? (exit 3 if not); --entries tests a draft list;
+                                --me checks the address 'whoami' reports
 
 ${SCOPE_HELP}
 
@@ -164,9 +169,10 @@ ${SCOPE_HELP}
 
 ${GLOBAL_HELP}
 `,
-  'allowlist check': `Usage: cdk-ip-allowlist allowlist check --org ID [--project ID [--key KEY_ID]] IP [--entries A,B,...]
+  'allowlist check': `Usage: cdk-ip-allowlist allowlist check --org ID [--project ID [--key KEY_ID]] IP|--me [--entries A,B,...]
 
 Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists.
+--me checks the address the admin API sees you as ('cdk-ip-allowlist whoami').
 With --entries, that draft list is tested in place of this scope's list (as if saved and enabled).
 Exit code 0 if allowed, 3 if blocked.
 
@@ -212,6 +218,8 @@ The organization's changes, newest first: when, who (IAM ARN, or local:<user> in
 
 ${GLOBAL_HELP}
 `,
+  whoami: WHOAMI_HELP,
+  doctor: DOCTOR_HELP,
 };
 
 export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
@@ -269,9 +277,9 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout(HELP[[sub, loose.positionals[2]].filter(Boolean).join(' ')] ?? HELP[sub ?? ''] ?? HELP.main);
     return EXIT.ok;
   }
-  if (command !== 'allowlist' && command !== 'keys' && command !== 'audit')
+  if (!['allowlist', 'keys', 'audit', 'whoami', 'doctor'].includes(command))
     throw new UsageError(`unknown command ${JSON.stringify(command)}`, 'main');
-  const hasSub = command !== 'audit';
+  const hasSub = command === 'allowlist' || command === 'keys';
   if (hasSub && !sub) {
     if (wantsHelp) {
       io.stdout(HELP[command]);
@@ -405,9 +413,10 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'allowlist check': {
-    options: { ...SCOPE_OPTIONS, entries: { type: 'string' } },
+    options: { ...SCOPE_OPTIONS, entries: { type: 'string' }, me: { type: 'boolean' } },
     async run(ctx) {
-      if (ctx.args.length !== 1) throw new UsageError('give exactly one IP address to check', ctx.name);
+      if (ctx.args.length !== (ctx.values.me ? 0 : 1))
+        throw new UsageError('give exactly one IP address to check, or --me', ctx.name);
       const draftText = ctx.values.entries as string | undefined;
       const draft =
         draftText === undefined
@@ -418,7 +427,8 @@ const COMMANDS: Record<string, CommandSpec> = {
               .filter(Boolean)
               .map((value) => ({ value }));
       const t = target(ctx);
-      const { body } = await ctx.client.check(t, ctx.args[0], draft);
+      const ip = ctx.values.me ? await myAddress(ctx.client) : ctx.args[0];
+      const { body } = await ctx.client.check(t, ip, draft);
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(body, null, 2)}\n`);
       else {
         const where =
@@ -522,6 +532,24 @@ const COMMANDS: Record<string, CommandSpec> = {
       }
       return EXIT.ok;
     },
+  },
+};
+
+COMMANDS.whoami = {
+  options: {},
+  run: (ctx) => {
+    noArgs(ctx);
+    return whoamiCommand(ctx.client, ctx.io, ctx.json);
+  },
+};
+COMMANDS.doctor = {
+  options: { org: { type: 'string' }, 'admin-endpoint': { type: 'string' }, path: { type: 'string' } },
+  run: (ctx) => {
+    noArgs(ctx);
+    const v = ctx.values as Record<string, string | undefined>;
+    // For doctor, --endpoint is the protected API; the admin API is --admin-endpoint, found as the others find it.
+    const adminEndpoint = resolveEndpoint(v['admin-endpoint'], ctx.io);
+    return doctorCommand({ ...v, adminEndpoint, json: ctx.json, cwd: ctx.io.cwd, stdout: ctx.io.stdout });
   },
 };
 
