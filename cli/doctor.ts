@@ -253,13 +253,15 @@ class DoctorRun {
     }
     if (this.writes.length === 0) return;
     const unflushed = this.writes.filter((w) => w.propagation?.flushed !== true);
+    const promises = [...new Set(unflushed.map((w) => w.propagation?.maxDelaySeconds ?? 'none'))].join(' or ');
     this.check(
       'flushed',
       unflushed.length === 0,
       unflushed.length === 0
         ? `all ${this.writes.length} writes`
-        : `${unflushed.map((w) => `${w.label}: ${w.propagation ? `flushed false, maxDelaySeconds ${w.propagation.maxDelaySeconds}` : 'no propagation in the answer'}`).join('; ')} ` +
-            '(the authorizer cache flush failed: such a change waits for the cache TTL)',
+        : `${unflushed.length} of ${this.writes.length} writes answered flushed: false, maxDelaySeconds ${promises} ` +
+            `(${unflushed.map((w) => w.label).join(', ')}): the authorizer cache flush failed, so a change may wait ` +
+            'for the cache TTL',
       { writes: this.writes.map((w) => ({ label: w.label, ...w.propagation })) },
     );
   }
