@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CfnTemplate } from '../../local/intrinsics';
@@ -162,4 +164,67 @@ test('the text report: one PASS/FAIL line per check and a summary; --path picks 
   expect(lines[lines.length - 1]).toMatch(
     /^FAILED: 12 of 13 checks passed \(http:\/\/127\.0\.0\.1:\d+ path \/hello, organization doctor-[0-9a-f]{8}\)$/,
   );
+});
+
+/**
+ * An admin API whose IAM lets the caller ask whoami but not write: API Gateway's own 403 (the admin API's
+ * DEFAULT_4XX response, lib/allowlist-admin-api.ts), which local mode cannot produce because it has no IAM.
+ */
+async function adminWithoutWriteGrant(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const whoami = req.method === 'GET' && req.url === '/v1/whoami';
+    const arn = 'arn:aws:sts::123456789012:assumed-role/Readers/bob';
+    res.writeHead(whoami ? 200 : 403, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify(
+        whoami
+          ? { object: 'whoami', sourceIp: '127.0.0.1', ip: '127.0.0.1', family: 'ipv4', principal: arn }
+          : {
+              error: {
+                message: `User: ${arn} is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:eu-west-1:123456789012:def456/admin/POST/v1/organizations/x/projects/y/api_keys`,
+                type: 'invalid_request_error',
+                param: null,
+                code: 'ACCESS_DENIED',
+              },
+            },
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('a caller who may not write: the write line names the grant, later checks are listed as not run, exit 1', async () => {
+  const admin = await adminWithoutWriteGrant();
+  try {
+    const run = await runBin(
+      ['doctor', '--endpoint', healthy.local.url, '--admin-endpoint', admin.url, '--org', 'ops', '--json'],
+      admin.url,
+    );
+    const report = JSON.parse(run.stdout) as DoctorReport;
+
+    expect(run.code).toBe(1);
+    expect(report.checks.map((c) => [c.id, c.ok])).toEqual([
+      ['admin', true],
+      ['write', false],
+      ['missingKey', true],
+      ['invalidKey', true],
+      ['freshKey', false],
+      ['ipBlocked', false],
+      ['ipAllowed', false],
+      ['flushed', false],
+      ['cleanup', true],
+    ]);
+    expect(byId(report, 'write')?.detail).toMatch(
+      /is not authorized to perform: execute-api:Invoke.*\. Your principal needs the admin API's grantWrite for ops \(or for every organization\)/,
+    );
+    expect(byId(report, 'freshKey')?.detail).toBe('not run: an earlier check failed');
+    expect(byId(report, 'cleanup')?.detail).toBe('nothing to remove: no key was created');
+  } finally {
+    await admin.close();
+  }
 });
