@@ -221,13 +221,8 @@ class DoctorRun {
         if (this.keyListChanged)
           await this.write('key list removed', () => this.admin.replaceAllowlist(target, [], false));
         const revoked = await this.write('key revocation', () => this.admin.revokeKey(this.org, this.project, key.id));
-        // Polled without the caller's abort signal: a Ctrl-C still gets its cleanup checked.
-        const gone = await this.observe(
-          revoked,
-          (a) => isRefusal(a, 'invalid_api_key'),
-          '401 invalid_api_key',
-          undefined,
-        );
+        // Not interruptible: after a Ctrl-C, the cleanup is still checked.
+        const gone = await this.observe(revoked, (a) => isRefusal(a, 'invalid_api_key'), '401 invalid_api_key', false);
         if (!gone.shown) problems.push(`the revoked key still got ${describe(gone.last)}`);
         const [stored, list] = await Promise.all([
           this.admin.getKey(this.org, this.project, key.id),
@@ -359,14 +354,14 @@ class DoctorRun {
     write: Write,
     isChange: (a: Answer) => boolean,
     want: string,
-    signal: AbortSignal | undefined = this.options.signal,
+    interruptible = true,
   ): Promise<Observation> {
     const promised = write.propagation?.maxDelaySeconds;
     const giveUpMs = ((promised ?? 0) + (this.options.marginSeconds ?? MARGIN_SECONDS)) * 1000;
     const seen = await this.api.poll(this.key!.secret, write.answeredAt, isChange, {
       giveUpMs,
       intervalMs: this.options.pollIntervalMs ?? POLL_INTERVAL_MS,
-      signal,
+      signal: interruptible ? this.options.signal : undefined,
     });
     const id = `propagation:${write.label}`;
     this.propagationIds.push(id);

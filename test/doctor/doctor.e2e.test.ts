@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import { DEFAULT_PROJECT_ROOT } from '../../local/local-mode';
 import { synthesizeExampleApp, SynthesizedStack } from '../../local/synth';
 import type { DoctorReport } from '../../cli/doctor';
 import { E2eLocalMode, startE2eLocalMode } from '../e2e/support/local-mode';
-import { runBin } from './support';
+import { BIN, runBin } from './support';
 
 /*
  * `cdk-ip-allowlist doctor` against local mode, run as a user runs it (the bin, a child process): once on a
@@ -226,5 +227,44 @@ test('a caller who may not write: the write line names the grant, later checks a
     expect(byId(report, 'cleanup')?.detail).toBe('nothing to remove: no key was created');
   } finally {
     await admin.close();
+  }
+});
+
+test('Ctrl-C stops the waiting, and doctor still cleans up before it exits', async () => {
+  // A protected API that never lets the key in: doctor would wait its full margin for the fresh key.
+  const refusing = http.createServer((req, res) => {
+    req.resume();
+    const code = req.headers.authorization ? 'invalid_api_key' : 'missing_api_key';
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'no', type: 'invalid_request_error', param: null, code } }));
+  });
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  const apiUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
+  const adminUrl = healthy.local.adminUrl!;
+  const org = `sigint-${Date.now()}`;
+  try {
+    const child = spawn(process.execPath, [BIN, 'doctor', '--endpoint', apiUrl, '--org', org, '--json'], {
+      cwd: DEFAULT_PROJECT_ROOT,
+      env: { ...process.env, CDK_IP_ALLOWLIST_ENDPOINT: adminUrl },
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Interrupt once the key exists: doctor is then waiting for it to work.
+    const audit = () => runBin(['audit', '--org', org, '--json'], adminUrl);
+    while (!JSON.parse((await audit()).stdout).data.some((e: { action: string }) => e.action === 'api_key.create')) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    child.kill('SIGINT');
+    const code = await exited;
+    const report = JSON.parse(stdout) as DoctorReport;
+    const actions = JSON.parse((await audit()).stdout).data.map((e: { action: string }) => e.action);
+
+    expect(code).toBe(1);
+    expect(byId(report, 'freshKey')?.ok).toBe(false);
+    expect(byId(report, 'cleanup')?.ok).toBe(true);
+    expect(actions).toContain('api_key.revoke');
+  } finally {
+    await new Promise((resolve) => refusing.close(resolve));
   }
 });

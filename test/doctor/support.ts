@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_PROJECT_ROOT } from '../../local/local-mode';
 
 /** The `cdk-ip-allowlist` bin as a user runs it: a child process, judged by its output and exit code. */
-const BIN = path.join(DEFAULT_PROJECT_ROOT, 'cli', 'cdk-ip-allowlist.js');
+export const BIN = path.join(DEFAULT_PROJECT_ROOT, 'cli', 'cdk-ip-allowlist.js');
 const execFileAsync = promisify(execFile);
 
 export interface CliRun {
