@@ -16,25 +16,6 @@ import { fetchWhoami, WhoamiView } from './whoami';
  * write's own latency can go unseen.
  */
 
-export const DOCTOR_HELP = `Usage: cdk-ip-allowlist doctor [--endpoint URL] [--admin-endpoint URL] [--path PATH] [--org ID] [--json]
-
-Checks a deployment end to end with an organization and project of its own (removed afterwards, also when a
-check fails): the admin API answers and you may write; a request without a key, with a made-up key, with a fresh
-key, with a key allowlisted only for 192.0.2.1 and then also for your address answers as it must; every write
-answered flushed: true; and how long each change took to show, against the maxDelaySeconds it promised.
-Exit code 0 only when every check passed.
-
-  --endpoint URL        the PROTECTED API's base URL, with its stage (for doctor only: other commands take the
-                        admin API's URL here). Default: the running local mode's, else http://127.0.0.1:${DEFAULT_PORT}
-  --admin-endpoint URL  the admin API's base URL (default: as --endpoint of the other commands)
-  --path PATH           a GET route of the protected API behind the authorizer that answers 2xx when authorized
-                        (default: /)
-  --org ID              the organization to work in (default: a new one, doctor-<random>); the project is always
-                        a new doctor-<random>. Your principal needs grantWrite on it.
-  --json                the report as JSON
-  --region, --profile   as for the other commands (SigV4 for the admin API, standard credential chain)
-`;
-
 /** Requests to the protected API while waiting for a change: at most 5 a second. */
 export const POLL_INTERVAL_MS = 200;
 /** How long past the promised delay doctor keeps waiting for a change before it calls it missing. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { DEFAULT_ADMIN_PORT, findStateDir, runningLocalState } from '../local/state';
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT, findStateDir, runningLocalState } from '../local/state';
 import {
   AdminApiError,
   AdminClient,
@@ -11,7 +11,6 @@ import {
   EntryInput,
   Propagation,
 } from './admin-client';
-import { doctorCommand, DOCTOR_HELP } from './doctor';
 import { printable, printableOutput, shortTime, table } from './format';
 import { myAddress, WHOAMI_HELP, whoamiCommand } from './whoami';
 
@@ -219,7 +218,25 @@ The organization's changes, newest first: when, who (IAM ARN, or local:<user> in
 ${GLOBAL_HELP}
 `,
   whoami: WHOAMI_HELP,
-  doctor: DOCTOR_HELP,
+  // The logic is in cli/doctor.ts (loaded only when the command runs).
+  doctor: `Usage: cdk-ip-allowlist doctor [--endpoint URL] [--admin-endpoint URL] [--path PATH] [--org ID] [--json]
+
+Checks a deployment end to end with an organization and project of its own (removed afterwards, also when a
+check fails): the admin API answers and you may write; a request without a key, with a made-up key, with a fresh
+key, with a key allowlisted only for 192.0.2.1 and then also for your address answers as it must; every write
+answered flushed: true; and how long each change took to show, against the maxDelaySeconds it promised.
+Exit code 0 only when every check passed.
+
+  --endpoint URL        the PROTECTED API's base URL, with its stage (for doctor only: other commands take the
+                        admin API's URL here). Default: the running local mode's, else http://127.0.0.1:${DEFAULT_PORT}
+  --admin-endpoint URL  the admin API's base URL (default: as --endpoint of the other commands)
+  --path PATH           a GET route of the protected API behind the authorizer that answers 2xx when authorized
+                        (default: /)
+  --org ID              the organization to work in (default: a new one, doctor-<random>); the project is always
+                        a new doctor-<random>. Your principal needs grantWrite on it.
+  --json                the report as JSON
+  --region, --profile   as for the other commands (SigV4 for the admin API, standard credential chain)
+`,
 };
 
 export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
@@ -544,11 +561,13 @@ COMMANDS.whoami = {
 };
 COMMANDS.doctor = {
   options: { org: { type: 'string' }, 'admin-endpoint': { type: 'string' }, path: { type: 'string' } },
-  run: (ctx) => {
+  run: async (ctx) => {
     noArgs(ctx);
     const v = ctx.values as Record<string, string | undefined>;
     // For doctor, --endpoint is the protected API; the admin API is --admin-endpoint, found as the others find it.
     const adminEndpoint = resolveEndpoint(v['admin-endpoint'], ctx.io);
+    // Loaded on use: the other commands' start-up does not pay for it.
+    const { doctorCommand } = await import('./doctor');
     return doctorCommand({ ...v, adminEndpoint, json: ctx.json, cwd: ctx.io.cwd, stdout: ctx.io.stdout });
   },
 };
