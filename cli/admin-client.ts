@@ -1,6 +1,7 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { ResourceRef as AllowlistTarget, resourceUrlPath } from '../lambda/admin/contract/paths';
 import type { OperationResult } from '../lambda/admin/contract/routes';
+import { WHOAMI_PATH } from '../lib/contract';
 import type {
   AllowlistView,
   AuditEventView,
@@ -60,6 +61,7 @@ export type EntryInput = Exclude<EntryInputBody, string>;
 export type AllowlistWriteView = AllowlistView & { readonly propagation?: Propagation };
 export type ApiKeyView = OperationResult<'getApiKey'>;
 export type AuditView = AuditEventView;
+export type WhoamiView = OperationResult<'whoami'>;
 /** A page of a listing (API keys, audit events): the shape the contract's `*List` schemas share. */
 export type ListView<T> = { readonly object: 'list'; readonly data: readonly T[]; readonly next_cursor: string | null };
 
@@ -314,6 +316,10 @@ export class AdminClient {
 
   revokeKey(org: string, project: string, keyId: string) {
     return this.request<OperationResult<'revokeApiKey'>>('DELETE', resourceUrlPath({ org, project, keyId }));
+  }
+
+  whoami() {
+    return this.request<WhoamiView>('GET', WHOAMI_PATH);
   }
 
   audit(org: string, limit?: number, cursor?: string) {

@@ -19,6 +19,7 @@ import {
   splitPropagationDelay,
   STAGE_LIST_SEPARATOR,
   STAGE_SEPARATOR,
+  WHOAMI_PATH,
 } from './contract';
 import { IAllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
@@ -330,7 +331,8 @@ export class AllowlistAdminApi extends Construct {
 
   /**
    * Lets `grantee` read one organization's allowlists, API keys (never secrets) and audit log, and use the check
-   * tool: GET on every path of the organization, and POST on its `ip_allowlist/check` paths.
+   * tool: GET on every path of the organization, and POST on its `ip_allowlist/check` paths. Like every grant of
+   * this API, it includes `GET /v1/whoami`, which tells a caller only its own address and principal.
    *
    * @param organizationId the organization; omit it to grant every organization
    */
@@ -345,7 +347,8 @@ export class AllowlistAdminApi extends Construct {
   }
 
   /**
-   * Lets `grantee` do everything in one organization: read, change allowlists, create and revoke API keys.
+   * Lets `grantee` do everything in one organization: read, change allowlists, create and revoke API keys. Like
+   * every grant of this API, it includes `GET /v1/whoami` (the caller's own address and principal).
    *
    * @param organizationId the organization; omit it to grant every organization
    */
@@ -394,7 +397,13 @@ export class AllowlistAdminApi extends Construct {
   }
 
   private grantInvoke(grantee: iam.IGrantable, resourceArns: string[]): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    // whoami is in every grant: it is the first step of "why am I blocked?" (and of `doctor`) for any caller, and
+    // it answers only about that caller, so no grant should need a second one to use it.
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [...resourceArns, this.executeApiArn('GET', WHOAMI_PATH)],
+    });
     acknowledgeGrantWildcards(
       grantee,
       grant,

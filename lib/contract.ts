@@ -136,6 +136,13 @@ export const ADMIN_METRIC_NAMES = {
 // ---------------------------------------------------------------------------------------------------------------
 // Limits
 
+/**
+ * The admin route that tells callers who they are (source address and IAM principal). Not under an organization:
+ * every grant includes it (lib/allowlist-admin-api.ts), as STS GetCallerIdentity needs no permission, because it
+ * tells callers only about themselves.
+ */
+export const WHOAMI_PATH = '/v1/whoami';
+
 /** The most entries one allowlist may hold when the construct is not told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 50;
 /** The highest `maxEntries` a construct accepts. */

@@ -15,6 +15,7 @@ import {
   withScope,
 } from '../context';
 import { shortTime, table } from '../format';
+import { myAddress } from '../whoami';
 
 /** `allowlist show|add|remove|replace|enable|disable|check`: one scope's list (routes .../ip_allowlist). */
 
@@ -104,23 +105,29 @@ export const registerAllowlist: Register = (program, run) => {
     .summary('would a request from this IP pass? (exit 3 if not)')
     .description(
       'Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists.\n' +
+        "--me checks the address the admin API sees you as ('cdk-ip-allowlist whoami').\n" +
         "With --entries, that draft list is tested in place of this scope's list (as if saved and enabled).\n" +
         'Exit code 0 if allowed, 3 if blocked.\n\n' +
         'The authorizer checks the address the client connected from. On a dual-stack API (ipAddressType\n' +
         'DUAL_STACK), a client that has IPv6 connects over IPv6 and is checked by its IPv6 address: check (and\n' +
         'allowlist) that address too. An IPv4-only API (the default) is never reached over IPv6.',
     )
-    .argument('<ip>', 'IP address to check')
+    .argument('[ip]', 'IP address to check (or --me)')
+    .option('--me', "check the address 'whoami' reports instead of an IP given here")
     .option('--entries <list>', 'a draft list to test instead, comma-separated (e.g. 198.51.100.0/24,203.0.113.7)')
     .action(
       run(async (ctx, cmd) => {
-        const o = cmd.opts<ScopeOptions & { entries?: string }>();
+        const o = cmd.opts<ScopeOptions & { entries?: string; me?: boolean }>();
+        const [given] = argumentList(cmd);
+        if ((given === undefined) === !o.me) throw new UsageError('give exactly one IP address to check, or --me');
+        const target = scopeTarget(o);
         const draft = o.entries
           ?.split(',')
           .map((s) => s.trim())
           .filter(Boolean)
           .map((value) => ({ value }));
-        const { body } = await ctx.client().check(scopeTarget(o), argumentList(cmd)[0], draft);
+        const ip = given ?? (await myAddress(ctx.client()));
+        const { body } = await ctx.client().check(target, ip, draft);
         if (ctx.json) ctx.printJson(body);
         else ctx.io.stdout(`${checkLine(body)}\n${addressFamilyNote(body.ip)}\n`);
         return body.allowed ? EXIT.ok : EXIT.blocked;

@@ -28,6 +28,7 @@ import {
 } from './errors';
 import { clock, propagate } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseInput, parseQuery } from './request';
+import { whoami } from './whoami';
 import { OperationName, matchRoute, routingPath } from './routes';
 
 /**
@@ -53,6 +54,7 @@ const HANDLERS: { readonly [K in OperationName]: Handler<K> } = {
   getApiKey,
   revokeApiKey,
   listAuditLog,
+  whoami,
 };
 
 /** A PUT of a full list must fit: at least 64 KiB, and 1 KiB per allowed entry beyond that. */
@@ -93,6 +95,7 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
         params,
         ifMatch,
         actor,
+        sourceIp: event.requestContext?.identity?.sourceIp ?? undefined,
         requestId,
         deadlineMs,
         raw: { query, body },

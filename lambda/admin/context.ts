@@ -42,6 +42,8 @@ export interface AdminRequest<K extends OperationName = OperationName> {
   readonly ifMatch?: number;
   /** IAM ARN of the caller. */
   readonly actor: string;
+  /** `requestContext.identity.sourceIp`: the address API Gateway saw the caller connect from. */
+  readonly sourceIp?: string;
   readonly requestId?: string;
   /**
    * When the response must be on its way (epoch ms, on the deps clock): a write skips a cache flush that could not

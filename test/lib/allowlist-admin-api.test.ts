@@ -304,16 +304,23 @@ describe('grants', () => {
       '/POST/v1/organizations/acme/ip_allowlist/check',
       '/POST/v1/organizations/acme/projects/*/ip_allowlist/check',
       '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/check',
+      '/GET/v1/whoami',
     ]);
   });
 
   test("grantWrite(org): every method on the organization's paths", () => {
-    expect(grantStatements((admin, role) => admin.grantWrite(role, 'acme'))).toEqual(['/*/v1/organizations/acme/*']);
+    expect(grantStatements((admin, role) => admin.grantWrite(role, 'acme'))).toEqual([
+      '/*/v1/organizations/acme/*',
+      '/GET/v1/whoami',
+    ]);
   });
 
   test('without an organization: all organizations', () => {
     expect(grantStatements((admin, role) => admin.grantRead(role))[0]).toBe('/GET/v1/organizations/*/*');
-    expect(grantStatements((admin, role) => admin.grantWrite(role))).toEqual(['/*/v1/organizations/*/*']);
+    expect(grantStatements((admin, role) => admin.grantWrite(role))).toEqual([
+      '/*/v1/organizations/*/*',
+      '/GET/v1/whoami',
+    ]);
   });
 
   test("one organization's grant does not match another organization's paths", () => {

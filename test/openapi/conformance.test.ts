@@ -91,6 +91,7 @@ test('every route answers as documented, on success and on refusal', async () =>
   await call('DELETE', key);
   await call('DELETE', key); // 409: already revoked
   await call('GET', `${org}/audit_log`, { query: { limit: '5' } });
+  await call('GET', '/v1/whoami');
 
   expect([...exercised].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
 });

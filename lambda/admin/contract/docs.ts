@@ -137,9 +137,22 @@ const OTHER_DOCS: Readonly<Record<Exclude<OperationName, AllowlistOperation>, Op
     description:
       "Every change to the organization's allowlists and API keys: who (the caller's IAM ARN), when, what, before and after. Each change and its record are written in one transaction.",
   },
+  whoami: {
+    tag: 'Caller',
+    summary: 'The caller as this API sees it: source address and IAM principal',
+    description:
+      'The source address API Gateway reports for this request (`requestContext.identity.sourceIp`: the TCP peer, never a header), in canonical form with its family as the authorizer would match it, and the IAM principal that signed the request. Reads and writes nothing. Every grant (`grantRead`, `grantWrite`) includes it. The protected API sees the same address only when the client reaches both APIs the same way (same network path and IP address type): see docs/doctor.md.',
+  },
 };
 
-export const TAGS = ['Organization allowlist', 'Project allowlist', 'API key allowlist', 'API keys', 'Audit log'];
+export const TAGS = [
+  'Organization allowlist',
+  'Project allowlist',
+  'API key allowlist',
+  'API keys',
+  'Audit log',
+  'Caller',
+];
 
 function isAllowlistOperation(operation: OperationName): operation is AllowlistOperation {
   return !(operation in OTHER_DOCS);

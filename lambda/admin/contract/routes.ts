@@ -16,7 +16,9 @@ import {
   PathParamName,
   ReplaceAllowlistRequest,
   RevokedApiKey,
+  Whoami,
 } from './schemas';
+import { WHOAMI_PATH } from '../../../lib/contract';
 
 /**
  * The admin API's operations and routes: one table, read by the router (lambda/admin/routes.ts), the request parser,
@@ -118,6 +120,12 @@ export const OPERATIONS = {
     write: false,
     versioned: false,
   },
+  whoami: {
+    success: { status: 200, schema: Whoami, description: 'The caller.' },
+    errors: [400, 405],
+    write: false,
+    versioned: false,
+  },
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -205,4 +213,5 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', resourceUrlPath(KEY, undefined, raw), 'getApiKey'),
   route('DELETE', resourceUrlPath(KEY, undefined, raw), 'revokeApiKey'),
   route('GET', resourceUrlPath(ORG, 'audit_log', raw), 'listAuditLog'),
+  route('GET', WHOAMI_PATH, 'whoami'),
 ];

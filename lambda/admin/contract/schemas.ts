@@ -330,6 +330,26 @@ export const AuditEventList = z
   .strictObject({ object: z.literal('list'), data: z.array(AuditEvent), next_cursor: z.string().nullable() })
   .meta({ id: 'AuditEventList' });
 
+// ---- the caller -------------------------------------------------------------------------------------------------
+
+export const Whoami = z
+  .strictObject({
+    object: z.literal('whoami'),
+    sourceIp: z
+      .string()
+      .nullable()
+      .meta({ description: '`requestContext.identity.sourceIp` as API Gateway reported it.' }),
+    ip: z.string().nullable().meta({
+      description:
+        'The address in canonical form (IPv4-mapped IPv6 as IPv4), as the authorizer matches it; null when `sourceIp` is not an address (a console test invocation).',
+    }),
+    family: z.enum(['ipv4', 'ipv6']).nullable().meta({ description: 'The family of `ip`; null with it.' }),
+    principal: z
+      .string()
+      .meta({ description: "The caller's IAM ARN (`local:<user>` in local mode), as the audit log records it." }),
+  })
+  .meta({ id: 'Whoami' });
+
 // ---- query parameters --------------------------------------------------------------------------------------------
 
 const limitMessage = (issue: { readonly input?: unknown }) =>
@@ -376,6 +396,7 @@ export type RevokedApiKeyView = z.output<typeof RevokedApiKey>;
 export type ApiKeyListView = z.output<typeof ApiKeyList>;
 export type AuditEventView = z.output<typeof AuditEvent>;
 export type AuditEventListView = z.output<typeof AuditEventList>;
+export type WhoamiView = z.output<typeof Whoami>;
 export type ReplaceAllowlistBody = z.input<typeof ReplaceAllowlistRequest>;
 export type AddEntriesBody = z.input<typeof AddEntriesRequest>;
 export type CheckBody = z.input<typeof CheckRequest>;
