@@ -1,5 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended-type-checked rules over every TypeScript file the project
 // compiles (tsconfig.json), with Prettier owning formatting (eslint-config-prettier turns the style rules off).
+import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
@@ -24,11 +25,14 @@ export default tseslint.config(
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
+  comments.recommended,
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
+      // Every exception to a rule says why, on the line it covers.
+      '@eslint-community/eslint-comments/require-description': 'error',
       // Unused names are already compile errors (noUnusedLocals/noUnusedParameters); `_`-prefixed ones are intentional.
       '@typescript-eslint/no-unused-vars': [
         'error',

@@ -151,7 +151,7 @@ export interface SdkBundledVariant {
  * SDK's many modules is the usual way to cut init time; this shows what it would cost in size and save in time.
  */
 export async function buildSdkBundledVariant(): Promise<SdkBundledVariant> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- esbuild is loaded only when this variant is built
   const esbuild = require('esbuild') as typeof import('esbuild');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sdk-bundled-'));
   const file = path.join(dir, 'index.js');

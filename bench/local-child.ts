@@ -32,7 +32,7 @@ function send(message: unknown): void {
 }
 
 async function start(c: Extract<Command, { cmd: 'start' }>): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- local mode is loaded only when the parent asks this child to start it, so the child's own start-up is not measured with it
   const { startLocalMode } = require('../local/local-mode') as typeof import('../local/local-mode');
   running = await startLocalMode({
     upstreamUrl: c.upstreamUrl,

@@ -154,13 +154,12 @@ export class AdminClient {
           undefined,
         );
       }
-      // Loaded only when signing: local mode never needs them, and they are the slowest part of the CLI's start.
-      /* eslint-disable @typescript-eslint/no-require-imports */
+      /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when signing: local mode never needs them, and they are the slowest part of the CLI's start */
       const { SignatureV4: Signer } = require('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
       const { Sha256 } = require('@aws-crypto/sha256-js') as typeof import('@aws-crypto/sha256-js');
       const { fromNodeProviderChain } =
         require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
-      /* eslint-enable @typescript-eslint/no-require-imports */
+      /* eslint-enable @typescript-eslint/no-require-imports -- end of the lazily loaded signing modules */
       this.signer = new Signer({
         service: 'execute-api',
         region,

@@ -182,7 +182,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   // The Lambda assets are build output (not in git): bundle them first, as `cdk synth` does through cdk.json.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/bundle.js is the build's plain CommonJS, without type declarations
   const { bundle } = require(path.join(DEFAULT_PROJECT_ROOT, 'scripts', 'bundle.js')) as {
     bundle: (o: { quiet: boolean }) => Promise<unknown>;
   };

@@ -79,7 +79,7 @@ export function synthesizeExampleApp(options: ExampleSynthOptions): SynthesizedS
   process.env.CDK_CONTEXT_JSON = JSON.stringify(context);
   process.env.CDK_OUTDIR = options.outdir;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the app's module, by a path known only at run time, loaded synchronously between the environment changes around it
     const mod = require(path.join(options.projectRoot, 'bin', 'app')) as Record<string, unknown>;
     const builderName = BUILDER_EXPORTS.find((n) => typeof mod[n] === 'function');
     if (!builderName) {

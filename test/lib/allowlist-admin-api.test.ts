@@ -39,7 +39,7 @@ function build(
 }
 
 /** A CloudFormation string value with every Ref/GetAtt written as ${LogicalId} and Fn::Join flattened. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a CloudFormation value of any shape (string, Ref, GetAtt, Fn::Join)
 function flatten(value: any): string {
   if (typeof value === 'string') return value;
   if (value?.Ref) return `\${${value.Ref}}`;

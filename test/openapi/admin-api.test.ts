@@ -10,15 +10,15 @@ import { ROUTES } from '../../lambda/admin/routes';
  */
 
 const DOC_PATH = path.join(__dirname, '..', '..', 'openapi', 'admin-api.json');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the OpenAPI document as JSON, walked by $ref
 const doc: any = JSON.parse(fs.readFileSync(DOC_PATH, 'utf8'));
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any node of that JSON
 function resolve(node: any): any {
   if (node && typeof node.$ref === 'string') {
     const parts = node.$ref.replace(/^#\//, '').split('/');
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any node of that JSON
     return resolve(parts.reduce((n: any, k: string) => n?.[k], doc));
   }
   return node;
@@ -63,7 +63,7 @@ test('every $ref resolves', () => {
 
 describe.each(ROUTES.map((r) => [key(r), r] as const))('%s', (_name, route) => {
   const entry = documented.find((d) => key(d) === key(route));
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- OpenAPI parameter objects, as JSON
   const params: any[] = (entry?.op.parameters ?? []).map(resolve);
 
   test('its operationId names the implementing operation, uniquely', () => {

@@ -28,7 +28,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TMPDIR = runTmp;
   (globalThis as Record<string, unknown>).__RUN_TMP__ = runTmp;
 
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/bundle.js is the build's plain CommonJS, without type declarations
   const { bundle } = require('../../scripts/bundle.js');
   const [ddb] = await Promise.all([startDynamoDbLocal(), bundle({ quiet: true })]);
   process.env.CDK_IP_ALLOWLIST_TEST_DYNAMODB = ddb.endpoint;

@@ -14,7 +14,7 @@ export interface CallResult {
   readonly headers: http.IncomingHttpHeaders;
   readonly text: string;
   /** The body parsed as JSON (undefined if it is not JSON). */
-  readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- the parsed body of any response; tests assert on it field by field
 }
 
 export function call(url: string, options: CallOptions = {}): Promise<CallResult> {
