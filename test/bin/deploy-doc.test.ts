@@ -85,6 +85,6 @@ test('its integ-runner commands are the ones test/integ runs, in integ/ with its
   expect(integ.dependencies['cdk-ip-allowlist']).toBe(
     `file:../cdk-ip-allowlist-${JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}.tgz`,
   );
-  expect(doc).toContain('[cost model](../README.md#cost-model)');
-  expect(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')).toMatch(/^## Cost model$/m);
+  expect(doc).toContain('[cost model](performance.md#cost-model)');
+  expect(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'performance.md'), 'utf8')).toMatch(/^## Cost model$/m);
 });
