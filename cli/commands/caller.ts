@@ -92,7 +92,7 @@ export const registerCaller: Register = (program, run) => {
     ...doctor.configureHelp(),
     showGlobalOptions: false,
     visibleOptions(this: Help, cmd: Command) {
-      return [...Help.prototype.visibleOptions.call(this, cmd), ...DOCTOR_GLOBAL_OPTIONS];
+      return [...DOCTOR_GLOBAL_OPTIONS, ...Help.prototype.visibleOptions.call(this, cmd)];
     },
   });
 };
