@@ -152,7 +152,13 @@ class DoctorRun {
     const key = await this.createKey();
     if (!key) return;
     const fresh = await this.observe(this.writes[0], isAllowed, '2xx');
-    this.check('freshKey', fresh.shown, shownLine(fresh), observationFigures(fresh));
+    const inherited = fresh.shown ? undefined : await this.inheritedRefusal(fresh, me);
+    this.check(
+      'freshKey',
+      fresh.shown,
+      inherited ? `${shownLine(fresh)}: ${inherited}` : shownLine(fresh),
+      observationFigures(fresh),
+    );
     if (!fresh.shown) return;
 
     const target: AllowlistTarget = { org: this.org, project: this.project, keyId: key.id };
@@ -189,6 +195,29 @@ class DoctorRun {
             'as another address (see docs/doctor.md)',
       { ...observationFigures(allowed), addedIp: myIp },
     );
+  }
+
+  /**
+   * Why a fresh key was refused ip_not_authorized, when the cause is not the deployment: a key with no list of its
+   * own follows its organization's enabled list (doctor's project has none), and an --org whose list excludes the
+   * caller refuses doctor too. Undefined when that is not it, or cannot be told.
+   */
+  private async inheritedRefusal(fresh: Observation, me: WhoamiView): Promise<string | undefined> {
+    if (fresh.last?.code !== 'ip_not_authorized') return undefined;
+    try {
+      const { body: list } = await this.admin.getAllowlist({ org: this.org });
+      if (!list.enabled) return undefined;
+      const where = `organization ${this.org}'s allowlist is enabled`;
+      const fix =
+        'a key with no list of its own follows it: run doctor with an --org whose list allows you, or without --org';
+      if (me.ip === null) return `${where}; ${fix}`;
+      const { body: checked } = await this.admin.check({ org: this.org, project: this.project }, me.ip);
+      if (!checked.allowed) return `${where} and does not allow ${me.ip} (you, as the admin API sees you); ${fix}`;
+      return `${where} and allows ${me.ip}, the address the admin API sees: the protected API sees you as another (see docs/doctor.md)`;
+    } catch {
+      // The explanation is a courtesy: the line fails with its figures either way.
+      return undefined;
+    }
   }
 
   /** Revokes the key (after emptying its list) and checks both; then judges every write's flush. */
