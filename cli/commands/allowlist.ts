@@ -69,7 +69,7 @@ export const registerAllowlist: Register = (program, run) => {
   withScope(allowlist.command('replace'))
     .summary('replace the whole list (all-or-nothing)')
     .description(
-      'Replaces the whole list in one change. If any entry is invalid nothing is written and every bad entry is\nlisted. With no entries and no file, the list is emptied.',
+      'Replaces the whole list in one change. If any entry is invalid nothing is written and every bad entry is listed. With no entries and no file, the list is emptied.',
     )
     .argument('[entries...]', 'the new entries (besides those of --file)')
     .option('--file <file>', 'one entry per line: "CIDR [description]"; blank lines and # comments are ignored')
@@ -94,7 +94,7 @@ export const registerAllowlist: Register = (program, run) => {
       .summary(enabled ? 'turn enforcement on (enabling an empty list is refused)' : 'turn enforcement off')
       .description(
         enabled
-          ? "Starts enforcing the list: requests from other IPs get 401 ip_not_authorized. A project's enabled list\nreplaces the organization's for that project. Enabling an empty list is refused."
+          ? "Starts enforcing the list: requests from other IPs get 401 ip_not_authorized. A project's enabled list replaces the organization's for that project. Enabling an empty list is refused."
           : 'Stops enforcing the list (its entries are kept).',
       )
       .addOption(ifMatchOption())
@@ -104,12 +104,12 @@ export const registerAllowlist: Register = (program, run) => {
   withScope(allowlist.command('check'))
     .summary('would a request from this IP pass? (exit 3 if not)')
     .description(
-      'Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists.\n' +
-        "--me checks the address the admin API sees you as ('cdk-ip-allowlist whoami').\n" +
-        "With --entries, that draft list is tested in place of this scope's list (as if saved and enabled).\n" +
+      'Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists. ' +
+        "--me checks the address the admin API sees you as ('cdk-ip-allowlist whoami'). " +
+        "With --entries, that draft list is tested in place of this scope's list (as if saved and enabled). " +
         'Exit code 0 if allowed, 3 if blocked.\n\n' +
-        'The authorizer checks the address the client connected from. On a dual-stack API (ipAddressType\n' +
-        'DUAL_STACK), a client that has IPv6 connects over IPv6 and is checked by its IPv6 address: check (and\n' +
+        'The authorizer checks the address the client connected from. On a dual-stack API (ipAddressType ' +
+        'DUAL_STACK), a client that has IPv6 connects over IPv6 and is checked by its IPv6 address: check (and ' +
         'allowlist) that address too. An IPv4-only API (the default) is never reached over IPv6.',
     )
     .argument('[ip]', 'IP address to check (or --me)')
