@@ -3,10 +3,12 @@
  * constructs set and the handlers read, the metric names both sides use, the limits both enforce, and the split of
  * the propagation delay that both compute. Written once here, imported by both.
  *
- * Dependency-free on purpose: the handlers' bundles include it, and lib/ ships it into a consumer's `cdk synth`,
+ * Dependency-free on purpose (its one import, ./paths.ts, has none): the handlers' bundles include it, and lib/ ships it into a consumer's `cdk synth`,
  * where only aws-cdk-lib and constructs are installed (test/package/package.test.ts follows lib/'s imports). Not
  * exported from lib/index.ts: jsii allows only classes, interfaces, enums and structs at the package root.
  */
+
+import { API_VERSION_PREFIX } from './paths';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Environment variables (set by lib/, read by lambda/*/config.ts)
@@ -141,7 +143,7 @@ export const ADMIN_METRIC_NAMES = {
  * every grant includes it (lib/allowlist-admin-api.ts), as STS GetCallerIdentity needs no permission, because it
  * tells callers only about themselves.
  */
-export const WHOAMI_PATH = '/v1/whoami';
+export const WHOAMI_PATH = `${API_VERSION_PREFIX}/whoami`;
 
 /** The most entries one allowlist may hold when the construct is not told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 50;
