@@ -20,6 +20,13 @@ export type ResourceLeaf = 'ip_allowlist' | 'api_keys' | 'audit_log';
 export const API_VERSION_PREFIX = '/v1';
 
 /**
+ * The admin route that tells callers who they are (source address and IAM principal). Not under an organization:
+ * every grant includes it (lib/allowlist-admin-api.ts), as STS GetCallerIdentity needs no permission, because it
+ * tells callers only about themselves.
+ */
+export const WHOAMI_PATH = `${API_VERSION_PREFIX}/whoami`;
+
+/**
  * The path of a resource relative to `/v1`, without a leading slash (`organizations/acme/projects/web/ip_allowlist`).
  * Each id is percent-encoded unless `raw` (route templates, whose `{org}` must stay as written); valid ids
  * (`[A-Za-z0-9_-]`) are the same either way, so the audit target of a valid request is its URL path.
