@@ -3,11 +3,15 @@ import { ResourceRef as AllowlistTarget, resourceUrlPath } from '../lambda/admin
 import type { OperationResult } from '../lambda/admin/contract/routes';
 import { WHOAMI_PATH } from '../lib/contract';
 import type {
+  AddEntriesBody,
   AllowlistView,
   AuditEventView,
+  CheckBody,
   CheckView,
+  CreateApiKeyBody,
   EntryInputBody,
   PropagationView,
+  ReplaceAllowlistBody,
 } from '../lambda/admin/contract/schemas';
 
 /**
@@ -58,12 +62,14 @@ export type Propagation = PropagationView;
 /** An entry with a description (an entry may also be sent as a bare string). */
 export type EntryInput = Exclude<EntryInputBody, string>;
 /** An allowlist as a read or a write answers it: a write adds `propagation`. */
-export type AllowlistWriteView = AllowlistView & { readonly propagation?: Propagation };
+export type AllowlistWriteView = AllowlistView & Partial<Pick<OperationResult<'replaceAllowlist'>, 'propagation'>>;
 export type ApiKeyView = OperationResult<'getApiKey'>;
 export type AuditView = AuditEventView;
 export type WhoamiView = OperationResult<'whoami'>;
 /** A page of a listing (API keys, audit events): the shape the contract's `*List` schemas share. */
-export type ListView<T> = { readonly object: 'list'; readonly data: readonly T[]; readonly next_cursor: string | null };
+export type ListView<T> = Readonly<Omit<OperationResult<'listApiKeys' | 'listAuditLog'>, 'data'>> & {
+  readonly data: readonly T[];
+};
 
 /** An error answer of the admin API (`{"error":{message,type,param,code}}`) or a transport failure. */
 export class AdminApiError extends Error {
@@ -258,15 +264,17 @@ export class AdminClient {
   }
 
   replaceAllowlist(t: AllowlistTarget, entries: readonly EntryInput[], enabled?: boolean, ifMatch?: number) {
+    const body: ReplaceAllowlistBody = { entries: [...entries], ...(enabled === undefined ? {} : { enabled }) };
     return this.request<OperationResult<'replaceAllowlist'>>('PUT', allowlistPath(t), {
-      body: { entries, ...(enabled === undefined ? {} : { enabled }) },
+      body,
       headers: ifMatchHeader(ifMatch),
     });
   }
 
   addEntries(t: AllowlistTarget, entries: readonly EntryInput[], ifMatch?: number) {
+    const body: AddEntriesBody = { entries: [...entries] };
     return this.request<OperationResult<'addAllowlistEntries'>>('POST', `${allowlistPath(t)}/entries`, {
-      body: { entries },
+      body,
       headers: ifMatchHeader(ifMatch),
     });
   }
@@ -290,16 +298,16 @@ export class AdminClient {
   }
 
   check(t: AllowlistTarget, ip: string, draftEntries?: readonly EntryInput[]) {
-    return this.request<OperationResult<'checkIp'>>('POST', `${allowlistPath(t)}/check`, {
-      body: { ip, ...(draftEntries ? { entries: draftEntries } : {}) },
-    });
+    const body: CheckBody = { ip, ...(draftEntries ? { entries: [...draftEntries] } : {}) };
+    return this.request<OperationResult<'checkIp'>>('POST', `${allowlistPath(t)}/check`, { body });
   }
 
   // --- keys and audit ------------------------------------------------------------------------------------------
 
   createKey(org: string, project: string, name: string) {
+    const body: CreateApiKeyBody = { name };
     return this.request<OperationResult<'createApiKey'>>('POST', resourceUrlPath({ org, project }, 'api_keys'), {
-      body: { name },
+      body,
     });
   }
 

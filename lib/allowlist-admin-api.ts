@@ -27,6 +27,10 @@ import { grantAdminTableAccess } from './table-access';
 import { createHandlerFunction } from './handler-function';
 import { instanceMetric, instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
 import { acknowledgeGrantWildcards, acknowledgeNagRules } from './nag';
+import { ResourceRef, resourceUrlPath } from './paths';
+
+// Grant ARNs keep `*` and unresolved tokens as written, like the route templates keep `{org}`.
+const RAW = { raw: true };
 
 /** Properties of `AllowlistAdminApi`. */
 export interface AllowlistAdminApiProps {
@@ -337,12 +341,14 @@ export class AllowlistAdminApi extends Construct {
    * @param organizationId the organization; omit it to grant every organization
    */
   public grantRead(grantee: iam.IGrantable, organizationId?: string): iam.Grant {
-    const org = this.organizationPath(organizationId);
+    const org = this.organizationRef(organizationId);
+    const check = (ref: ResourceRef) =>
+      this.executeApiArn('POST', `${resourceUrlPath(ref, 'ip_allowlist', RAW)}/check`);
     return this.grantInvoke(grantee, [
-      this.executeApiArn('GET', `${org}/*`),
-      this.executeApiArn('POST', `${org}/ip_allowlist/check`),
-      this.executeApiArn('POST', `${org}/projects/*/ip_allowlist/check`),
-      this.executeApiArn('POST', `${org}/projects/*/api_keys/*/ip_allowlist/check`),
+      this.executeApiArn('GET', `${resourceUrlPath(org, undefined, RAW)}/*`),
+      check(org),
+      check({ ...org, project: '*' }),
+      check({ ...org, project: '*', keyId: '*' }),
     ]);
   }
 
@@ -353,7 +359,8 @@ export class AllowlistAdminApi extends Construct {
    * @param organizationId the organization; omit it to grant every organization
    */
   public grantWrite(grantee: iam.IGrantable, organizationId?: string): iam.Grant {
-    return this.grantInvoke(grantee, [this.executeApiArn('*', `${this.organizationPath(organizationId)}/*`)]);
+    const org = this.organizationRef(organizationId);
+    return this.grantInvoke(grantee, [this.executeApiArn('*', `${resourceUrlPath(org, undefined, RAW)}/*`)]);
   }
 
   /**
@@ -383,13 +390,13 @@ export class AllowlistAdminApi extends Construct {
     return instanceMetric(this, this.metricsServiceName, metricName, props);
   }
 
-  private organizationPath(organizationId: string | undefined): string {
+  private organizationRef(organizationId: string | undefined): ResourceRef {
     if (organizationId !== undefined && !Token.isUnresolved(organizationId) && !isValidId(organizationId)) {
       throw new Error(
         `organizationId must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -, got ${JSON.stringify(organizationId)}`,
       );
     }
-    return `/v1/organizations/${organizationId ?? '*'}`;
+    return { org: organizationId ?? '*' };
   }
 
   private executeApiArn(method: string, path: string): string {

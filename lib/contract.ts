@@ -3,9 +3,10 @@
  * constructs set and the handlers read, the metric names both sides use, the limits both enforce, and the split of
  * the propagation delay that both compute. Written once here, imported by both.
  *
- * Dependency-free on purpose: the handlers' bundles include it, and lib/ ships it into a consumer's `cdk synth`,
- * where only aws-cdk-lib and constructs are installed (test/package/package.test.ts follows lib/'s imports). Not
- * exported from lib/index.ts: jsii allows only classes, interfaces, enums and structs at the package root.
+ * Dependency-free on purpose (it only re-exports ./paths.ts, which has no imports): the handlers' bundles include
+ * it, and lib/ ships it into a consumer's `cdk synth`, where only aws-cdk-lib and constructs are installed
+ * (test/package/package.test.ts follows lib/'s imports). Not exported from lib/index.ts: jsii allows only classes,
+ * interfaces, enums and structs at the package root.
  */
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -136,12 +137,8 @@ export const ADMIN_METRIC_NAMES = {
 // ---------------------------------------------------------------------------------------------------------------
 // Limits
 
-/**
- * The admin route that tells callers who they are (source address and IAM principal). Not under an organization:
- * every grant includes it (lib/allowlist-admin-api.ts), as STS GetCallerIdentity needs no permission, because it
- * tells callers only about themselves.
- */
-export const WHOAMI_PATH = '/v1/whoami';
+// The whoami route (lib/paths.ts, beside the version prefix it is built from).
+export { WHOAMI_PATH } from './paths';
 
 /** The most entries one allowlist may hold when the construct is not told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 50;

@@ -10,6 +10,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
+import type { AuditAction } from '../admin/contract/schemas';
 import {
   CorruptAllowlist,
   Item,
@@ -63,8 +64,7 @@ export interface AuditEvent {
   readonly at: string;
   /** IAM ARN of the caller (or `local:<user>` in local mode). */
   readonly actor: string;
-  /** e.g. `ip_allowlist.entries.add`, `api_key.create`. */
-  readonly action: string;
+  readonly action: AuditAction;
   readonly scope: AllowlistScope;
   /** The changed resource as a path below /v1, e.g. `organizations/acme/projects/web/ip_allowlist`. */
   readonly target: string;
@@ -722,7 +722,7 @@ export function auditEventFromItem(item: Item): AuditEvent {
     eventId: s('eventId'),
     at: s('at'),
     actor: s('actor'),
-    action: s('action'),
+    action: s('action') as AuditAction,
     scope: s('scope') as AllowlistScope,
     target: s('target'),
     before,

@@ -25,7 +25,8 @@ export { DEFAULT_MAX_ENTRIES, MAX_DESCRIPTION_LENGTH, MAX_MAX_ENTRIES } from '..
 
 /** An entry as the caller sent it: a string, or `{ value, description? }` (shape already checked). */
 export interface EntryInput {
-  readonly value: unknown;
+  /** Any JSON value as sent (JSON has no `undefined`); a non-string is rejected with the others. */
+  readonly value: NonNullable<unknown> | null;
   readonly description?: unknown;
 }
 

@@ -26,7 +26,7 @@ import {
   tooMuchContention,
   writeOutcomeUnknown,
 } from './errors';
-import { clock, propagate } from './writes';
+import { clock, propagate, worstCaseDelaySeconds } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseInput, parseQuery } from './request';
 import { whoami } from './whoami';
 import { OperationName, matchRoute, routingPath } from './routes';
@@ -119,7 +119,7 @@ export function createAdminHandler(deps: AdminDependencies): AdminHandler {
               err.organizationId,
               err.eventId,
               await propagate(deps, clock(deps), deadlineMs),
-              deps.config.propagationDelaySeconds,
+              worstCaseDelaySeconds(deps.config),
             )
           : toAdminError(err);
       if (error.statusCode >= 500) {

@@ -14,7 +14,7 @@ export interface AdminDependencies {
     'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'
   > & {
     readonly protectedStages?: AdminConfig['protectedStages'];
-    /** @default - the split of `propagationDelaySeconds` (lambda/core/propagation.ts) */
+    /** @default - the split of `propagationDelaySeconds` (`splitPropagationDelay` in lib/contract.ts) */
     readonly gatewayTtlSeconds?: AdminConfig['gatewayTtlSeconds'];
   };
   readonly logger: AdminLogger;

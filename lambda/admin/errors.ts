@@ -1,5 +1,8 @@
 import type { FamilyCover } from '../core/allowlist';
 import { ApiErrorBody, ApiErrorSpec, errorBody } from '../core/errors';
+import type * as z from 'zod';
+import { resourceUrlPath } from './contract/paths';
+import type { RejectedEntry as RejectedEntrySchema } from './contract/schemas';
 
 /**
  * Errors of the admin API. Same body shape as the data plane (`{"error":{"message","type","param","code"}}`),
@@ -15,14 +18,11 @@ export const ADMIN_ERROR_TYPES = {
   server: 'server_error',
 } as const;
 
-/** One rejected entry of a bulk request: every one is listed, so a caller can fix them all in one go. */
-export interface RejectedEntry {
-  /** Position in the request's `entries` array (0 for the single-entry form). */
-  readonly index: number;
-  readonly value: unknown;
-  readonly reason: string;
-  readonly code: string;
-}
+/**
+ * One rejected entry of a bulk request: every one is listed, so a caller can fix them all in one go. Its shape is the
+ * contract's schema (a type-only import: schemas.ts imports this module's AdminError at run time).
+ */
+export type RejectedEntry = z.output<typeof RejectedEntrySchema>;
 
 /** Everything an admin error is made of; status and code are required, the rest have their usual values. */
 export interface AdminErrorOptions {
@@ -274,22 +274,22 @@ export const storageUnavailable = () =>
 /**
  * A commit whose answer was lost and could not be resolved (see AdminStore.transact). Never "nothing was changed":
  * the change was made if and only if its audit record exists, so the message says where to look, and when it would
- * be in force: the caches were flushed as for a success (`propagation`), and `propagationDelaySeconds` from its
+ * be in force: the caches were flushed as for a success (`propagation`), and `worstCaseDelaySeconds` from its
  * commit bounds it anyway (an attempt still in flight may commit after this answer, and after the flush).
  */
 export const writeOutcomeUnknown = (
   organizationId: string,
   eventId: string,
   propagation: { readonly flushed: boolean },
-  propagationDelaySeconds: number,
+  worstCaseDelaySeconds: number,
 ) =>
   new ServiceUnavailableError({
     code: 'write_outcome_unknown',
     message:
       'The allowlist store did not confirm this change and could not be asked whether it was applied: it may or ' +
       `may not have been saved. It was saved if and only if the audit log has event ${eventId} ` +
-      `(GET /v1/organizations/${organizationId}/audit_log). Check that, or read the current state, before retrying. ` +
-      `If it was saved, it applies within ${propagationDelaySeconds} s of being saved` +
+      `(GET ${resourceUrlPath({ org: organizationId }, 'audit_log')}). Check that, or read the current state, before retrying. ` +
+      `If it was saved, it applies within ${worstCaseDelaySeconds} s of being saved` +
       (propagation.flushed
         ? '; the authorizer caches were flushed before this answer, so if it was saved before then it is in force now.'
         : '; the authorizer caches were not flushed.'),

@@ -82,7 +82,7 @@ export function worstCaseDelaySeconds(config: AdminDependencies['config']): numb
 export const LAST_FLUSH_MARGIN_MS = 100;
 
 /**
- * Flushes the authorizer cache after a committed change (see lambda/core/propagation.ts for the proof):
+ * Flushes the authorizer cache after a committed change (see the propagation delay section of lib/contract.ts for the proof):
  * - at once, so most callers see the change immediately;
  * - again once the authorizer's decision age bound B has passed since the commit. A decision whose read began
  *   before the commit can still be returned, and cached at the gateway for its whole TTL, until B after the commit

@@ -10,6 +10,7 @@ import { ADMIN_DYNAMODB_CLIENT } from '../../lambda/adapters/admin-store';
 import { FLUSH_TIMEOUT_MS } from '../../lambda/adapters/stage-cache';
 import { RESPONSE_MARGIN_MS } from '../../lambda/admin/app';
 import { LAST_FLUSH_MARGIN_MS } from '../../lambda/admin/writes';
+import { ROUTES } from '../../lambda/admin/contract/routes';
 import { MAX_DECISION_AGE_SECONDS } from '../../lambda/core/propagation';
 import { IpAllowlistedApi, Upstream } from '../../lib';
 
@@ -323,19 +324,43 @@ describe('grants', () => {
     ]);
   });
 
+  // IAM's * matches any characters, / included: check the pattern as IAM would.
+  const iamMatch = (p: string, s: string) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(s);
+
   test("one organization's grant does not match another organization's paths", () => {
     const [pattern] = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
-    // IAM's * matches any characters, / included: check the pattern as IAM would.
-    const iamMatch = (p: string, s: string) =>
-      new RegExp(
-        `^${p
-          .split('*')
-          .map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&'))
-          .join('.*')}$`,
-      ).test(s);
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme/ip_allowlist')).toBe(true);
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme-corp/ip_allowlist')).toBe(false);
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
+  });
+
+  test("every route of the contract is in an organization's grants: reads and checks in grantRead, all in grantWrite", () => {
+    const read = grantStatements((admin, role) => admin.grantRead(role, 'acme'));
+    const write = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
+    const ids: Record<string, string> = { org: 'acme', project: 'web', keyId: 'key_1', value: '192.0.2.1' };
+    const covered = ROUTES.map((r) => {
+      const request = `/${r.method}${r.path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name])}`;
+      return {
+        operation: r.operation,
+        read: read.some((p) => iamMatch(p, request)),
+        write: write.some((p) => iamMatch(p, request)),
+      };
+    });
+    expect(covered).toEqual(
+      ROUTES.map((r) => ({
+        operation: r.operation,
+        read: r.method === 'GET' || r.path.endsWith('/check'),
+        write: true,
+      })),
+    );
+    // Not a vacuous walk over nothing: the contract's writes are there, and grantRead refuses them.
+    expect(covered.filter((c) => !c.read).map((c) => c.operation)).toContain('replaceAllowlist');
   });
 });
 

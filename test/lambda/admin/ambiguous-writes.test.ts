@@ -58,13 +58,17 @@ function clientThroughProxy(requestTimeoutMs: number = ADMIN_DYNAMODB_CLIENT.req
   });
 }
 
-async function harness(label: string, requestTimeoutMs?: number): Promise<{ h: Harness; client: DynamoDBClient }> {
+async function harness(
+  label: string,
+  requestTimeoutMs?: number,
+  propagationDelaySeconds = 60,
+): Promise<{ h: Harness; client: DynamoDBClient }> {
   const client = clientThroughProxy(requestTimeoutMs);
   const h = await makeHarness(label, {
     handlerClient: client,
     protectedStages: [STAGE],
     flusher: plane.flusher([STAGE], { info: () => undefined, warn: () => undefined, error: () => undefined } as never),
-    propagationDelaySeconds: 60,
+    propagationDelaySeconds,
     memoryCacheTtlSeconds: 0,
   });
   return { h, client };
@@ -340,5 +344,33 @@ describe('resolving the outcome', () => {
       /If it was saved, it applies within 60 s of being saved; the authorizer caches were flushed before this answer/,
     );
     expect((await h.call('POST', `${LIST}/enable`)).status).toBe(200);
+  });
+});
+
+describe('the delay an unknown outcome states is the one every other answer reports', () => {
+  let h: Harness;
+  let client: DynamoDBClient;
+
+  beforeAll(async () => {
+    ({ h, client } = await harness('ambig-p0', 300, 0));
+    await seed(h);
+  });
+
+  afterAll(() => {
+    h.destroy();
+    client.destroy();
+  });
+
+  test('propagation delay 0: the 503 says 1 s (the decision age bound), as a read of the list does', async () => {
+    // P = 0 gives the gateway no TTL, but a decision read before the commit may still be returned for up to the
+    // authorizer's decision age bound B = 1 s after it: the worst case is max(P, g + B) = 1 s, not P.
+    const reported = (await h.call('GET', LIST)).body.propagationDelaySeconds;
+    expect(reported).toBe(1);
+    proxy.inject({ operation: 'TransactWriteItems', refuse: true });
+    proxy.inject({ operation: 'GetItem', bodyIncludes: h.names.auditLog, refuse: true });
+    const res = await h.call('POST', `${LIST}/entries`, { body: { value: '192.0.2.31' } });
+    proxy.clear();
+    const error = expectError(res, 503, 'write_outcome_unknown');
+    expect(error.message).toContain(`If it was saved, it applies within ${reported} s of being saved;`);
   });
 });
