@@ -39,9 +39,8 @@ export const EMPTY_ALLOWLIST: AllowlistSettings = Object.freeze({
 });
 
 /** What a list does: decide requests, only report what it would block, or nothing. */
-export type AllowlistMode = 'enforce' | 'report_only' | 'off';
-
-export const ALLOWLIST_MODES: readonly AllowlistMode[] = Object.freeze(['enforce', 'report_only', 'off']);
+export const ALLOWLIST_MODES = ['enforce', 'report_only', 'off'] as const;
+export type AllowlistMode = (typeof ALLOWLIST_MODES)[number];
 
 export function allowlistMode(settings: Pick<AllowlistSettings, 'enabled' | 'reportOnly'>): AllowlistMode {
   if (settings.enabled) return 'enforce';
