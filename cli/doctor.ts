@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_PORT, findStateDir, runningLocalState } from '../local/state';
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from '../local/state';
 import { AdminApiError, AdminClient, AllowlistTarget, Propagation } from './admin-client';
+import { UsageError } from './context';
+import { resolveEndpointSource } from './endpoint';
 import { fetchWhoami, WhoamiView } from './whoami';
 
 /**
@@ -150,7 +152,13 @@ class DoctorRun {
     const key = await this.createKey();
     if (!key) return;
     const fresh = await this.observe(this.writes[0], isAllowed, '2xx');
-    this.check('freshKey', fresh.shown, shownLine(fresh), observationFigures(fresh));
+    const inherited = fresh.shown ? undefined : await this.inheritedRefusal(fresh, me);
+    this.check(
+      'freshKey',
+      fresh.shown,
+      inherited ? `${shownLine(fresh)}: ${inherited}` : shownLine(fresh),
+      observationFigures(fresh),
+    );
     if (!fresh.shown) return;
 
     const target: AllowlistTarget = { org: this.org, project: this.project, keyId: key.id };
@@ -187,6 +195,29 @@ class DoctorRun {
             'as another address (see docs/doctor.md)',
       { ...observationFigures(allowed), addedIp: myIp },
     );
+  }
+
+  /**
+   * Why a fresh key was refused ip_not_authorized, when the cause is not the deployment: a key with no list of its
+   * own follows its organization's enabled list (doctor's project has none), and an --org whose list excludes the
+   * caller refuses doctor too. Undefined when that is not it, or cannot be told.
+   */
+  private async inheritedRefusal(fresh: Observation, me: WhoamiView): Promise<string | undefined> {
+    if (fresh.last?.code !== 'ip_not_authorized') return undefined;
+    try {
+      const { body: list } = await this.admin.getAllowlist({ org: this.org });
+      if (!list.enabled) return undefined;
+      const where = `organization ${this.org}'s allowlist is enabled`;
+      const fix =
+        'a key with no list of its own follows it: run doctor with an --org whose list allows you, or without --org';
+      if (me.ip === null) return `${where}; ${fix}`;
+      const { body: checked } = await this.admin.check({ org: this.org, project: this.project }, me.ip);
+      if (!checked.allowed) return `${where} and does not allow ${me.ip} (you, as the admin API sees you); ${fix}`;
+      return `${where} and allows ${me.ip}, the address the admin API sees: the protected API sees you as another (see docs/doctor.md)`;
+    } catch {
+      // The explanation is a courtesy: the line fails with its figures either way.
+      return undefined;
+    }
   }
 
   /** Revokes the key (after emptying its list) and checks both; then judges every write's flush. */
@@ -507,22 +538,62 @@ export function formatDoctorReport(report: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The protected API's URL: --endpoint, else the running local mode's, else local mode's default port. */
-export function resolveApiEndpoint(flag: string | undefined, cwd: string): string {
-  if (flag) return flag;
-  const stateDir = findStateDir(cwd);
-  return (stateDir ? runningLocalState(stateDir)?.url : undefined) ?? `http://127.0.0.1:${DEFAULT_PORT}`;
+/** What doctor was given: the protected API's and the admin API's URLs, or where to find them. */
+export interface DoctorTargets {
+  /** --endpoint: the protected API. */
+  readonly endpoint?: string;
+  readonly adminEndpoint?: string;
+  readonly dataDir?: string;
+}
+
+/**
+ * Both URLs from the same source, so doctor never checks one instance's admin API against another's protected
+ * API: --endpoint for the protected API when given; else, when the admin API is a local mode's (--data-dir,
+ * CDK_IP_ALLOWLIST_DATA_DIR, the project's .local, or a URL that is one of theirs), that local mode's protected
+ * API. A remote admin API without --endpoint is bad usage: doctor cannot know which protected API it guards.
+ * A value that is not an http(s) URL is bad usage too, naming the option it came from.
+ */
+export function resolveDoctorEndpoints(
+  targets: DoctorTargets,
+  io: { readonly env: Readonly<Record<string, string | undefined>>; readonly cwd: string },
+): { readonly endpoint: string; readonly adminEndpoint: string } {
+  if (targets.endpoint !== undefined) requireHttpUrl(targets.endpoint, '--endpoint');
+  const admin = resolveEndpointSource(targets.adminEndpoint, io, targets.dataDir, '--admin-endpoint');
+  requireHttpUrl(admin.adminUrl, admin.source);
+  const endpoint = targets.endpoint ?? admin.localApiUrl;
+  if (endpoint === undefined)
+    throw new UsageError(
+      `the admin API ${admin.adminUrl} (from ${admin.source}) is not a running local mode's, so doctor cannot ` +
+        "tell which protected API it guards: give the protected API's base URL with --endpoint",
+    );
+  return { endpoint, adminEndpoint: admin.adminUrl };
+}
+
+const LOCAL_API_EXAMPLE = `http://127.0.0.1:${DEFAULT_PORT}`;
+const LOCAL_ADMIN_EXAMPLE = `http://127.0.0.1:${DEFAULT_ADMIN_PORT}`;
+
+function requireHttpUrl(value: string, source: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // Reported below, with the option's name.
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new UsageError(
+      `${source} must be an http(s) URL such as ${source === '--endpoint' ? LOCAL_API_EXAMPLE : LOCAL_ADMIN_EXAMPLE}, got ${JSON.stringify(value)}`,
+    );
 }
 
 export interface DoctorCommandInput {
-  readonly endpoint?: string;
+  /** The protected API (resolveDoctorEndpoints). */
+  readonly endpoint: string;
   readonly adminEndpoint: string;
   readonly path?: string;
   readonly org?: string;
   readonly region?: string;
   readonly profile?: string;
   readonly json: boolean;
-  readonly cwd: string;
   readonly stdout: (text: string) => void;
 }
 
@@ -533,7 +604,7 @@ export async function doctorCommand(input: DoctorCommandInput): Promise<number> 
   process.once('SIGINT', onSigint);
   try {
     const report = await runDoctor({
-      endpoint: resolveApiEndpoint(input.endpoint, input.cwd),
+      endpoint: input.endpoint,
       adminEndpoint: input.adminEndpoint,
       path: input.path,
       organizationId: input.org,

@@ -309,8 +309,15 @@ function readTable(logicalId: string, r: CfnResource, tableName: string, resolve
   };
   if (!p.KeySchema || !p.AttributeDefinitions)
     throw new UnresolvableError(`table ${logicalId} has no KeySchema or AttributeDefinitions`);
-  const gsis = p.GlobalSecondaryIndexes ?? [];
-  const lsis = p.LocalSecondaryIndexes ?? [];
+  // DynamoDB's CreateTable takes the template's index shape; a missing Projection means ALL, as CloudFormation's does.
+  const indexes = (list: Index[] | undefined) =>
+    list && list.length > 0
+      ? list.map((i) => ({
+          IndexName: i.IndexName,
+          KeySchema: i.KeySchema,
+          Projection: i.Projection ?? { ProjectionType: 'ALL' as const },
+        }))
+      : undefined;
   return {
     logicalId,
     tableName,
@@ -320,22 +327,8 @@ function readTable(logicalId: string, r: CfnResource, tableName: string, resolve
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: p.AttributeDefinitions,
       KeySchema: p.KeySchema,
-      GlobalSecondaryIndexes:
-        gsis.length > 0
-          ? gsis.map((g) => ({
-              IndexName: g.IndexName,
-              KeySchema: g.KeySchema,
-              Projection: g.Projection ?? { ProjectionType: 'ALL' },
-            }))
-          : undefined,
-      LocalSecondaryIndexes:
-        lsis.length > 0
-          ? lsis.map((l) => ({
-              IndexName: l.IndexName,
-              KeySchema: l.KeySchema,
-              Projection: l.Projection ?? { ProjectionType: 'ALL' },
-            }))
-          : undefined,
+      GlobalSecondaryIndexes: indexes(p.GlobalSecondaryIndexes),
+      LocalSecondaryIndexes: indexes(p.LocalSecondaryIndexes),
     },
   };
 }

@@ -9,16 +9,18 @@
  * 3. esbuild bundles the two entries that need third-party code, each into one self-contained file: the CLI
  *    (dist/cli/index.js, with the AWS SDK credential chain and the SigV4 signer) and `cdk-ip-allowlist/core`
  *    (dist/lib/core.js, with ipaddr.js). So the package has no runtime dependencies at all.
- * 4. openapi/admin-api.json is generated from the admin API's schemas (scripts/openapi.js).
- * 5. dist/ is pruned to what those entries load at run time (and the declarations their types name): the jsii
+ * 4. dist/ is pruned to what those entries load at run time (and the declarations their types name): the jsii
  *    compile also emits every file lib/ imports only for types, e.g. the Lambda adapters that require the AWS SDK.
+ *
+ * openapi/admin-api.json is NOT written here: it is committed, `npm run openapi` regenerates it from the admin API's
+ * schemas, and test/openapi/admin-api.test.ts fails when it is stale. A build that rewrote it would hide a stale
+ * document from that test (CI's `npm ci` runs this build before the tests).
  */
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { bundle } = require('./bundle.js');
-const { writeOpenApi } = require('./openapi.js');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -133,7 +135,6 @@ async function build({ quiet = false } = {}) {
   if (jsii.status !== 0) throw new Error(`jsii failed (exit ${jsii.status}): see its diagnostics above`);
   await bundle({ quiet });
   await bundleEntries();
-  writeOpenApi({ quiet });
   prune();
   if (!quiet) console.log('built dist/ (jsii), assets/ (Lambda bundles), dist/cli/index.js and dist/lib/core.js');
 }

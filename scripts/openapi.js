@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
  * Writes openapi/admin-api.json from the admin API's schemas (lambda/admin/contract/openapi.ts, zod +
- * @asteasolutions/zod-to-openapi). `npm run build` runs it; test/openapi/admin-api.test.ts fails when the committed
+ * @asteasolutions/zod-to-openapi). `npm run openapi` runs it (the build does not, so CI sees a stale committed document); test/openapi/admin-api.test.ts fails when the committed
  * document is not what the schemas generate. The contract is TypeScript, so it is loaded through ts-node (a
  * devDependency, like everything the build uses).
  */

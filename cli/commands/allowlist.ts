@@ -70,7 +70,7 @@ export const registerAllowlist: Register = (program, run) => {
   withScope(allowlist.command('replace'))
     .summary('replace the whole list (all-or-nothing)')
     .description(
-      'Replaces the whole list in one change. If any entry is invalid nothing is written and every bad entry is\nlisted. With no entries and no file, the list is emptied.',
+      'Replaces the whole list in one change. If any entry is invalid nothing is written and every bad entry is listed. With no entries and no file, the list is emptied.',
     )
     .argument('[entries...]', 'the new entries (besides those of --file)')
     .option('--file <file>', 'one entry per line: "CIDR [description]"; blank lines and # comments are ignored')
@@ -90,10 +90,10 @@ export const registerAllowlist: Register = (program, run) => {
   withScope(allowlist.command('enable'))
     .summary('turn enforcement on, or --report-only (enforcing an empty list is refused)')
     .description(
-      "Starts enforcing the list: requests from other IPs get 401 ip_not_authorized. A project's enabled list\n" +
-        "replaces the organization's for that project. Enabling an empty list is refused.\n" +
-        'With --report-only the list blocks nothing: requests it would block pass and are recorded as would_block\n' +
-        '(metric WouldBlockRequests and a log line naming the list). A report-only project list does not replace\n' +
+      "Starts enforcing the list: requests from other IPs get 401 ip_not_authorized. A project's enabled list " +
+        "replaces the organization's for that project. Enabling an empty list is refused.\n\n" +
+        'With --report-only the list blocks nothing: requests it would block pass and are recorded as would_block ' +
+        '(metric WouldBlockRequests and a log line naming the list). A report-only project list does not replace ' +
         "the organization's list until it is enforced. Run enable again without --report-only to enforce it.",
     )
     .option('--report-only', 'record what the list would block instead of blocking it')
@@ -111,12 +111,12 @@ export const registerAllowlist: Register = (program, run) => {
   withScope(allowlist.command('check'))
     .summary('would a request from this IP pass? (exit 3 if not)')
     .description(
-      'Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists.\n' +
-        "--me checks the address the admin API sees you as ('cdk-ip-allowlist whoami').\n" +
-        "With --entries, that draft list is tested in place of this scope's list (as if saved and enabled).\n" +
+      'Tells whether a request from IP would pass, by the same rule the authorizer applies to the stored lists. ' +
+        "--me checks the address the admin API sees you as ('cdk-ip-allowlist whoami'). " +
+        "With --entries, that draft list is tested in place of this scope's list (as if saved and enabled). " +
         'Exit code 0 if allowed, 3 if blocked.\n\n' +
-        'The authorizer checks the address the client connected from. On a dual-stack API (ipAddressType\n' +
-        'DUAL_STACK), a client that has IPv6 connects over IPv6 and is checked by its IPv6 address: check (and\n' +
+        'The authorizer checks the address the client connected from. On a dual-stack API (ipAddressType ' +
+        'DUAL_STACK), a client that has IPv6 connects over IPv6 and is checked by its IPv6 address: check (and ' +
         'allowlist) that address too. An IPv4-only API (the default) is never reached over IPv6.',
     )
     .argument('[ip]', 'IP address to check (or --me)')

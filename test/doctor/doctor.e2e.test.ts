@@ -199,6 +199,36 @@ async function adminWithoutWriteGrant(): Promise<{ url: string; close: () => Pro
   };
 }
 
+test('an --org whose enabled list excludes you: "fresh key" fails, and its line says it is that list', async () => {
+  const org = `doctor-fenced-${Date.now()}`;
+  const admin = healthy.local.adminUrl!;
+  expect((await runBin(['allowlist', 'replace', '--org', org, '192.0.2.1/32', '--enable'], admin)).code).toBe(0);
+
+  const { code, report } = await doctor(healthy, '--org', org);
+
+  expect(code).toBe(1);
+  expect(byId(report, 'freshKey')).toMatchObject({
+    ok: false,
+    figures: { seen: { '401 ip_not_authorized': expect.any(Number) } },
+  });
+  expect(byId(report, 'freshKey')?.detail).toMatch(
+    new RegExp(
+      `^got 401 ip_not_authorized .*: organization ${org}'s allowlist is enabled and does not allow 127\\.0\\.0\\.1 ` +
+        '\\(you, as the admin API sees you\\); a key with no list of its own follows it: run doctor with an --org ',
+    ),
+  );
+  // Its own key is still removed; the organization's list is the user's and stays as it was.
+  expect(byId(report, 'cleanup')?.ok).toBe(true);
+  const list = JSON.parse((await runBin(['allowlist', 'show', '--org', org, '--json'], admin)).stdout) as {
+    enabled: boolean;
+    entries: { value: string }[];
+  };
+  expect({ enabled: list.enabled, entries: list.entries.map((e) => e.value) }).toEqual({
+    enabled: true,
+    entries: ['192.0.2.1/32'],
+  });
+});
+
 test('a caller who may not write: the write line names the grant, later checks are listed as not run, exit 1', async () => {
   const admin = await adminWithoutWriteGrant();
   try {

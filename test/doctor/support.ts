@@ -14,11 +14,21 @@ export interface CliRun {
 }
 
 export async function runBin(args: readonly string[], adminUrl: string): Promise<CliRun> {
-  const options = {
-    cwd: DEFAULT_PROJECT_ROOT,
-    env: { ...process.env, CDK_IP_ALLOWLIST_ENDPOINT: adminUrl },
-    timeout: 120_000,
-  };
+  return runBinIn(args, { cwd: DEFAULT_PROJECT_ROOT, env: { CDK_IP_ALLOWLIST_ENDPOINT: adminUrl } });
+}
+
+/**
+ * The bin from `cwd`, with `env` on top of this process's environment minus the variables that say which
+ * instance to call: the test gives those it means.
+ */
+export async function runBinIn(
+  args: readonly string[],
+  where: { readonly cwd: string; readonly env?: Readonly<Record<string, string>> },
+): Promise<CliRun> {
+  const inherited = { ...process.env };
+  delete inherited.CDK_IP_ALLOWLIST_ENDPOINT;
+  delete inherited.CDK_IP_ALLOWLIST_DATA_DIR;
+  const options = { cwd: where.cwd, env: { ...inherited, ...where.env }, timeout: 120_000 };
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], options);
     return { code: 0, stdout, stderr };

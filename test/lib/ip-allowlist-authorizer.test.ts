@@ -10,6 +10,7 @@ import { ERRORS, errorBody } from '../../lambda/core/errors';
 import { splitPropagationDelay } from '../../lambda/core/propagation';
 import {
   actionsOf,
+  GATEWAY_RESPONSE_TYPES,
   newStack,
   onlyResource,
   resourcesOf,
@@ -272,14 +273,7 @@ describe('gateway responses', () => {
   test('exactly these six are added, each with Content-Type application/json', () => {
     const r = responses(protectedApi().stack);
 
-    expect(Object.keys(r).sort()).toEqual([
-      'ACCESS_DENIED',
-      'AUTHORIZER_CONFIGURATION_ERROR',
-      'AUTHORIZER_FAILURE',
-      'DEFAULT_4XX',
-      'DEFAULT_5XX',
-      'UNAUTHORIZED',
-    ]);
+    expect(Object.keys(r).sort()).toEqual(GATEWAY_RESPONSE_TYPES);
     for (const response of Object.values(r)) expect(response.ResponseParameters).toEqual(JSON_CONTENT_TYPE);
   });
 

@@ -4,7 +4,14 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AllowlistTables, IpAllowlistedApi, IpAllowlistedApiProps, Upstream } from '../../lib';
 import { UPSTREAM_CONTEXT_HEADERS } from '../../lib/core';
-import { newStack, onlyResource, resourcesOfType, TempOutdirs, TemplateJson } from './synth-helpers';
+import {
+  GATEWAY_RESPONSE_TYPES,
+  newStack,
+  onlyResource,
+  resourcesOfType,
+  TempOutdirs,
+  TemplateJson,
+} from './synth-helpers';
 
 const outdirs = new TempOutdirs();
 afterAll(() => outdirs.cleanup());
@@ -179,14 +186,7 @@ describe('IpAllowlistedApi methods', () => {
       ofProtectedApi(template, 'AWS::ApiGateway::GatewayResponse', stack, api)
         .map((r) => r.ResponseType)
         .sort(),
-    ).toEqual([
-      'ACCESS_DENIED',
-      'AUTHORIZER_CONFIGURATION_ERROR',
-      'AUTHORIZER_FAILURE',
-      'DEFAULT_4XX',
-      'DEFAULT_5XX',
-      'UNAUTHORIZED',
-    ]);
+    ).toEqual(GATEWAY_RESPONSE_TYPES);
   });
 
   test('propagationDelay and apiKeyHeader reach the authorizer', () => {

@@ -81,3 +81,13 @@ export function acknowledgementsIn(app: App): [string, string][] {
     .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
     .flatMap((m) => Object.entries(m.data as Record<string, string>));
 }
+
+/** The gateway response types every protected API gets (lib/gateway-responses.ts), sorted. */
+export const GATEWAY_RESPONSE_TYPES = [
+  'ACCESS_DENIED',
+  'AUTHORIZER_CONFIGURATION_ERROR',
+  'AUTHORIZER_FAILURE',
+  'DEFAULT_4XX',
+  'DEFAULT_5XX',
+  'UNAUTHORIZED',
+];

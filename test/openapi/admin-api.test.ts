@@ -31,7 +31,7 @@ const documented = Object.entries(doc.paths as Record<string, Record<string, unk
 );
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
-test('the committed document is the one the schemas generate (run `npm run build` or `node scripts/openapi.js`)', () => {
+test('the committed document is the one the schemas generate (run `npm run openapi`)', () => {
   expect(fs.readFileSync(DOC_PATH, 'utf8')).toBe(adminOpenApiJson());
 });
 

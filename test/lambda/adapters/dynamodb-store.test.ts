@@ -156,23 +156,29 @@ describe('unprocessed keys (throttling)', () => {
   });
 });
 
-test('a corrupt key item is an error that says what is wrong', async () => {
+/** Writes a key item of acme/web with the given status and attributes, bypassing the admin API; returns the read's error. */
+async function readCorruptKey(keyId: string, status: string, extra: Record<string, AttributeValue> = {}) {
   const bad = generateApiKey({ organizationId: 'acme', projectId: 'web' });
   await t.admin.send(
     new PutItemCommand({
       TableName: t.names.apiKeys,
       Item: {
         keyHash: { S: bad.keyHash },
-        keyId: { S: 'key_x' },
+        keyId: { S: keyId },
         organizationId: { S: 'acme' },
         projectId: { S: 'web' },
-        status: { S: 'paused' },
+        status: { S: status },
+        ...extra,
       },
     }),
   );
-  const error = await store()
+  return store()
     .read({ ...ALL, keyHash: bad.keyHash })
     .catch((e: unknown) => e);
+}
+
+test('a corrupt key item is an error that says what is wrong', async () => {
+  const error = await readCorruptKey('key_x', 'paused');
   expect(error).toBeInstanceOf(AuthorizerStoreError);
   expect((error as Error).message).toMatch(/unreadable item: corrupt DynamoDB item: unknown status paused/);
 });
@@ -185,23 +191,7 @@ test.each([
 ] as const)(
   'a key whose own allowlist attribute is %s is an error, never "no list"',
   async (_what, allowlist, reason) => {
-    const bad = generateApiKey({ organizationId: 'acme', projectId: 'web' });
-    await t.admin.send(
-      new PutItemCommand({
-        TableName: t.names.apiKeys,
-        Item: {
-          keyHash: { S: bad.keyHash },
-          keyId: { S: 'key_y' },
-          organizationId: { S: 'acme' },
-          projectId: { S: 'web' },
-          status: { S: 'active' },
-          allowlist: allowlist as AttributeValue,
-        },
-      }),
-    );
-    const error = await store()
-      .read({ ...ALL, keyHash: bad.keyHash })
-      .catch((e: unknown) => e);
+    const error = await readCorruptKey('key_y', 'active', { allowlist: allowlist as AttributeValue });
     expect(error).toBeInstanceOf(AuthorizerStoreError);
     expect((error as Error).message).toContain(`unreadable item: corrupt DynamoDB item: ${reason}`);
   },
