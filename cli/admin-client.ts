@@ -1,6 +1,7 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { ResourceRef as AllowlistTarget, resourceUrlPath } from '../lambda/admin/contract/paths';
 import type { OperationResult } from '../lambda/admin/contract/routes';
+import type { AllowlistMode } from '../lambda/core/model';
 import { WHOAMI_PATH } from '../lib/contract';
 import type {
   AddEntriesBody,
@@ -288,10 +289,16 @@ export class AdminClient {
   }
 
   setEnabled(t: AllowlistTarget, enabled: boolean, ifMatch?: number) {
+    return this.setMode(t, enabled ? 'enforce' : 'off', ifMatch);
+  }
+
+  /** `enforce` and `off` send no body, as before modes existed; `report_only` sends `{"mode":"report_only"}`. */
+  setMode(t: AllowlistTarget, mode: AllowlistMode, ifMatch?: number) {
     return this.request<OperationResult<'enableAllowlist'>>(
       'POST',
-      `${allowlistPath(t)}/${enabled ? 'enable' : 'disable'}`,
+      `${allowlistPath(t)}/${mode === 'off' ? 'disable' : 'enable'}`,
       {
+        ...(mode === 'report_only' ? { body: { mode } } : {}),
         headers: ifMatchHeader(ifMatch),
       },
     );

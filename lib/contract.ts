@@ -118,9 +118,14 @@ export const METRICS_NAMESPACE = 'CdkIpAllowlist';
  */
 export const METRICS_SERVICE_ENV = 'POWERTOOLS_SERVICE_NAME';
 
-/** The authorizer's CloudWatch metrics (unit Count): one per outcome of a decision, and the store reads. */
+/**
+ * The authorizer's CloudWatch metrics (unit Count): one per outcome of a decision, and the store reads. Each
+ * decision has exactly one outcome: a request let through that a report-only list would have blocked counts in
+ * WouldBlockRequests, not in AllowedRequests.
+ */
 export const AUTHORIZER_METRIC_NAMES = {
   allowed: 'AllowedRequests',
+  wouldBlock: 'WouldBlockRequests',
   blocked: 'BlockedRequests',
   invalidKey: 'InvalidKeyRequests',
   missingKey: 'MissingKeyRequests',

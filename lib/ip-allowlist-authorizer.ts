@@ -511,7 +511,8 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
   }
 
   /**
-   * Requests the authorizer allowed: valid key, caller's IP inside the allowlist that applies (or no list enabled).
+   * Requests the authorizer allowed: valid key, caller's IP inside the allowlist that applies (or no list enabled),
+   * and no report-only list that would block it (those count in `WouldBlockRequests`).
    * Like every authorizer metric, it counts decisions the Lambda made: API Gateway answers repeated requests from
    * its cache without invoking the authorizer.
    *
@@ -519,6 +520,18 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
    */
   public metricAllowedRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(AUTHORIZER_METRIC_NAMES.allowed, props);
+  }
+
+  /**
+   * Requests the authorizer allowed that a report-only allowlist would have blocked (`would_block`): the shadow
+   * decision, with report-only lists enforced, refuses what the decision on the enforced lists allows. Not counted
+   * in `AllowedRequests`: each decision has one outcome. Each one also writes a log line with the scope that would
+   * block it.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricWouldBlockRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(AUTHORIZER_METRIC_NAMES.wouldBlock, props);
   }
 
   /**

@@ -25,6 +25,7 @@ interface WriteOptions extends ScopeOptions {
   readonly file?: string;
   readonly enable?: boolean;
   readonly disable?: boolean;
+  readonly reportOnly?: boolean;
 }
 
 export const registerAllowlist: Register = (program, run) => {
@@ -86,20 +87,26 @@ export const registerAllowlist: Register = (program, run) => {
       }),
     );
 
-  for (const [name, enabled] of [
-    ['enable', true],
-    ['disable', false],
-  ] as const) {
-    withScope(allowlist.command(name))
-      .summary(enabled ? 'turn enforcement on (enabling an empty list is refused)' : 'turn enforcement off')
-      .description(
-        enabled
-          ? "Starts enforcing the list: requests from other IPs get 401 ip_not_authorized. A project's enabled list replaces the organization's for that project. Enabling an empty list is refused."
-          : 'Stops enforcing the list (its entries are kept).',
-      )
-      .addOption(ifMatchOption())
-      .action(write(run, (client, o) => client.setEnabled(scopeTarget(o), enabled, o.ifMatch)));
-  }
+  withScope(allowlist.command('enable'))
+    .summary('turn enforcement on, or --report-only (enforcing an empty list is refused)')
+    .description(
+      "Starts enforcing the list: requests from other IPs get 401 ip_not_authorized. A project's enabled list " +
+        "replaces the organization's for that project. Enabling an empty list is refused.\n\n" +
+        'With --report-only the list blocks nothing: requests it would block pass and are recorded as would_block ' +
+        '(metric WouldBlockRequests and a log line naming the list). A report-only project list does not replace ' +
+        "the organization's list until it is enforced. Run enable again without --report-only to enforce it.",
+    )
+    .option('--report-only', 'record what the list would block instead of blocking it')
+    .addOption(ifMatchOption())
+    .action(
+      write(run, (client, o) => client.setMode(scopeTarget(o), o.reportOnly ? 'report_only' : 'enforce', o.ifMatch)),
+    );
+
+  withScope(allowlist.command('disable'))
+    .summary('turn enforcement (or report-only) off')
+    .description('Stops enforcing (or reporting on) the list (its entries are kept).')
+    .addOption(ifMatchOption())
+    .action(write(run, (client, o) => client.setMode(scopeTarget(o), 'off', o.ifMatch)));
 
   withScope(allowlist.command('check'))
     .summary('would a request from this IP pass? (exit 3 if not)')
@@ -182,6 +189,10 @@ function checkLine(body: CheckView): string {
       ? `allowed: ${body.ip} is not restricted (no enabled allowlist applies)`
       : `allowed: ${body.ip} matches ${body.matchedEntry ?? body.keyMatchedEntry} in ${where}${draftNote}`;
   if (body.keyMatchedEntry && body.scope !== 'key') line += `, and ${body.keyMatchedEntry} in the key list`;
+  if (body.wouldBlock) {
+    const list = body.wouldBlock.scope === 'key' ? 'key' : body.wouldBlock.scope;
+    line += `\nwould_block: the report-only ${list} list would block it; enforced, requests from it would get 401 ip_not_authorized`;
+  }
   return line;
 }
 
@@ -230,7 +241,7 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
     ctx.printJson(v);
     return EXIT.ok;
   }
-  const state = v.enabled ? 'ENABLED' : 'disabled';
+  const state = v.enabled ? 'ENABLED' : v.mode === 'report_only' ? 'REPORT-ONLY' : 'disabled';
   const limits = v.maxEntries === undefined ? '' : `, ${v.entries.length}/${v.maxEntries} entries`;
   let out = `Allowlist of ${scopeLabel(v)}: ${state} (version ${v.version}${limits})\n`;
   if (v.entries.length === 0) out += '(no entries)\n';
@@ -240,7 +251,11 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
       v.entries.map((e) => [e.value, e.description || '-', shortTime(e.createdAt), e.createdBy || '-']),
     )}\n`;
   }
-  if (!v.enabled && v.entries.length > 0)
+  if (v.mode === 'report_only')
+    out +=
+      'Not enforced: requests it would block pass and are recorded as would_block. ' +
+      `Enforce it: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
+  else if (!v.enabled && v.entries.length > 0)
     out += `Not enforced until enabled: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
   out += answer === 'write' && v.propagation ? propagationLine(v.propagation) : showDelayLine(v);
   ctx.io.stdout(out);

@@ -61,7 +61,7 @@ export const registerKeys: Register = (program, run) => {
           k.allowlist?.corrupt
             ? 'CORRUPT: every request refused; replace it'
             : k.allowlist
-              ? `${k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries`
+              ? `${k.allowlist.mode === 'report_only' ? 'report-only' : k.allowlist.enabled ? 'enabled' : 'disabled'}, ${k.allowlist.entryCount} entries`
               : '-',
         ]);
       }),

@@ -1,6 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
-import { AllowlistEntry, AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../core/model';
+import {
+  ALLOWLIST_MODES,
+  AllowlistEntry,
+  allowlistMode,
+  AllowlistSettings,
+  ApiKeyRecord,
+  EMPTY_ALLOWLIST,
+} from '../core/model';
 
 /**
  * DynamoDB item <-> core record mapping, shared by the authorizer (reads) and the admin API (writes), so both
@@ -40,6 +47,8 @@ export interface CorruptAllowlist {
   readonly version: number;
   /** Its `enabled` flag when that is still a boolean: what a replacement that does not say keeps. */
   readonly enabled?: boolean;
+  /** True when its `mode` still reads `report_only`. */
+  readonly reportOnly?: boolean;
   readonly guard: StoredListGuard;
 }
 
@@ -73,6 +82,7 @@ function corruptList(container: Item, reason: string): CorruptAllowlist {
     reason,
     version: Number.isInteger(claimed) && claimed >= 0 ? claimed : 0,
     enabled: container.enabled?.BOOL,
+    ...(container.mode?.S === 'report_only' && container.enabled?.BOOL === false ? { reportOnly: true } : {}),
     guard,
   };
 }
@@ -89,7 +99,10 @@ function str(item: Item, name: string, required = true): string | undefined {
 
 export function allowlistToAttributes(settings: AllowlistSettings): Item {
   const item: Item = {
+    // `enabled` stays what it always meant (enforced), so a reader that predates `mode` treats a report-only list
+    // as off: during a rolling deploy it never blocks what it should only report.
     enabled: { BOOL: settings.enabled },
+    mode: { S: allowlistMode(settings) },
     entries: {
       L: settings.entries.map((e) => ({
         M: {
@@ -119,6 +132,15 @@ export function allowlistFromAttributes(item: Item | undefined): AllowlistSettin
   };
   const enabled = item.enabled?.BOOL;
   if (enabled === undefined) return fail('enabled is not a boolean');
+  // Lists written before modes existed have no `mode`: their flag says enforce or off.
+  let reportOnly = false;
+  if (item.mode !== undefined) {
+    const mode = item.mode.S;
+    if (mode === undefined || !ALLOWLIST_MODES.some((m) => m === mode))
+      return fail(`mode is not one of ${ALLOWLIST_MODES.join(', ')}`);
+    if ((mode === 'enforce') !== enabled) return fail(`mode ${mode} contradicts enabled ${enabled}`);
+    reportOnly = mode === 'report_only';
+  }
   const list = item.entries?.L;
   if (!list) return fail('entries is not a list');
   const entries: AllowlistEntry[] = list.map((av) => {
@@ -142,6 +164,7 @@ export function allowlistFromAttributes(item: Item | undefined): AllowlistSettin
   if (!Number.isInteger(version) || version < 0) return fail('version is not a whole number');
   return {
     enabled,
+    ...(reportOnly ? { reportOnly } : {}),
     entries,
     version,
     updatedAt: str(item, 'updatedAt', false),

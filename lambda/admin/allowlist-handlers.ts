@@ -1,8 +1,8 @@
 import { AllowlistTarget } from '../adapters/admin-store';
 import { CorruptAllowlist, CorruptAllowlistError } from '../adapters/items';
 import { normalizeAllowlistEntry } from '../core/allowlist';
-import { decideIpFromSettings } from '../core/decision';
-import { AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST } from '../core/model';
+import { decideIpWithReportFromSettings } from '../core/decision';
+import { allowlistMode, AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST, modeFlags } from '../core/model';
 import {
   ChangeContext,
   addEntries,
@@ -10,7 +10,7 @@ import {
   refuseWholeFamily,
   removeEntry,
   replaceEntries,
-  setEnabled,
+  setMode,
 } from './allowlist-ops';
 import { auditEvent } from './audit';
 import { ResourceRef, resourcePath } from './contract/paths';
@@ -161,22 +161,24 @@ export async function replaceAllowlist(
   deps: AdminDependencies,
   req: AdminRequest<'replaceAllowlist'>,
 ): Promise<AdminResponse> {
-  const { entries, enabled } = req.input.body;
+  const { entries, mode } = req.input.body;
   return writeAllowlist(
     deps,
     req,
     'ip_allowlist.replace',
-    (current, ctx) => replaceEntries(current, entries, enabled, ctx),
+    (current, ctx) => replaceEntries(current, entries, mode, ctx),
     (corrupt, ctx) => {
-      // The replacement of an unreadable list keeps its flag only when that much could be read.
-      const flag = enabled ?? corrupt.enabled;
-      if (flag === undefined) {
+      // The replacement of an unreadable list keeps its mode only when that much could be read.
+      const flag = corrupt.enabled;
+      const kept =
+        mode ?? (flag === undefined ? undefined : allowlistMode({ enabled: flag, reportOnly: corrupt.reportOnly }));
+      if (kept === undefined) {
         throw missingParameter(
           'enabled',
           `the stored list is corrupt (${corrupt.reason}), so whether it was enabled is unknown: say true or false`,
         );
       }
-      return replaceEntries({ enabled: flag, entries: [], version: corrupt.version }, entries, flag, ctx);
+      return replaceEntries({ ...modeFlags(kept), entries: [], version: corrupt.version }, entries, kept, ctx);
     },
   );
 }
@@ -209,12 +211,16 @@ export async function deleteAllowlistEntryByQuery(
   return removeAllowlistEntry(deps, req, req.input.query.value);
 }
 
-export async function enableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  return writeAllowlist(deps, req, 'ip_allowlist.enable', (current, ctx) => setEnabled(current, true, ctx));
+export async function enableAllowlist(
+  deps: AdminDependencies,
+  req: AdminRequest<'enableAllowlist'>,
+): Promise<AdminResponse> {
+  const mode = req.input.body.mode ?? 'enforce';
+  return writeAllowlist(deps, req, 'ip_allowlist.enable', (current, ctx) => setMode(current, mode, ctx));
 }
 
 export async function disableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  return writeAllowlist(deps, req, 'ip_allowlist.disable', (current, ctx) => setEnabled(current, false, ctx));
+  return writeAllowlist(deps, req, 'ip_allowlist.disable', (current, ctx) => setMode(current, 'off', ctx));
 }
 
 /**
@@ -268,7 +274,7 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkI
   };
   const own =
     target.scope === 'organization' ? lists.organization : target.scope === 'project' ? lists.project : lists.key!;
-  const decision = decideIpFromSettings(lists, ip);
+  const { decision, wouldBlock } = decideIpWithReportFromSettings(lists, ip);
   const body200: Record<string, unknown> = {
     object: 'ip_allowlist_check',
     allowed: decision.allowed,
@@ -276,6 +282,8 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkI
     scope: decision.scope,
     matchedEntry: decision.allowed ? (decision.matchedEntry ?? null) : null,
     enabled: own.enabled,
+    mode: allowlistMode(own),
+    wouldBlock: wouldBlock === undefined ? null : { scope: wouldBlock.scope },
     draft: draft !== undefined,
   };
   if (target.scope === 'key') body200.keyMatchedEntry = decision.allowed ? (decision.keyMatchedEntry ?? null) : null;

@@ -1,5 +1,5 @@
 import { AllowlistEntryError, familiesCoveredBy, normalizeAllowlistEntry } from '../core/allowlist';
-import { AllowlistEntry, AllowlistSettings } from '../core/model';
+import { AllowlistEntry, AllowlistMode, allowlistMode, AllowlistSettings, modeFlags } from '../core/model';
 import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
 import {
   ADMIN_ERROR_TYPES,
@@ -185,11 +185,14 @@ export function refuseWholeFamily(entries: readonly { readonly value: string }[]
   if (covers.length > 0) throw coversWholeFamily(covers);
 }
 
-function next(current: AllowlistSettings, ctx: ChangeContext, changes: Partial<AllowlistSettings>): AllowlistSettings {
+function next(
+  current: AllowlistSettings,
+  ctx: ChangeContext,
+  changes: { readonly entries?: readonly AllowlistEntry[]; readonly mode?: AllowlistMode },
+): AllowlistSettings {
   return {
-    enabled: current.enabled,
-    entries: current.entries,
-    ...changes,
+    ...modeFlags(changes.mode ?? allowlistMode(current)),
+    entries: changes.entries ?? current.entries,
     version: current.version + 1,
     updatedAt: ctx.now,
     updatedBy: ctx.actor,
@@ -232,19 +235,19 @@ export function addEntries(
 
 /**
  * PUT: replaces the entries (bulk import). An entry whose value was already present keeps its createdAt and
- * createdBy (the range was not created now) and takes the new description. `enabled` undefined keeps the flag.
+ * createdBy (the range was not created now) and takes the new description. `mode` undefined keeps the mode.
  */
 export function replaceEntries(
   current: AllowlistSettings,
   entries: readonly ValidEntry[],
-  enabled: boolean | undefined,
+  mode: AllowlistMode | undefined,
   ctx: ChangeContext,
 ): AllowlistSettings {
   if (entries.length > ctx.maxEntries) throw limitExceeded(ctx.maxEntries, 0, entries.length);
-  const willBeEnabled = enabled ?? current.enabled;
-  if (willBeEnabled && entries.length === 0) {
+  const willBe = mode ?? allowlistMode(current);
+  if (willBe === 'enforce' && entries.length === 0) {
     throw emptyAllowlist(
-      enabled === true ? 'enable an allowlist with no entries' : 'remove every entry of an enabled allowlist',
+      mode === 'enforce' ? 'enable an allowlist with no entries' : 'remove every entry of an enabled allowlist',
     );
   }
   const before = new Map(current.entries.map((e) => [e.value, e]));
@@ -258,7 +261,7 @@ export function replaceEntries(
     };
   });
   refuseWholeFamily(replaced);
-  return next(current, ctx, { entries: replaced, enabled: willBeEnabled });
+  return next(current, ctx, { entries: replaced, mode: willBe });
 }
 
 /** DELETE entry: `value` is canonical. Removing the last entry of an enabled list is refused (it would block all). */
@@ -269,10 +272,13 @@ export function removeEntry(current: AllowlistSettings, value: string, ctx: Chan
   return next(current, ctx, { entries: remaining });
 }
 
-/** POST enable / disable. Enabling an empty list is refused; disabling is always allowed. */
-export function setEnabled(current: AllowlistSettings, enabled: boolean, ctx: ChangeContext): AllowlistSettings {
-  if (enabled && current.entries.length === 0) throw emptyAllowlist('enable an allowlist with no entries');
-  // A list stored before this rule existed may cover a family; it is not put in force.
-  if (enabled) refuseWholeFamily(current.entries);
-  return next(current, ctx, { enabled });
+/**
+ * POST enable (mode enforce or report_only) / disable (off). Enforcing an empty list is refused (it would block
+ * every request); an empty report-only list only reports, so it is allowed. Disabling is always allowed.
+ */
+export function setMode(current: AllowlistSettings, mode: AllowlistMode, ctx: ChangeContext): AllowlistSettings {
+  if (mode === 'enforce' && current.entries.length === 0) throw emptyAllowlist('enable an allowlist with no entries');
+  // A list stored before this rule existed may cover a family; it is not put in force, nor rehearsed for it.
+  if (mode !== 'off') refuseWholeFamily(current.entries);
+  return next(current, ctx, { mode });
 }

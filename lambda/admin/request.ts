@@ -105,7 +105,7 @@ export function parseInput<K extends OperationName>(
   const spec: OperationSpec = OPERATIONS[operation];
   const input = {
     query: spec.query ? parseWith(spec.query, query) : {},
-    body: spec.body ? parseBodyWith(spec.body, body) : undefined,
+    body: spec.body ? parseBodyWith(spec.body, body === undefined && spec.bodyOptional ? {} : body) : undefined,
   };
   // OperationInput<K> is the conditional type of exactly these two branches; TypeScript cannot evaluate it for a generic K.
   return input as OperationInput<K>;

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent } from '../adapters/admin-store';
 import type { StoredApiKey } from '../adapters/items';
-import { AllowlistScope, AllowlistSettings, ApiKeyRecord } from '../core/model';
+import { AllowlistScope, allowlistMode, AllowlistSettings, ApiKeyRecord } from '../core/model';
 import type { AllowlistView, ApiKeyView } from './contract/schemas';
 import { badRequest } from './errors';
 
@@ -39,6 +39,7 @@ export function allowlistView(
 export function allowlistSnapshot(settings: AllowlistSettings) {
   return {
     enabled: settings.enabled,
+    mode: allowlistMode(settings),
     entries: settings.entries.map((e) => ({
       value: e.value,
       description: e.description,
@@ -74,9 +75,16 @@ export function apiKeyView(key: StoredApiKey): ApiKeyView {
     projectId: key.projectId,
     allowlist: corrupt
       ? // Unreadable: what can be told, and that it is corrupt (the authorizer refuses every request with this key).
-        { enabled: corrupt.enabled ?? false, entryCount: 0, version: corrupt.version, corrupt: true }
+        {
+          enabled: corrupt.enabled ?? false,
+          mode: allowlistMode({ enabled: corrupt.enabled ?? false, reportOnly: corrupt.reportOnly }),
+          entryCount: 0,
+          version: corrupt.version,
+          corrupt: true,
+        }
       : {
           enabled: list?.enabled ?? false,
+          mode: list === undefined ? 'off' : allowlistMode(list),
           entryCount: list?.entries.length ?? 0,
           version: list?.version ?? 0,
         },

@@ -5,7 +5,7 @@ import { AUTHORIZER_METRIC_NAMES, DEFAULT_API_KEY_HEADER, MAX_DECISION_AGE_SECON
 import { AuthorizerStore } from '../adapters/dynamodb-store';
 import { normalizeIpAddress } from '../core/allowlist';
 import { hashApiKey, NO_API_KEY, NOT_A_BEARER_KEY, readPresentedApiKey } from '../core/api-key';
-import { decideIp, ipNotAuthorizedError } from '../core/decision';
+import { decideIpWithReport, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistScope } from '../core/model';
 import { createKeyLoader, InvalidKey, KeyEntry, Loaded, MALFORMED_KEY, ValidKey } from './loader';
@@ -109,6 +109,7 @@ export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
 type Verdict =
   | Exclude<Loaded, { readonly outcome: 'valid' }>
   | { readonly outcome: 'allowed'; readonly key: ValidKey }
+  | { readonly outcome: 'wouldBlock'; readonly key: ValidKey; readonly scope: Exclude<AllowlistScope, 'none'> }
   | {
       readonly outcome: 'blocked';
       readonly key: ValidKey;
@@ -179,19 +180,17 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return finish(request, decide(loaded, request.sourceIp), loaded.storeReads);
   }
 
-  /** The one exit: one metric, one log line for anything but an Allow, then the policy (or the 5xx error). */
+  /** The one exit: one metric, one log line for anything but a plain Allow, then the policy (or the 5xx error). */
   function finish(request: Request, verdict: Verdict, storeReads: number): APIGatewayAuthorizerResult {
     const { event, resource, sourceIp, now } = request;
     switch (verdict.outcome) {
-      case 'allowed': {
+      case 'allowed':
         metrics?.record('allowed', storeReads, now);
-        const key = verdict.key;
-        if (key.allowResource !== resource || key.allowResult === undefined) {
-          key.allowResult = allow(resource, key);
-          key.allowResource = resource;
-        }
-        return key.allowResult;
-      }
+        return allowFor(verdict.key, resource);
+      case 'wouldBlock':
+        logWouldBlock(event, sourceIp, verdict.scope, verdict.key);
+        metrics?.record('wouldBlock', storeReads, now);
+        return allowFor(verdict.key, resource);
       case 'blocked':
         logDeny(event, sourceIp, verdict.reason, verdict.scope, verdict.key);
         metrics?.record('blocked', storeReads, now);
@@ -221,6 +220,35 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         throw new AuthorizerUnavailableError({ cause });
       }
     }
+  }
+
+  /** The Allow of a key, built once per key and stage. */
+  function allowFor(key: ValidKey, resource: string): APIGatewayAuthorizerResult {
+    if (key.allowResource !== resource || key.allowResult === undefined) {
+      key.allowResult = allow(resource, key);
+      key.allowResource = resource;
+    }
+    return key.allowResult;
+  }
+
+  /** The blocked line's fields, for a request a report-only list would have blocked (it was let through). */
+  function logWouldBlock(
+    event: APIGatewayRequestAuthorizerEvent,
+    sourceIp: string,
+    scope: Exclude<AllowlistScope, 'none'>,
+    key: ValidKey,
+  ): void {
+    logger.warn('request would be denied by a report-only allowlist (allowed)', {
+      outcome: 'would_block',
+      reason: ipNotAuthorizedError(scope).code,
+      scope,
+      keyId: key.keyId,
+      organizationId: key.organizationId,
+      projectId: key.projectId,
+      sourceIp,
+      sourceIpFamily: ipFamily(sourceIp),
+      requestId: event.requestContext?.requestId,
+    });
   }
 
   function logDeny(
@@ -254,10 +282,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
 function decide(loaded: Loaded, sourceIp: string): Verdict {
   if (loaded.outcome !== 'valid') return loaded;
   const { key, organization, project } = loaded;
-  const decision = decideIp({ organization, project, key: key.keyList }, sourceIp);
-  return decision.allowed
+  const { decision, wouldBlock } = decideIpWithReport({ organization, project, key: key.keyList }, sourceIp);
+  if (!decision.allowed) return { outcome: 'blocked', key, reason: decision.reason, scope: decision.scope };
+  return wouldBlock === undefined
     ? { outcome: 'allowed', key }
-    : { outcome: 'blocked', key, reason: decision.reason, scope: decision.scope };
+    : { outcome: 'wouldBlock', key, scope: wouldBlock.scope };
 }
 
 /** The presented key, or the verdict on a request without a usable one. */

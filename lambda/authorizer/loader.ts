@@ -31,7 +31,7 @@ export interface ValidKey {
   readonly projectId: string;
   readonly organizationPk: string;
   readonly projectPk: string;
-  /** The key's own list when enabled; undefined when it has none or it is disabled. */
+  /** The key's own list when enforced or report-only; undefined when it has none or it is off. */
   readonly keyList: CompiledScopeList | undefined;
   /** The Allow response for `allowResource`; a key is nearly always used on one stage, so it is built once. */
   allowResource: string;
@@ -370,7 +370,8 @@ function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute)
     return { valid: false, detail: 'route_mismatch', ...claimed, keyId: record.keyId };
   }
   if (record.status !== 'active') return { valid: false, detail: 'revoked', ...claimed, keyId: record.keyId };
-  const keyList = record.allowlist?.enabled ? compileScopeList(record.allowlist) : undefined;
+  const own = record.allowlist;
+  const keyList = own !== undefined && (own.enabled || own.reportOnly === true) ? compileScopeList(own) : undefined;
   return {
     valid: true,
     keyId: record.keyId,

@@ -21,6 +21,7 @@ export const DEFAULT_METRICS_FLUSH_INTERVAL_MS = 10_000;
 export class BatchedMetrics implements AuthorizerMetrics {
   private readonly counts: Record<AuthorizerOutcome | 'storeReads', number> = {
     allowed: 0,
+    wouldBlock: 0,
     blocked: 0,
     invalidKey: 0,
     missingKey: 0,

@@ -14,6 +14,11 @@ import { AllowlistScope, AllowlistSettings } from './model';
  * The two lists are never merged. Then, if the key has an enabled list of its own, the IP must ALSO match it:
  * a key list can only narrow, never widen.
  *
+ * Report-only lists, like a shadow rule: the decision above is made from the enforced lists only. A second
+ * evaluation (`decideIpWithReport`) treats report-only lists as enforced; when it denies what the real decision
+ * allows, the request goes through and is reported as `would_block` with the list that would block it. So a
+ * report-only project list does not override an enforced organization list until it is enforced itself.
+ *
  * An enabled list with no entries matches nothing, so it blocks every IP. That follows the data literally
  * rather than guessing that an empty list meant "off"; the admin API is where empty enabled lists are prevented.
  */
@@ -21,7 +26,11 @@ import { AllowlistScope, AllowlistSettings } from './model';
 /** An allowlist ready for matching: compile once per load, match on every request. */
 export interface CompiledScopeList {
   readonly enabled: boolean;
+  /** Evaluated only by the shadow decision (never true with `enabled`). */
+  readonly reportOnly: boolean;
   readonly allowlist: CompiledAllowlist;
+  /** This list as the shadow decision sees it: itself, or for a report-only list the same entries enforced. */
+  readonly shadow: CompiledScopeList;
 }
 
 /** The lists that apply to one key. `key` is absent when the key has no list of its own. */
@@ -81,15 +90,67 @@ export function decideIp(lists: DecisionLists<CompiledScopeList>, ip: string): I
   return { allowed: true, scope, matchedEntry, keyMatchedEntry };
 }
 
-let emptyAllowlist: CompiledAllowlist | undefined;
+/** What a report-only list would do: the deny of the shadow decision, when the real decision allows. */
+export interface WouldBlock {
+  /** The list that would block the IP. */
+  readonly scope: Exclude<AllowlistScope, 'none'>;
+  /** Which of the project/organization lists the shadow decision applied. */
+  readonly effectiveScope: EffectiveScope;
+}
+
+export interface ReportedDecision {
+  /** The decision: from the enforced lists only, exactly as `decideIp`. */
+  readonly decision: IpDecision;
+  /** Set when report-only lists, were they enforced, would deny what `decision` allows. */
+  readonly wouldBlock: WouldBlock | undefined;
+}
 
 /**
- * Compiles one stored list. A disabled list's entries can never decide anything, so they are not compiled.
- * Throws AllowlistEntryError if an entry of an enabled list is invalid.
+ * `decideIp`, plus the shadow decision when any list is report-only. The shadow decision reuses the lists compiled
+ * for the real one (no I/O, no compiling); without a report-only list it costs three property reads.
+ */
+export function decideIpWithReport(lists: DecisionLists<CompiledScopeList>, ip: string): ReportedDecision {
+  const decision = decideIp(lists, ip);
+  const key = lists.key;
+  if (!decision.allowed || !(lists.organization.reportOnly || lists.project.reportOnly || key?.reportOnly === true))
+    return { decision, wouldBlock: undefined };
+  const shadow = decideIp(
+    { organization: lists.organization.shadow, project: lists.project.shadow, key: key?.shadow },
+    ip,
+  );
+  return {
+    decision,
+    wouldBlock: shadow.allowed ? undefined : { scope: shadow.scope, effectiveScope: shadow.effectiveScope },
+  };
+}
+
+let emptyAllowlist: CompiledAllowlist | undefined;
+let offList: CompiledScopeList | undefined;
+
+/**
+ * Compiles one stored list. An off list's entries can never decide anything, so they are not compiled; a
+ * report-only list's are (the shadow decision matches them).
+ * Throws AllowlistEntryError if an entry of an enforced or report-only list is invalid.
  */
 export function compileScopeList(settings: AllowlistSettings): CompiledScopeList {
-  if (!settings.enabled) return { enabled: false, allowlist: (emptyAllowlist ??= compileAllowlist([])) };
-  return { enabled: true, allowlist: compileAllowlist(settings.entries.map((e) => e.value)) };
+  if (!settings.enabled && settings.reportOnly !== true)
+    return (offList ??= new ScopeList(false, false, (emptyAllowlist ??= compileAllowlist([]))));
+  const allowlist = compileAllowlist(settings.entries.map((e) => e.value));
+  if (settings.enabled) return new ScopeList(true, false, allowlist);
+  return new ScopeList(false, true, allowlist, new ScopeList(true, false, allowlist));
+}
+
+class ScopeList implements CompiledScopeList {
+  public readonly shadow: CompiledScopeList;
+
+  constructor(
+    public readonly enabled: boolean,
+    public readonly reportOnly: boolean,
+    public readonly allowlist: CompiledAllowlist,
+    shadow?: CompiledScopeList,
+  ) {
+    this.shadow = shadow ?? this;
+  }
 }
 
 /**
@@ -97,7 +158,12 @@ export function compileScopeList(settings: AllowlistSettings): CompiledScopeList
  * be allowed?" tool; a hot path should compile once with `compileScopeList` and call `decideIp`.
  */
 export function decideIpFromSettings(lists: DecisionLists<AllowlistSettings>, ip: string): IpDecision {
-  return decideIp(
+  return decideIpWithReportFromSettings(lists, ip).decision;
+}
+
+/** `decideIpWithReport` on stored settings: what the check tool answers, so it cannot disagree with the authorizer. */
+export function decideIpWithReportFromSettings(lists: DecisionLists<AllowlistSettings>, ip: string): ReportedDecision {
+  return decideIpWithReport(
     {
       organization: compileScopeList(lists.organization),
       project: compileScopeList(lists.project),

@@ -18,7 +18,13 @@ export interface AllowlistEntry {
  * A scope with no stored list behaves as `EMPTY_ALLOWLIST`: disabled, so it restricts nothing.
  */
 export interface AllowlistSettings {
+  /** Enforced: the list decides requests. True exactly when the mode is `enforce`. */
   readonly enabled: boolean;
+  /**
+   * Report-only: the list decides nothing, but requests it would block are recorded as `would_block`. Only ever
+   * true when `enabled` is false (`allowlistMode` reads the pair as one mode).
+   */
+  readonly reportOnly?: boolean;
   readonly entries: readonly AllowlistEntry[];
   /** Optimistic-concurrency version: 0 for a list never written, +1 on every write. */
   readonly version: number;
@@ -31,6 +37,20 @@ export const EMPTY_ALLOWLIST: AllowlistSettings = Object.freeze({
   entries: Object.freeze([]),
   version: 0,
 });
+
+/** What a list does: decide requests, only report what it would block, or nothing. */
+export const ALLOWLIST_MODES = ['enforce', 'report_only', 'off'] as const;
+export type AllowlistMode = (typeof ALLOWLIST_MODES)[number];
+
+export function allowlistMode(settings: Pick<AllowlistSettings, 'enabled' | 'reportOnly'>): AllowlistMode {
+  if (settings.enabled) return 'enforce';
+  return settings.reportOnly === true ? 'report_only' : 'off';
+}
+
+/** The stored flags of a mode; `reportOnly` is left out for the other modes, as in lists written before it existed. */
+export function modeFlags(mode: AllowlistMode): { readonly enabled: boolean; readonly reportOnly?: true } {
+  return mode === 'report_only' ? { enabled: false, reportOnly: true } : { enabled: mode === 'enforce' };
+}
 
 export type ApiKeyStatus = 'active' | 'revoked';
 

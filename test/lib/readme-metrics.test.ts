@@ -32,10 +32,14 @@ function documentedRows(): Row[] {
 }
 
 // Every outcome of each Lambda (the compiler checks these lists are complete).
-const AUTHORIZER_OUTCOMES = { allowed: 1, blocked: 1, invalidKey: 1, missingKey: 1, storeError: 1 } satisfies Record<
-  AuthorizerOutcome,
-  1
->;
+const AUTHORIZER_OUTCOMES = {
+  allowed: 1,
+  wouldBlock: 1,
+  blocked: 1,
+  invalidKey: 1,
+  missingKey: 1,
+  storeError: 1,
+} satisfies Record<AuthorizerOutcome, 1>;
 const ADMIN_OUTCOMES = { write: 1, failure: 1 } satisfies Record<AdminOutcome, 1>;
 
 /** Metric names in the EMF lines the real classes write when every outcome happens (with a store read). */

@@ -64,7 +64,7 @@ function allowlistDocs(operation: AllowlistOperation, scope: ListScope): Operati
         tag,
         summary: `Replace ${owner} IP allowlist (bulk import)`,
         description:
-          'All or nothing: if any entry is invalid, 400 lists every rejected entry with its reason and nothing changes. Entries whose value was already present keep their createdAt/createdBy. `enabled` omitted keeps the current flag. An enabled list cannot be left empty (400 empty_allowlist). More than maxEntries entries: 422. Entries that together cover every IPv4 or every IPv6 address (`0.0.0.0/1` + `128.0.0.0/1`) are refused with 422 allowlist_covers_all_addresses naming them. A description with control, bidirectional-formatting or line-separator characters: 400 (code invalid_characters for the entry). This is also how a corrupt stored list is repaired: the PUT replaces it whole, conditioned on the corrupt state it read, audited with `before: {corrupt, version}`; `enabled` is required unless the stored flag was still readable, and If-Match compares with the version the corrupt list claims (0 when none).',
+          'All or nothing: if any entry is invalid, 400 lists every rejected entry with its reason and nothing changes. Entries whose value was already present keep their createdAt/createdBy. `mode` (`enforce`, `report_only`, `off`) or `enabled` (true: enforce, false: off) sets the mode; both omitted keep it; both given and disagreeing: 400 conflicting_parameters (param mode). An enabled list cannot be left empty (400 empty_allowlist). More than maxEntries entries: 422. Entries that together cover every IPv4 or every IPv6 address (`0.0.0.0/1` + `128.0.0.0/1`) are refused with 422 allowlist_covers_all_addresses naming them. A description with control, bidirectional-formatting or line-separator characters: 400 (code invalid_characters for the entry). This is also how a corrupt stored list is repaired: the PUT replaces it whole, conditioned on the corrupt state it read, audited with `before: {corrupt, version}`; `enabled` is required unless the stored flag was still readable, and If-Match compares with the version the corrupt list claims (0 when none).',
         requestExample: {
           entries: [{ value: '203.0.113.0/24', description: 'office' }, '2001:db8::/48'],
           enabled: true,
@@ -92,8 +92,9 @@ function allowlistDocs(operation: AllowlistOperation, scope: ListScope): Operati
     case 'enableAllowlist':
       return {
         tag,
-        summary: `Enable ${owner} IP allowlist`,
-        description: `Enabling an empty list is refused with 400 empty_allowlist: it would block every request. No request body (or \`{}\`). A list stored with entries that together cover every IPv4 or IPv6 address is not enabled: 422 allowlist_covers_all_addresses. ${CORRUPT}`,
+        summary: `Enable ${owner} IP allowlist (enforce, or report only)`,
+        description: `No request body, \`{}\` or \`{"mode":"enforce"}\`: enforce the list. \`{"mode":"report_only"}\`: the list blocks nothing, but requests it would block pass and are recorded as would_block (metric WouldBlockRequests, a log line with the list's scope); a report-only project list does not replace the organization's list until it is enforced. Another mode: 400 invalid_value (param mode); POST .../disable turns a list off. Enforcing an empty list is refused with 400 empty_allowlist: it would block every request. A list stored with entries that together cover every IPv4 or IPv6 address is not enabled: 422 allowlist_covers_all_addresses. ${CORRUPT}`,
+        requestExample: { mode: 'report_only' },
       };
     case 'disableAllowlist':
       return {
@@ -105,7 +106,7 @@ function allowlistDocs(operation: AllowlistOperation, scope: ListScope): Operati
       return {
         tag,
         summary: `Would this IP be allowed? (${owner} check tool)`,
-        description: `Runs the authorizer's own decision function on the stored lists, so the answer cannot disagree with the authorizer. With \`entries\`, that draft replaces this scope's list for the check, as if saved and enabled (nothing is stored). ${CHECK_SCOPE[scope]} Reads only: nothing is written or audited. A corrupt stored list behind the answer (this scope's, or the organization's or project's list the authorizer reads with it) answers 409 allowlist_corrupt, naming it. A draft whose entries together cover every IPv4 or every IPv6 address answers 422 allowlist_covers_all_addresses, as saving it would. Descriptions are checked as on a write.`,
+        description: `Runs the authorizer's own decision function on the stored lists, so the answer cannot disagree with the authorizer: \`allowed\` per the enforced lists, and \`wouldBlock\` naming the report-only list that would refuse the IP when the authorizer would let it through as would_block. With \`entries\`, that draft replaces this scope's list for the check, as if saved and enabled (nothing is stored). ${CHECK_SCOPE[scope]} Reads only: nothing is written or audited. A corrupt stored list behind the answer (this scope's, or the organization's or project's list the authorizer reads with it) answers 409 allowlist_corrupt, naming it. A draft whose entries together cover every IPv4 or every IPv6 address answers 422 allowlist_covers_all_addresses, as saving it would. Descriptions are checked as on a write.`,
         requestExample: { ip: '198.51.100.7', entries: ['198.51.100.0/24'] },
       };
   }

@@ -124,7 +124,7 @@ function registerRoute(registry: OpenAPIRegistry, route: RouteDefinition): void 
       ...(spec.body
         ? {
             body: {
-              required: true,
+              required: spec.bodyOptional !== true,
               content: {
                 'application/json': {
                   schema: spec.body,

@@ -11,6 +11,7 @@ import {
   CheckResult,
   CreateApiKeyRequest,
   CreatedApiKey,
+  EnableAllowlistRequest,
   EntryValueQuery,
   PageQuery,
   PathParamName,
@@ -44,6 +45,8 @@ export interface OperationSpec {
   readonly query?: z.ZodObject;
   /** The JSON body; routes without one accept only an empty body or `{}`. */
   readonly body?: z.ZodType;
+  /** No body at all is read as `{}` (every field of `body` is optional). */
+  readonly bodyOptional?: boolean;
   readonly success: { readonly status: 200 | 201; readonly schema: z.ZodType; readonly description: string };
   readonly errors: readonly ErrorStatus[];
   /** Changes state: logged, counted, flushed, and documents 412. */
@@ -78,7 +81,7 @@ export const OPERATIONS = {
   addAllowlistEntries: allowlistWrite(AddEntriesRequest),
   deleteAllowlistEntry: allowlistWrite(),
   deleteAllowlistEntryByQuery: allowlistWrite(undefined, EntryValueQuery),
-  enableAllowlist: allowlistWrite(),
+  enableAllowlist: { ...allowlistWrite(EnableAllowlistRequest), bodyOptional: true },
   disableAllowlist: allowlistWrite(),
   checkIp: {
     body: CheckRequest,

@@ -1,8 +1,9 @@
 import * as z from 'zod';
+import { ALLOWLIST_MODES, AllowlistMode } from '../../core/model';
 import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } from '../allowlist-ops';
 import { normalizeIpAddress } from '../../core/allowlist';
 import { ID_PATTERN, MAX_KEY_NAME_LENGTH } from '../../../lib/contract';
-import { AdminError } from '../errors';
+import { AdminError, badRequest } from '../errors';
 
 /**
  * The admin API's request and response shapes, written once. Everything else is derived from them: the handler
@@ -142,6 +143,19 @@ export const Propagation = z
 
 // ---- allowlists --------------------------------------------------------------------------------------------------
 
+const MODE_DESCRIPTION =
+  '`enforce`: the list decides requests. `report_only`: it decides nothing, but requests it would block pass and are recorded as would_block (metric WouldBlockRequests, a log line). `off`: it does nothing.';
+
+/** A mode field of a request: `allowed` modes only, with a message that lists them and says what was sent. */
+function modeField<const M extends readonly [AllowlistMode, ...AllowlistMode[]]>(allowed: M, hint = '') {
+  return z
+    .enum(allowed, {
+      error: (issue) =>
+        `Invalid value for mode: expected ${allowed.map((m) => `"${m}"`).join(' or ')}, got ${JSON.stringify(issue.input)}.${hint}`,
+    })
+    .meta({ description: MODE_DESCRIPTION });
+}
+
 export const AllowlistEntry = z
   .strictObject({
     value: z.string().meta({ description: 'Canonical CIDR.', example: '203.0.113.0/24' }),
@@ -157,7 +171,8 @@ const allowlistFields = {
   organizationId: z.string(),
   projectId: z.string().nullable(),
   apiKeyId: z.string().nullable(),
-  enabled: z.boolean(),
+  enabled: z.boolean().meta({ description: 'True exactly when mode is "enforce".' }),
+  mode: z.enum(ALLOWLIST_MODES).meta({ description: MODE_DESCRIPTION }),
   entries: z.array(AllowlistEntry),
   version: z.int().min(0),
   updatedAt: z.iso.datetime().nullable(),
@@ -178,8 +193,34 @@ export const ReplaceAllowlistRequest = strictRequest({
   entries: z
     .array(EntryInput, { error: missing('the complete new list; [] empties it') })
     .transform(entryList('entries')),
-  enabled: z.boolean().optional().meta({ description: 'Omitted: keep the current flag.' }),
-}).meta({ id: 'ReplaceAllowlistRequest' });
+  enabled: z
+    .boolean()
+    .optional()
+    .meta({ description: 'true: mode "enforce"; false: mode "off". Omitted (and no mode): keep the current mode.' }),
+  mode: modeField(ALLOWLIST_MODES).optional().meta({ description: 'Omitted (and no enabled): keep the current mode.' }),
+})
+  .transform(
+    adminCheck((body: { entries: ValidEntry[]; enabled?: boolean; mode?: AllowlistMode }) => {
+      const { entries, enabled, mode } = body;
+      if (mode !== undefined && enabled !== undefined && enabled !== (mode === 'enforce')) {
+        throw badRequest(
+          'conflicting_parameters',
+          `"enabled": ${enabled} contradicts "mode": "${mode}" (enabled is true exactly for mode "enforce"); send mode alone.`,
+          'mode',
+        );
+      }
+      const resolved: AllowlistMode | undefined =
+        mode ?? (enabled === undefined ? undefined : enabled ? 'enforce' : 'off');
+      return { entries, mode: resolved };
+    }),
+  )
+  .meta({ id: 'ReplaceAllowlistRequest' });
+
+export const EnableAllowlistRequest = strictRequest({
+  mode: modeField(['enforce', 'report_only'], ' To turn a list off, POST .../disable.')
+    .optional()
+    .meta({ description: 'Omitted: "enforce". "report_only" records what the list would block and blocks nothing.' }),
+}).meta({ id: 'EnableAllowlistRequest' });
 
 const AddManyEntries = strictRequest({
   entries: z
@@ -236,7 +277,19 @@ export const CheckResult = z
       .nullable()
       .optional()
       .meta({ description: "Key route only: the matching entry of the key's own list." }),
-    enabled: z.boolean().meta({ description: "Whether this route's list is enabled (true for a draft)." }),
+    enabled: z.boolean().meta({ description: "Whether this route's list is enforced (true for a draft)." }),
+    mode: z.enum(ALLOWLIST_MODES).meta({ description: "This route's list's mode (enforce for a draft)." }),
+    wouldBlock: z
+      .strictObject({
+        scope: z
+          .enum(['project', 'organization', 'key'])
+          .meta({ description: 'The report-only list that would block it.' }),
+      })
+      .nullable()
+      .meta({
+        description:
+          'When allowed is true but the report-only lists, were they enforced, would block the IP: the authorizer lets such a request through and records it as would_block. Null otherwise (always null when allowed is false).',
+      }),
     draft: z.boolean(),
   })
   .meta({ id: 'CheckResult' });
@@ -263,6 +316,7 @@ const apiKeyFields = {
   revokedAt: z.iso.datetime().nullable(),
   allowlist: z.strictObject({
     enabled: z.boolean(),
+    mode: z.enum(ALLOWLIST_MODES),
     entryCount: z.int(),
     version: z.int(),
     corrupt: z.literal(true).optional().meta({

@@ -271,8 +271,15 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
     );
   });
 
-  test('enable/disable take no body', async () => {
-    expectError(await h.call('POST', `${base()}/enable`, { body: { enabled: true } }), 400, 'unexpected_body');
+  test('enable takes only an optional mode; disable takes no body', async () => {
+    // Before report-only mode, enable took no body either (unexpected_body); now it names the unknown field.
+    const error = expectError(
+      await h.call('POST', `${base()}/enable`, { body: { enabled: true } }),
+      400,
+      'unknown_parameter',
+    );
+    expect(error.param).toBe('enabled');
+    expectError(await h.call('POST', `${base()}/disable`, { body: { enabled: true } }), 400, 'unexpected_body');
   });
 });
 
@@ -302,7 +309,7 @@ describe('per-key lists', () => {
 
   test('the key list shows up in the key view as a summary', async () => {
     const res = await h.call('GET', `/v1/organizations/acme/projects/web/api_keys/${keyId}`);
-    expect(res.body.allowlist).toEqual({ enabled: true, entryCount: 5, version: expect.any(Number) });
+    expect(res.body.allowlist).toEqual({ enabled: true, mode: 'enforce', entryCount: 5, version: expect.any(Number) });
   });
 });
 

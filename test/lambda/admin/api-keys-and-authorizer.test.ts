@@ -240,6 +240,8 @@ describe('the check tool agrees with the authorizer', () => {
       scope: 'none',
       matchedEntry: null,
       enabled: false,
+      mode: 'off',
+      wouldBlock: null,
       draft: false,
     });
   });

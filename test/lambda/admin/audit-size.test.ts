@@ -103,6 +103,7 @@ async function newestRecord(): Promise<AuditRecord> {
 function fullSnapshot(list: AllowlistView) {
   return {
     enabled: list.enabled,
+    mode: list.mode,
     entries: list.entries.map((e) => ({
       value: e.value,
       description: e.description,

@@ -115,7 +115,14 @@ describe('completeness', () => {
     expect(del.after).toMatchObject({ enabled: true, version: 2, updatedBy: ADMIN_ARN });
 
     const first = records.at(-1)!;
-    expect(first.before).toEqual({ enabled: false, entries: [], version: 0, updatedAt: null, updatedBy: null });
+    expect(first.before).toEqual({
+      enabled: false,
+      mode: 'off',
+      entries: [],
+      version: 0,
+      updatedAt: null,
+      updatedBy: null,
+    });
     expect(values(first.after)).toEqual(['192.0.2.0/24']);
 
     const enable = records.find((r) => r.action === 'ip_allowlist.enable')!;
