@@ -1,17 +1,15 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_PROJECT_ROOT, RunningLocalMode } from '../../local/local-mode';
+import { RunningLocalMode } from '../../local/local-mode';
 import { bearer, call } from '../local/support/http';
+import { CliRun, runBin } from '../support/cli-bin';
 import { E2eLocalMode, startE2eLocalMode } from '../e2e/support/local-mode';
 
 /*
  * The `cdk-ip-allowlist` command as a user runs it: the package's bin shim spawned as a child process against
  * the admin API of a running local mode, checked by its output, its exit code and the protected API's answers.
  */
-
-const BIN = path.join(DEFAULT_PROJECT_ROOT, 'cli', 'cdk-ip-allowlist.js');
 
 // Each CLI run is a fresh node with ts-node (seconds on a loaded machine), and the walkthrough makes seven of them.
 jest.setTimeout(180_000);
@@ -31,33 +29,11 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 /** Runs the CLI; the endpoint comes from CDK_IP_ALLOWLIST_ENDPOINT unless the args give one. */
 function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: DEFAULT_PROJECT_ROOT,
-        env: { ...process.env, CDK_IP_ALLOWLIST_ENDPOINT: local.adminUrl },
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : -1
-          : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runBin(args, local.adminUrl!);
 }
 
 const api = (key: string, localAddress?: string) => call(`${local.url}/hello`, { headers: bearer(key), localAddress });

@@ -9,7 +9,7 @@ import { DEFAULT_PROJECT_ROOT } from '../../local/local-mode';
 import { synthesizeExampleApp, SynthesizedStack } from '../../local/synth';
 import type { DoctorReport } from '../../cli/doctor';
 import { E2eLocalMode, startE2eLocalMode } from '../e2e/support/local-mode';
-import { BIN, runBin } from './support';
+import { BIN, runBin } from '../support/cli-bin';
 
 /*
  * `cdk-ip-allowlist doctor` against local mode, run as a user runs it (the bin, a child process): once on a

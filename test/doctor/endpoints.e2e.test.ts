@@ -5,7 +5,7 @@ import { DEFAULT_PROJECT_ROOT } from '../../local/local-mode';
 import { synthesizeExampleApp } from '../../local/synth';
 import type { DoctorReport } from '../../cli/doctor';
 import { E2eLocalMode, startE2eLocalMode } from '../e2e/support/local-mode';
-import { runBinIn } from './support';
+import { runBinIn } from '../support/cli-bin';
 
 /*
  * Which admin API and which protected API doctor checks: both always of the same instance. Two local modes run

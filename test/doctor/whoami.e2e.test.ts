@@ -1,6 +1,6 @@
 import { bearer, call } from '../local/support/http';
 import { E2eLocalMode, startE2eLocalMode } from '../e2e/support/local-mode';
-import { runBin } from './support';
+import { runBin } from '../support/cli-bin';
 
 /*
  * whoami and `allowlist check --me` through local mode: the admin API reports the address the request really came

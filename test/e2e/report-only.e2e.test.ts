@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
 import { AdminClient } from '../../cli/admin-client';
 import { ERRORS, errorBody } from '../../lambda/core/errors';
-import { DEFAULT_PROJECT_ROOT, RunningLocalMode } from '../../local/local-mode';
+import { RunningLocalMode } from '../../local/local-mode';
 import { bearer, call } from '../local/support/http';
+import { CliRun, runBin } from '../support/cli-bin';
 import { E2eLocalMode, startE2eLocalMode } from './support/local-mode';
 
 /*
@@ -11,8 +10,6 @@ import { E2eLocalMode, startE2eLocalMode } from './support/local-mode';
  * gateway, the CLI as a user runs it, real HTTP clients from chosen loopback addresses, and the authorizer's own
  * output (its log line and its embedded-metric-format line) as local mode relays it.
  */
-
-const BIN = path.join(DEFAULT_PROJECT_ROOT, 'cli', 'cdk-ip-allowlist.js');
 
 // Each CLI run is a fresh node with ts-node (seconds on a loaded machine).
 jest.setTimeout(120_000);
@@ -31,22 +28,8 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: DEFAULT_PROJECT_ROOT,
-        env: { ...process.env, CDK_IP_ALLOWLIST_ENDPOINT: local.adminUrl },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runBin(args, local.adminUrl!);
 }
 
 /** The authorizer's JSON lines (Powertools Logger and EMF metrics) relayed by local mode since `from`. */
