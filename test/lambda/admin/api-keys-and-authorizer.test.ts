@@ -1,11 +1,10 @@
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { Authorizer, createAuthorizer } from '../../../lambda/authorizer/authorizer';
 import { hashApiKey, parseApiKeyRoute } from '../../../lambda/core/api-key';
 import { ERRORS } from '../../../lambda/core/errors';
 import { authorizerEvent } from '../authorizer/fixtures';
-import { ADMIN_ARN, expectError, Harness, makeHarness, recordingLogger } from './fixtures';
+import { ADMIN_ARN, authorizerStore, expectError, Harness, keysPath, makeHarness, recordingLogger } from './fixtures';
 
 /**
  * API keys through the admin API, and what the real authorizer (its factory, the real DynamoDB store, memory
@@ -18,19 +17,13 @@ let authorizer: Authorizer;
 beforeAll(async () => {
   h = await makeHarness('admin-keys');
   authorizer = createAuthorizer({
-    store: new DynamoDbAuthorizerStore({
-      client: h.ddb,
-      allowlistsTableName: h.names.allowlists,
-      apiKeysTableName: h.names.apiKeys,
-    }),
+    store: authorizerStore(h),
     logger: recordingLogger(),
     memoryCacheTtlSeconds: 0,
   });
 });
 
 afterAll(() => h.destroy());
-
-const keysPath = (org: string, project: string) => `/v1/organizations/${org}/projects/${project}/api_keys`;
 
 async function createKey(org: string, project: string, name = 'k'): Promise<{ id: string; key: string }> {
   const res = await h.call('POST', keysPath(org, project), { body: { name } });

@@ -1,12 +1,11 @@
 import { AttributeValue, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { allowlistToAttributes } from '../../../lambda/adapters/items';
 import { organizationAllowlistPk, projectAllowlistPk } from '../../../lambda/adapters/schema';
 import { Authorizer, createAuthorizer } from '../../../lambda/authorizer/authorizer';
 import { hashApiKey } from '../../../lambda/core/api-key';
 import { authorizerEvent } from '../authorizer/fixtures';
-import { expectError, Harness, makeHarness, recordingLogger } from './fixtures';
+import { authorizerStore, expectError, Harness, keysPath, makeHarness, recordingLogger } from './fixtures';
 
 /**
  * Corrupt items fail closed everywhere, and can be repaired. Real corrupt items are written straight to DynamoDB
@@ -24,19 +23,13 @@ let authorizer: Authorizer;
 beforeAll(async () => {
   h = await makeHarness('admin-corrupt');
   authorizer = createAuthorizer({
-    store: new DynamoDbAuthorizerStore({
-      client: h.ddb,
-      allowlistsTableName: h.names.allowlists,
-      apiKeysTableName: h.names.apiKeys,
-    }),
+    store: authorizerStore(h),
     logger: recordingLogger(),
     memoryCacheTtlSeconds: 0,
   });
 });
 
 afterAll(() => h.destroy());
-
-const keysPath = (org: string, project: string) => `/v1/organizations/${org}/projects/${project}/api_keys`;
 
 /** 'allow' | 'deny' | 'fails closed' for one request. */
 async function decide(key: string, sourceIp: string): Promise<string> {

@@ -3,6 +3,7 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AdminStore, auditEventFromItem, AuditEvent } from '../../../lambda/adapters/admin-store';
+import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { createStageCacheFlusher, StageCacheFlusher, NO_STAGE_FLUSHER } from '../../../lambda/adapters/stage-cache';
 import { AdminHandler, createAdminHandler } from '../../../lambda/admin/app';
 import { AdminDependencies, AdminLogger } from '../../../lambda/admin/context';
@@ -210,6 +211,18 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
 }
 
 /** Asserts the error shape every error of the API has, and returns the error object. */
+/** The authorizer's real store on the harness's tables: what the authorizer reads after the admin API wrote. */
+export function authorizerStore(h: Harness): DynamoDbAuthorizerStore {
+  return new DynamoDbAuthorizerStore({
+    client: h.ddb,
+    allowlistsTableName: h.names.allowlists,
+    apiKeysTableName: h.names.apiKeys,
+  });
+}
+
+/** A project's API keys route. */
+export const keysPath = (org: string, project: string) => `/v1/organizations/${org}/projects/${project}/api_keys`;
+
 export function expectError(reply: Reply, status: number, code: string): Record<string, unknown> {
   expect({ status: reply.status, code: reply.body?.error?.code }).toEqual({ status, code });
   const error = reply.body.error;

@@ -1,9 +1,8 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { AuthorizerOutcome, createAuthorizer } from '../../../lambda/authorizer/authorizer';
 import { AllowlistMode } from '../../../lambda/core/model';
 import { authorizerEvent } from '../authorizer/fixtures';
-import { expectError, Harness, makeHarness, recordingLogger } from './fixtures';
+import { authorizerStore, expectError, Harness, makeHarness, recordingLogger } from './fixtures';
 
 /**
  * Report-only mode through the real admin handler and the real authorizer, both on DynamoDB Local: how the mode is
@@ -28,11 +27,7 @@ function authorizerWith(memoryCacheTtlSeconds: number) {
   const logger = recordingLogger();
   const outcomes: { outcome: AuthorizerOutcome; storeReads: number }[] = [];
   const authorizer = createAuthorizer({
-    store: new DynamoDbAuthorizerStore({
-      client: h.ddb,
-      allowlistsTableName: h.names.allowlists,
-      apiKeysTableName: h.names.apiKeys,
-    }),
+    store: authorizerStore(h),
     logger,
     memoryCacheTtlSeconds,
     metrics: { record: (outcome, storeReads) => outcomes.push({ outcome, storeReads }) },

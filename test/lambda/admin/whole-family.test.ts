@@ -1,10 +1,9 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { allowlistToAttributes } from '../../../lambda/adapters/items';
 import { organizationAllowlistPk } from '../../../lambda/adapters/schema';
-import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { createAuthorizer } from '../../../lambda/authorizer/authorizer';
 import { authorizerEvent } from '../authorizer/fixtures';
-import { expectError, Harness, makeHarness, recordingLogger } from './fixtures';
+import { authorizerStore, expectError, Harness, makeHarness, recordingLogger } from './fixtures';
 
 /**
  * No list may admit a whole address family: entries that together cover every IPv4 or every IPv6 address are
@@ -155,11 +154,7 @@ test('at the authorizer, an IPv6 list around the IPv4-mapped range admits IPv6 c
   });
   expect(put.status).toBe(200);
   const authorizer = createAuthorizer({
-    store: new DynamoDbAuthorizerStore({
-      client: h.ddb,
-      allowlistsTableName: h.names.allowlists,
-      apiKeysTableName: h.names.apiKeys,
-    }),
+    store: authorizerStore(h),
     logger: recordingLogger(),
     memoryCacheTtlSeconds: 0,
   });
