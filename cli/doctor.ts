@@ -241,10 +241,9 @@ class DoctorRun {
           this.admin.getAllowlist(target),
         ]);
         if (stored.body.status !== 'revoked') problems.push(`the key is ${stored.body.status}`);
-        if (list.body.enabled || list.body.entries.length > 0) {
-          problems.push(
-            `its list is ${list.body.enabled ? 'enabled' : 'disabled'} with ${list.body.entries.length} entries`,
-          );
+        // `mode`, not `enabled`: a report-only list is not enforced, but it is not cleaned up either.
+        if (list.body.mode !== 'off' || list.body.entries.length > 0) {
+          problems.push(`its list is in mode ${list.body.mode} with ${list.body.entries.length} entries`);
         }
       } catch (err) {
         problems.push(errorText(err));
