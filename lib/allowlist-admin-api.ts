@@ -23,7 +23,7 @@ import {
 } from './contract';
 import { IAllowlistTables } from './allowlist-tables';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
-import { grantAdminTableAccess } from './table-access';
+import { grantAdminTableAccess, trafficEnvironment } from './table-access';
 import { createHandlerFunction } from './handler-function';
 import { instanceMetric, instanceName, metricsServiceName, useSharedCloudWatchRole } from './instance';
 import { acknowledgeGrantWildcards, acknowledgeNagRules } from './nag';
@@ -193,6 +193,7 @@ export class AllowlistAdminApi extends Construct {
       [ADMIN_ENV.maxDecisionAgeSeconds]: String(propagation.maxDecisionAgeSeconds),
       [ADMIN_ENV.gatewayTtlSeconds]: propagation.gatewayTtlSeconds,
       [METRICS_SERVICE_ENV]: this.metricsServiceName,
+      ...trafficEnvironment(this.tables),
     };
     const parts = createHandlerFunction(this, {
       asset: 'admin',

@@ -1,9 +1,18 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
-import { API_KEYS_BY_PROJECT_INDEX, AttributeSchema, TABLE_SCHEMAS, TableSchema } from './contract';
+import {
+  API_KEYS_BY_PROJECT_INDEX,
+  AttributeSchema,
+  DEFAULT_TRAFFIC_RETENTION_DAYS,
+  MAX_TRAFFIC_RETENTION_DAYS,
+  TABLE_SCHEMAS,
+  TableSchema,
+  TRAFFIC_BY_LAST_SEEN_INDEX,
+  TRAFFIC_TABLE,
+} from './contract';
 
 /** Properties of `AllowlistTables`. */
 export interface AllowlistTablesProps {
@@ -27,6 +36,15 @@ export interface AllowlistTablesProps {
    * @default false
    */
   readonly deletionProtection?: boolean;
+
+  /**
+   * How long the Traffic table keeps a sighting (what the authorizer saw: key, source IP, outcome) after it was
+   * last seen: its DynamoDB TTL, and the furthest back the admin API's traffic reads look. Whole days, 1 to 365.
+   * DynamoDB deletes expired items within days of their expiry; readers skip them meanwhile.
+   *
+   * @default Duration.days(30)
+   */
+  readonly trafficRetention?: Duration;
 }
 
 /**
@@ -46,9 +64,21 @@ export interface IAllowlistTables extends IConstruct {
    * @default - the AWS managed key
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * What the authorizer saw (sightings), with its `byLastSeen` index and the TTL attribute `expiresAt`.
+   *
+   * @default - none: the authorizer records no traffic
+   */
+  readonly trafficTable?: dynamodb.ITable;
+  /**
+   * How long a sighting is kept after it was last seen (the Traffic table's TTL).
+   *
+   * @default - 30 days
+   */
+  readonly trafficRetention?: Duration;
   /** Lets `grantee` read allowlists and API keys: what the authorizer gets. */
   grantRead(grantee: iam.IGrantable): iam.Grant;
-  /** Lets `grantee` read and write items in all three tables: what the admin API gets. */
+  /** Lets `grantee` read and write items in every table (the Traffic table included): what the admin API gets. */
   grantReadWrite(grantee: iam.IGrantable): iam.Grant;
 }
 
@@ -60,6 +90,18 @@ export interface AllowlistTableNames {
   readonly apiKeysTableName: string;
   /** Name of the AuditLog table. */
   readonly auditLogTableName: string;
+  /**
+   * Name of the Traffic table (with its `byLastSeen` index and TTL attribute `expiresAt`).
+   *
+   * @default - no Traffic table: the authorizer records no traffic
+   */
+  readonly trafficTableName?: string;
+  /**
+   * The Traffic table's retention (its items' TTL). Only with `trafficTableName`.
+   *
+   * @default Duration.days(30)
+   */
+  readonly trafficRetention?: Duration;
   /**
    * The customer-managed key the tables are encrypted with; grants include it.
    *
@@ -76,6 +118,18 @@ export interface AllowlistTablesAttributes {
   readonly apiKeysTable: dynamodb.ITable;
   /** The AuditLog table. */
   readonly auditLogTable: dynamodb.ITable;
+  /**
+   * The Traffic table (with its `byLastSeen` index and TTL attribute `expiresAt`).
+   *
+   * @default - no Traffic table: the authorizer records no traffic
+   */
+  readonly trafficTable?: dynamodb.ITable;
+  /**
+   * The Traffic table's retention (its items' TTL). Only with `trafficTable`.
+   *
+   * @default Duration.days(30)
+   */
+  readonly trafficRetention?: Duration;
   /**
    * The customer-managed key the tables are encrypted with; grants include it.
    *
@@ -105,6 +159,8 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   public abstract readonly apiKeysTable: dynamodb.ITable;
   public abstract readonly auditLogTable: dynamodb.ITable;
   public abstract readonly encryptionKey?: kms.IKey;
+  public abstract readonly trafficTable?: dynamodb.ITable;
+  public abstract readonly trafficRetention?: Duration;
 
   /**
    * Lets `grantee` read allowlists and API keys, nothing else: GetItem, BatchGetItem and Query on those two
@@ -125,16 +181,21 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   }
 
   /**
-   * Lets `grantee` read and write items in all three tables (and query their indexes). For your own tools; the
-   * admin API gets only the actions it calls, and on the audit log no UpdateItem or DeleteItem
+   * Lets `grantee` read and write items in every table, the Traffic table included (and query their indexes). For
+   * your own tools; the admin API gets only the actions it calls, and on the audit log no UpdateItem or DeleteItem
    * (lib/table-access.ts).
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     const tableArns = [this.allowlistsTable.tableArn, this.apiKeysTable.tableArn, this.auditLogTable.tableArn];
+    const indexArns = [indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)];
+    if (this.trafficTable !== undefined) {
+      tableArns.push(this.trafficTable.tableArn);
+      indexArns.push(indexArn(this.trafficTable, TRAFFIC_BY_LAST_SEEN_INDEX));
+    }
     const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: READ_ACTIONS,
-      resourceArns: [...tableArns, indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)],
+      resourceArns: [...tableArns, ...indexArns],
     }).combine(iam.Grant.addToPrincipal({ grantee, actions: WRITE_ACTIONS, resourceArns: tableArns }));
     this.encryptionKey?.grantEncryptDecrypt(grantee);
     return grant;
@@ -146,19 +207,28 @@ class ImportedAllowlistTables extends AllowlistTablesBase {
   public readonly apiKeysTable: dynamodb.ITable;
   public readonly auditLogTable: dynamodb.ITable;
   public readonly encryptionKey?: kms.IKey;
+  public readonly trafficTable?: dynamodb.ITable;
+  public readonly trafficRetention?: Duration;
 
   constructor(scope: Construct, id: string, attrs: AllowlistTablesAttributes) {
     super(scope, id);
+    if (attrs.trafficTable === undefined && attrs.trafficRetention !== undefined) {
+      throw new Error('trafficRetention has no effect without a Traffic table (trafficTable or trafficTableName)');
+    }
     this.allowlistsTable = attrs.allowlistsTable;
     this.apiKeysTable = attrs.apiKeysTable;
     this.auditLogTable = attrs.auditLogTable;
     this.encryptionKey = attrs.encryptionKey;
+    this.trafficTable = attrs.trafficTable;
+    this.trafficRetention =
+      attrs.trafficTable === undefined ? undefined : validTrafficRetention(attrs.trafficRetention);
   }
 }
 
 /**
  * The DynamoDB tables behind the IP allowlist: `Allowlists` (organization and project lists), `ApiKeys` (key
- * hashes, with the `byProject` index) and `AuditLog`. The layout is lambda/adapters/schema.ts, which the
+ * hashes, with the `byProject` index), `AuditLog` and `Traffic` (what the authorizer saw, with the `byLastSeen`
+ * index; items expire `trafficRetention` after they were last seen). The layout is lambda/adapters/schema.ts, which the
  * handlers, the tests and the local mode read too.
  *
  * Every table is on-demand, encrypted, and has point-in-time recovery. They are retained when they leave the
@@ -177,6 +247,8 @@ export class AllowlistTables extends AllowlistTablesBase {
       allowlistsTable: table('Allowlists', names.allowlistsTableName),
       apiKeysTable: table('ApiKeys', names.apiKeysTableName),
       auditLogTable: table('AuditLog', names.auditLogTableName),
+      trafficTable: names.trafficTableName === undefined ? undefined : table('Traffic', names.trafficTableName),
+      trafficRetention: names.trafficRetention,
       encryptionKey: names.encryptionKey,
     });
   }
@@ -192,19 +264,25 @@ export class AllowlistTables extends AllowlistTablesBase {
   public readonly apiKeysTable: dynamodb.Table;
   /** Every change made through the admin API: who, when, before and after. */
   public readonly auditLogTable: dynamodb.Table;
+  /** What the authorizer saw: one item per (project, key, source IP, outcome), expiring after `trafficRetention`. */
+  public readonly trafficTable: dynamodb.Table;
+  /** How long a sighting is kept after it was last seen. */
+  public readonly trafficRetention: Duration;
   /** The customer-managed key, when one was given. */
   public readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AllowlistTablesProps = {}) {
     super(scope, id);
     this.encryptionKey = props.encryptionKey;
+    this.trafficRetention = validTrafficRetention(props.trafficRetention);
     const tables = new Map<TableSchema['logicalName'], dynamodb.Table>();
-    for (const schema of TABLE_SCHEMAS) {
+    for (const schema of [...TABLE_SCHEMAS, TRAFFIC_TABLE]) {
       tables.set(schema.logicalName, this.createTable(schema, props));
     }
     this.allowlistsTable = tables.get('Allowlists')!;
     this.apiKeysTable = tables.get('ApiKeys')!;
     this.auditLogTable = tables.get('AuditLog')!;
+    this.trafficTable = tables.get('Traffic')!;
   }
 
   private createTable(schema: TableSchema, props: AllowlistTablesProps): dynamodb.Table {
@@ -219,6 +297,7 @@ export class AllowlistTables extends AllowlistTablesBase {
       encryptionKey: props.encryptionKey,
       deletionProtection: props.deletionProtection ?? false,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      timeToLiveAttribute: schema.timeToLiveAttribute,
     });
     for (const index of schema.globalSecondaryIndexes ?? []) {
       table.addGlobalSecondaryIndex({
@@ -239,6 +318,21 @@ function attribute(schema: AttributeSchema): dynamodb.Attribute {
     B: dynamodb.AttributeType.BINARY,
   }[schema.type];
   return { name: schema.name, type };
+}
+
+const DAY_SECONDS = 86_400;
+
+/** The retention, checked: whole days from 1 to MAX_TRAFFIC_RETENTION_DAYS (an unresolved token is taken as is). */
+function validTrafficRetention(retention: Duration | undefined): Duration {
+  if (retention === undefined) return Duration.days(DEFAULT_TRAFFIC_RETENTION_DAYS);
+  if (retention.isUnresolved()) return retention;
+  const seconds = retention.toSeconds({ integral: false });
+  if (!(seconds % DAY_SECONDS === 0 && seconds >= DAY_SECONDS && seconds <= MAX_TRAFFIC_RETENTION_DAYS * DAY_SECONDS)) {
+    throw new Error(
+      `trafficRetention must be a whole number of days from 1 to ${MAX_TRAFFIC_RETENTION_DAYS}, got ${retention.toHumanString()}`,
+    );
+  }
+  return retention;
 }
 
 /** A named index rather than `index/*`: the grant covers exactly the indexes the schema defines. */

@@ -31,7 +31,7 @@ import {
   propagationDelayFault,
   splitPropagationDelay,
 } from './contract';
-import { grantAuthorizerTableAccess } from './table-access';
+import { grantAuthorizerTableAccess, trafficEnvironment } from './table-access';
 import { addGatewayResponsesTo, gatewayResponseDefinitions } from './gateway-responses';
 import type { IAllowlistTables } from './allowlist-tables';
 import { createHandlerFunction } from './handler-function';
@@ -235,6 +235,7 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
       [AUTHORIZER_ENV.memoryCacheTtlSeconds]: String(budget.memoryTtlSeconds),
       [AUTHORIZER_ENV.maxDecisionAgeSeconds]: String(budget.maxDecisionAgeSeconds),
       [METRICS_SERVICE_ENV]: this.metricsServiceName,
+      ...trafficEnvironment(this.tables),
     };
 
     const parts = createHandlerFunction(this, {

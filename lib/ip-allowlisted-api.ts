@@ -21,7 +21,8 @@ export interface IpAllowlistedApiProps {
    * `AllowlistTables.fromTableNames` (e.g. the tables a destroyed stack retained) or `AllowlistTables.fromTables`.
    * The table options below then have no effect, and setting them is an error.
    *
-   * @default - new `AllowlistTables` (id `Tables`) with `removalPolicy`, `deletionProtection` and `encryptionKey`
+   * @default - new `AllowlistTables` (id `Tables`) with `removalPolicy`, `deletionProtection`, `encryptionKey` and
+   * `trafficRetention`
    */
   readonly tables?: IAllowlistTables;
 
@@ -45,6 +46,14 @@ export interface IpAllowlistedApiProps {
    * @default - the AWS managed key for DynamoDB
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * How long the Traffic table this construct creates keeps a sighting after it was last seen (whole days, 1 to
+   * 365). Only without `tables`.
+   *
+   * @default Duration.days(30)
+   */
+  readonly trafficRetention?: Duration;
 
   /**
    * Which IP versions callers may use to reach the API. With `DUAL_STACK`, a client on an IPv6-capable network
@@ -205,6 +214,7 @@ export class IpAllowlistedApi extends Construct {
       removalPolicy: props.removalPolicy,
       deletionProtection: props.deletionProtection,
       encryptionKey: props.encryptionKey,
+      trafficRetention: props.trafficRetention,
     });
     refuseWithout(withAdmin, 'with adminApi: false (there is no admin API to apply them to)', {
       maxEntries: props.maxEntries,
@@ -217,6 +227,7 @@ export class IpAllowlistedApi extends Construct {
         removalPolicy: props.removalPolicy,
         deletionProtection: props.deletionProtection,
         encryptionKey: props.encryptionKey,
+        trafficRetention: props.trafficRetention,
       });
     this.authorizer = new IpAllowlistAuthorizer(this, 'Authorizer', {
       tables: this.tables,

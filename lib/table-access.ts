@@ -1,5 +1,6 @@
+import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { API_KEYS_BY_PROJECT_INDEX } from './contract';
+import { API_KEYS_BY_PROJECT_INDEX, ENV, TRAFFIC_BY_LAST_SEEN_INDEX } from './contract';
 import { IAllowlistTables } from './allowlist-tables';
 
 /**
@@ -17,17 +18,24 @@ export interface TableActions {
   /** The ApiKeys table's `byProject` index. */
   readonly apiKeysByProject: readonly string[];
   readonly auditLog: readonly string[];
+  /** The Traffic table (granted only when the tables have one). */
+  readonly traffic: readonly string[];
+  /** The Traffic table's `byLastSeen` index. */
+  readonly trafficByLastSeen: readonly string[];
 }
 
 /**
  * The authorizer (lambda/adapters/dynamodb-store.ts): one BatchGetItem reads the key record and both lists.
- * No Query: it must not be able to list a project's keys; nothing on the audit log.
+ * No Query: it must not be able to list a project's keys; nothing on the audit log. On the Traffic table only
+ * UpdateItem (lambda/authorizer/recorder.ts, one per sighting): it adds to sightings and can read none.
  */
 export const AUTHORIZER_TABLE_ACTIONS: TableActions = {
   allowlists: ['dynamodb:BatchGetItem'],
   apiKeys: ['dynamodb:BatchGetItem'],
   apiKeysByProject: [],
   auditLog: [],
+  traffic: ['dynamodb:UpdateItem'],
+  trafficByLastSeen: [],
 };
 
 /**
@@ -42,6 +50,8 @@ export const ADMIN_TABLE_ACTIONS: TableActions = {
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   apiKeysByProject: ['dynamodb:Query'],
   auditLog: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  traffic: [],
+  trafficByLastSeen: [],
 };
 
 /** Grants the authorizer's Lambda AUTHORIZER_TABLE_ACTIONS (and decryption with a customer-managed key). */
@@ -56,6 +66,23 @@ export function grantAdminTableAccess(tables: IAllowlistTables, grantee: iam.IGr
   return grantTableActions(tables, grantee, ADMIN_TABLE_ACTIONS);
 }
 
+/**
+ * The Traffic table's environment for either Lambda (lambda/authorizer/config.ts, lambda/admin/config.ts read it):
+ * its name and retention, or nothing when the tables have no Traffic table (then nothing is recorded).
+ */
+export function trafficEnvironment(tables: IAllowlistTables): { [name: string]: string } {
+  const traffic = tables.trafficTable;
+  if (traffic === undefined) return {};
+  const environment: { [name: string]: string } = { [ENV.trafficTable]: traffic.tableName };
+  // Unset means the default retention, which the Lambdas know (lib/contract.ts).
+  if (tables.trafficRetention !== undefined) {
+    environment[ENV.trafficRetentionSeconds] = tables.trafficRetention.isUnresolved()
+      ? Token.asString(tables.trafficRetention.toSeconds())
+      : String(tables.trafficRetention.toSeconds());
+  }
+  return environment;
+}
+
 /** One statement per table (or index), so each resource's actions read off the policy directly. */
 function grantTableActions(tables: IAllowlistTables, grantee: iam.IGrantable, actions: TableActions): iam.Grant {
   const resources: [readonly string[], string][] = [
@@ -64,6 +91,13 @@ function grantTableActions(tables: IAllowlistTables, grantee: iam.IGrantable, ac
     [actions.apiKeysByProject, `${tables.apiKeysTable.tableArn}/index/${API_KEYS_BY_PROJECT_INDEX}`],
     [actions.auditLog, tables.auditLogTable.tableArn],
   ];
+  const traffic = tables.trafficTable;
+  if (traffic !== undefined) {
+    resources.push(
+      [actions.traffic, traffic.tableArn],
+      [actions.trafficByLastSeen, `${traffic.tableArn}/index/${TRAFFIC_BY_LAST_SEEN_INDEX}`],
+    );
+  }
   return resources
     .filter(([granted]) => granted.length > 0)
     .map(([granted, arn]) => iam.Grant.addToPrincipal({ grantee, actions: [...granted], resourceArns: [arn] }))

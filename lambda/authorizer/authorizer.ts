@@ -9,6 +9,7 @@ import { decideIpWithReport, ipNotAuthorizedError } from '../core/decision';
 import { ApiErrorSpec, ERRORS } from '../core/errors';
 import { AllowlistScope } from '../core/model';
 import { createKeyLoader, InvalidKey, KeyEntry, Loaded, MALFORMED_KEY, ValidKey } from './loader';
+import { TrafficRecorder } from './recorder';
 
 /**
  * The authorizer, built by a factory so that everything with state or side effects (store, clock, logger,
@@ -77,6 +78,14 @@ export interface AuthorizerOptions {
    * @default - no metrics
    */
   readonly metrics?: AuthorizerMetrics;
+  /**
+   * Records a sighting of every decision on a valid key (recorder.ts): in memory on every decision, written only by
+   * invocations that read the store anyway, never changing a decision and delaying one by at most the recorder's
+   * flush bound.
+   *
+   * @default - nothing is recorded
+   */
+  readonly traffic?: TrafficRecorder;
 }
 
 export interface Authorizer {
@@ -108,7 +117,7 @@ export const DEFAULT_MAX_CACHE_ENTRIES = 10_000;
 /** What the decision came to: the outcome counted, with what its log line and policy name. */
 type Verdict =
   | Exclude<Loaded, { readonly outcome: 'valid' }>
-  | { readonly outcome: 'allowed'; readonly key: ValidKey }
+  | { readonly outcome: 'allowed'; readonly key: ValidKey; readonly scope: AllowlistScope }
   | { readonly outcome: 'wouldBlock'; readonly key: ValidKey; readonly scope: Exclude<AllowlistScope, 'none'> }
   | {
       readonly outcome: 'blocked';
@@ -143,7 +152,7 @@ const AMBIGUOUS_KEY_HEADER: Verdict = Object.freeze({ outcome: 'invalidKey', key
 const NOT_A_BEARER: Verdict = Object.freeze({ outcome: 'invalidKey', key: MALFORMED_KEY, storeReads: 0 });
 
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
-  const { store, logger, metrics } = options;
+  const { store, logger, metrics, traffic } = options;
   const clock = options.clock ?? Date.now;
   const header = (options.apiKeyHeader ?? DEFAULT_API_KEY_HEADER).toLowerCase();
   const ttl = options.memoryCacheTtlSeconds;
@@ -177,7 +186,32 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     const loading = loader.load(token, keyHashOf(token), now);
     // Awaited only when it is a promise: the warm path never gives up its turn of the event loop.
     const loaded = loading instanceof Promise ? await loading : loading;
-    return finish(request, decide(loaded, request.sourceIp), loaded.storeReads);
+    const verdict = decide(loaded, request.sourceIp);
+    if (traffic === undefined) return finish(request, verdict, loaded.storeReads);
+    if (loaded.outcome === 'valid') noteSighting(traffic, loaded, verdict, request);
+    const result = finish(request, verdict, loaded.storeReads);
+    // Only an invocation that read the store writes sightings: the warm path stays without I/O.
+    if (loaded.storeReads > 0) await traffic.flush(now);
+    return result;
+  }
+
+  /** The decision, as its sighting: outcome and the list that decided. */
+  function noteSighting(
+    recorder: TrafficRecorder,
+    loaded: Extract<Loaded, { readonly outcome: 'valid' }>,
+    verdict: Verdict,
+    request: Request,
+  ): void {
+    const lists = { organization: loaded.organization, project: loaded.project, key: loaded.key.keyList };
+    const { sourceIp, now } = request;
+    switch (verdict.outcome) {
+      case 'allowed':
+        return recorder.note(loaded.key, lists, sourceIp, 'allowed', verdict.scope, now);
+      case 'wouldBlock':
+        return recorder.note(loaded.key, lists, sourceIp, 'would_block', verdict.scope, now);
+      case 'blocked':
+        return recorder.note(loaded.key, lists, sourceIp, 'blocked', verdict.scope, now);
+    }
   }
 
   /** The one exit: one metric, one log line for anything but a plain Allow, then the policy (or the 5xx error). */
@@ -285,7 +319,7 @@ function decide(loaded: Loaded, sourceIp: string): Verdict {
   const { decision, wouldBlock } = decideIpWithReport({ organization, project, key: key.keyList }, sourceIp);
   if (!decision.allowed) return { outcome: 'blocked', key, reason: decision.reason, scope: decision.scope };
   return wouldBlock === undefined
-    ? { outcome: 'allowed', key }
+    ? { outcome: 'allowed', key, scope: decision.scope }
     : { outcome: 'wouldBlock', key, scope: wouldBlock.scope };
 }
 

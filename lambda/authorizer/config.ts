@@ -1,9 +1,11 @@
 import {
   AUTHORIZER_ENV,
   DEFAULT_API_KEY_HEADER,
+  DEFAULT_TRAFFIC_RETENTION_DAYS,
   ENV,
   MAX_DECISION_AGE_SECONDS,
   MAX_MEMORY_TTL_SECONDS,
+  MAX_TRAFFIC_RETENTION_DAYS,
 } from '../../lib/contract';
 
 /**
@@ -21,7 +23,13 @@ export interface AuthorizerConfig {
   readonly memoryCacheTtlSeconds: number;
   /** The decision age bound B (lib/contract.ts), also the store's read deadline. */
   readonly maxDecisionAgeSeconds: number;
+  /** The Traffic table; undefined: no traffic is recorded (tables imported without one). */
+  readonly trafficTableName: string | undefined;
+  /** How long a sighting is kept after it was last seen (its TTL). */
+  readonly trafficRetentionSeconds: number;
 }
+
+const DAY_SECONDS = 86_400;
 
 export class AuthorizerConfigError extends Error {
   constructor(message: string) {
@@ -77,11 +85,25 @@ export function loadAuthorizerConfig(env: Readonly<Record<string, string | undef
       `${AUTHORIZER_ENV.memoryCacheTtlSeconds} (${memoryCacheTtlSeconds}) must be at most half of ${AUTHORIZER_ENV.maxDecisionAgeSeconds} (${maxDecisionAgeSeconds})`,
     );
   }
+  const retentionText = env[ENV.trafficRetentionSeconds]?.trim();
+  let trafficRetentionSeconds = DEFAULT_TRAFFIC_RETENTION_DAYS * DAY_SECONDS;
+  if (retentionText) {
+    trafficRetentionSeconds = /^\d+$/.test(retentionText) ? Number(retentionText) : NaN;
+    if (!(
+      trafficRetentionSeconds >= DAY_SECONDS && trafficRetentionSeconds <= MAX_TRAFFIC_RETENTION_DAYS * DAY_SECONDS
+    )) {
+      throw new AuthorizerConfigError(
+        `${ENV.trafficRetentionSeconds} must be a whole number of seconds from ${DAY_SECONDS} to ${MAX_TRAFFIC_RETENTION_DAYS * DAY_SECONDS}, got ${JSON.stringify(retentionText)}`,
+      );
+    }
+  }
   return {
     allowlistsTableName,
     apiKeysTableName,
     apiKeyHeader: header.toLowerCase(),
     memoryCacheTtlSeconds,
     maxDecisionAgeSeconds,
+    trafficTableName: env[ENV.trafficTable]?.trim() || undefined,
+    trafficRetentionSeconds,
   };
 }

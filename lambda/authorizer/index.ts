@@ -6,6 +6,7 @@ import { DynamoDbAuthorizerStore } from '../adapters/dynamodb-store';
 import { createAuthorizer } from './authorizer';
 import { loadAuthorizerConfig } from './config';
 import { BatchedMetrics, METRICS_NAMESPACE, METRICS_SERVICE_ENV } from './metrics';
+import { dynamoDbTrafficWriter, TrafficRecorder } from './recorder';
 
 /**
  * The Lambda entry point: wiring only. Configuration is validated and the DynamoDB client is created once per
@@ -43,6 +44,17 @@ const authorizer = createAuthorizer({
   apiKeyHeader: config.apiKeyHeader,
   memoryCacheTtlSeconds: config.memoryCacheTtlSeconds,
   maxDecisionAgeSeconds: config.maxDecisionAgeSeconds,
+  // Without a Traffic table (tables imported without one) nothing is recorded.
+  traffic:
+    config.trafficTableName === undefined
+      ? undefined
+      : new TrafficRecorder({
+          tableName: config.trafficTableName,
+          retentionSeconds: config.trafficRetentionSeconds,
+          writer: dynamoDbTrafficWriter(client),
+          logger,
+          metrics,
+        }),
 });
 
 export function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {

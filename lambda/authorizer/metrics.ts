@@ -1,6 +1,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { AUTHORIZER_METRIC_NAMES } from '../../lib/contract';
 import type { AuthorizerMetrics, AuthorizerOutcome } from './authorizer';
+import type { TrafficRecorderMetrics } from './recorder';
 
 /**
  * Request counts as CloudWatch metrics (Powertools Metrics, embedded metric format), aggregated in memory.
@@ -18,8 +19,8 @@ export { METRICS_NAMESPACE, METRICS_SERVICE_ENV } from '../../lib/contract';
 
 export const DEFAULT_METRICS_FLUSH_INTERVAL_MS = 10_000;
 
-export class BatchedMetrics implements AuthorizerMetrics {
-  private readonly counts: Record<AuthorizerOutcome | 'storeReads', number> = {
+export class BatchedMetrics implements AuthorizerMetrics, TrafficRecorderMetrics {
+  private readonly counts: Record<AuthorizerOutcome | 'storeReads' | 'trafficWriteErrors', number> = {
     allowed: 0,
     wouldBlock: 0,
     blocked: 0,
@@ -27,6 +28,7 @@ export class BatchedMetrics implements AuthorizerMetrics {
     missingKey: 0,
     storeError: 0,
     storeReads: 0,
+    trafficWriteErrors: 0,
   };
   private lastFlush = Number.NEGATIVE_INFINITY;
 
@@ -39,6 +41,12 @@ export class BatchedMetrics implements AuthorizerMetrics {
     this.counts[outcome]++;
     this.counts.storeReads += storeReads;
     if (storeReads > 0 || outcome === 'storeError' || now - this.lastFlush >= this.flushIntervalMs) this.flush(now);
+  }
+
+  /** Published at once: lost sightings are only known after a flush of the Traffic table, an invocation's I/O. */
+  recordTrafficWriteErrors(count: number, now: number): void {
+    this.counts.trafficWriteErrors += count;
+    this.flush(now);
   }
 
   /** Publishes the counts gathered so far as one EMF line (nothing when all are zero). */
