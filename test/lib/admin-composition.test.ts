@@ -242,7 +242,7 @@ describe('IpAllowlistedApi options', () => {
     });
 
     const tables = resourcesOfType(Template.fromStack(stack), 'AWS::DynamoDB::Table');
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const [, t] of tables) {
       expect(t.Properties.DeletionProtectionEnabled).toBe(true);
       expect(t.Properties.SSESpecification).toEqual({
@@ -333,6 +333,33 @@ describe('attaching a redeployed stack to retained tables', () => {
     expect(tableResources).toContain(':table/Old-Allowlists');
     expect(tableResources).toContain(':table/Old-ApiKeys');
     expect(tableResources).not.toContain('Old-AuditLog');
+    // Tables brought without a Traffic table: nothing is recorded, and neither Lambda is told of one.
+    expect(adminEnv(stack, api.adminApi)).not.toHaveProperty('TRAFFIC_TABLE_NAME');
+    expect(JSON.stringify(template.toJSON())).not.toContain('TRAFFIC_TABLE_NAME');
+  });
+
+  test('AllowlistTables.fromTableNames with a Traffic table: the authorizer may UpdateItem it, both Lambdas are told of it', () => {
+    const app = new App({ outdir: outdirs.make() });
+    const stack = new Stack(app, 'Again', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const tables = AllowlistTables.fromTableNames(stack, 'Retained', {
+      allowlistsTableName: 'Old-Allowlists',
+      apiKeysTableName: 'Old-ApiKeys',
+      auditLogTableName: 'Old-AuditLog',
+      trafficTableName: 'Old-Traffic',
+      trafficRetention: Duration.days(90),
+    });
+    const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://upstream.example.com'), tables });
+
+    const template = Template.fromStack(stack);
+    expect(adminEnv(stack, api.adminApi)).toMatchObject({
+      TRAFFIC_TABLE_NAME: 'Old-Traffic',
+      TRAFFIC_RETENTION_SECONDS: String(90 * 86_400),
+    });
+    const authorizerRole = stack.getLogicalId(api.authorizer.function.role!.node.defaultChild as CfnElement);
+    const trafficStatements = statementsOfRole(template, authorizerRole).filter((s) =>
+      JSON.stringify(s.Resource).includes(':table/Old-Traffic'),
+    );
+    expect(trafficStatements.map((s) => s.Action)).toEqual(['dynamodb:UpdateItem']);
   });
 
   test('AllowlistTables.fromTables takes ITables', () => {

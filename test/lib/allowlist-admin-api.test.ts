@@ -137,8 +137,9 @@ describe('the Lambda', () => {
     expect(flatten(env.PROTECTED_STAGES)).toBe(
       `\${${logicalId(stack, protectedApi.node.defaultChild as never)}}/\${${logicalId(stack, protectedApi.deploymentStage.node.defaultChild as never)}}`,
     );
-    for (const name of ['ALLOWLISTS_TABLE_NAME', 'API_KEYS_TABLE_NAME', 'AUDIT_LOG_TABLE_NAME'])
+    for (const name of ['ALLOWLISTS_TABLE_NAME', 'API_KEYS_TABLE_NAME', 'AUDIT_LOG_TABLE_NAME', 'TRAFFIC_TABLE_NAME'])
       expect(env[name]).toEqual({ Ref: expect.any(String) });
+    expect(env.TRAFFIC_RETENTION_SECONDS).toBe(String(30 * 86_400));
     expect(fn.Properties.Handler).toBe('index.handler');
     expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
   });

@@ -154,12 +154,14 @@ describe('apiKeyHeader', () => {
 });
 
 describe('the authorizer Lambda', () => {
-  test('gets exactly the table names, the lower-cased key header, the in-memory TTL and its metrics dimension', () => {
+  test('gets exactly the table names, the Traffic table and its retention, the lower-cased key header, the in-memory TTL and its metrics dimension', () => {
     const { stack, authorizer } = protectedApi({ apiKeyHeader: 'X-Api-Key' });
 
     expect(authorizerEnv(stack)).toEqual({
       [ENV.allowlistsTable]: { Ref: logicalId(stack, authorizer.tables.allowlistsTable) },
       [ENV.apiKeysTable]: { Ref: logicalId(stack, authorizer.tables.apiKeysTable) },
+      [ENV.trafficTable]: { Ref: logicalId(stack, authorizer.tables.trafficTable!) },
+      [ENV.trafficRetentionSeconds]: String(30 * 86_400),
       API_KEY_HEADER: 'x-api-key',
       MEMORY_CACHE_TTL_SECONDS: '2',
       MAX_DECISION_AGE_SECONDS: '4',
@@ -202,7 +204,7 @@ describe('the authorizer Lambda', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
-  test("can only BatchGetItem, and only on its own two tables (no Query: it cannot list a project's keys)", () => {
+  test("can only BatchGetItem on its own two tables (no Query: it cannot list a project's keys) and UpdateItem on the Traffic table", () => {
     const stack = newStack(outdirs);
     // Another table in the same stack: the authorizer must get nothing on it.
     new dynamodb.Table(stack, 'Unrelated', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
@@ -215,9 +217,12 @@ describe('the authorizer Lambda', () => {
     const dynamoStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
     const allowlists = logicalId(stack, authorizer.tables.allowlistsTable);
     const apiKeys = logicalId(stack, authorizer.tables.apiKeysTable);
+    const traffic = logicalId(stack, authorizer.tables.trafficTable!);
     expect(dynamoStatements.map((st) => [actionsOf(st), resourcesOf(st)])).toEqual([
       [['dynamodb:BatchGetItem'], [{ 'Fn::GetAtt': [allowlists, 'Arn'] }]],
       [['dynamodb:BatchGetItem'], [{ 'Fn::GetAtt': [apiKeys, 'Arn'] }]],
+      // Adds to sightings; cannot read them (no GetItem, no Query on byLastSeen).
+      [['dynamodb:UpdateItem'], [{ 'Fn::GetAtt': [traffic, 'Arn'] }]],
     ]);
     // Nothing else: its log group, and X-Ray (which has no resource-level permissions).
     const others = statements.filter((s) => !dynamoStatements.includes(s));
@@ -235,7 +240,7 @@ describe('the authorizer Lambda', () => {
     const authorizer = new IpAllowlistAuthorizer(stack, 'IpAllowlist', { tables });
     protectNewApi(stack, authorizer);
 
-    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', 3);
+    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', 4);
     expect(authorizer.tables).toBe(tables);
   });
 

@@ -281,6 +281,7 @@ describe('IpAllowlistedApi tables', () => {
       'Retain',
       'Retain',
       'Retain',
+      'Retain',
     ]);
   });
 
@@ -288,6 +289,7 @@ describe('IpAllowlistedApi tables', () => {
     const { template } = synthApi({ removalPolicy: RemovalPolicy.DESTROY });
 
     expect(Object.values(template.findResources('AWS::DynamoDB::Table')).map((t) => t.DeletionPolicy)).toEqual([
+      'Delete',
       'Delete',
       'Delete',
       'Delete',
@@ -299,9 +301,30 @@ describe('IpAllowlistedApi tables', () => {
     const tables = new AllowlistTables(stack, 'Shared');
     const api = new IpAllowlistedApi(stack, 'Api', { upstream: Upstream.http('https://upstream.example.com'), tables });
 
-    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', 3);
+    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', 4);
     expect(api.tables).toBe(tables);
     expect(api.authorizer.tables).toBe(tables);
+  });
+
+  test('trafficRetention reaches the Traffic table it creates and both Lambdas; with given tables it is refused', () => {
+    const { template } = synthApi({ trafficRetention: Duration.days(7) });
+
+    const lambdas = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) =>
+      /authorizer|admin API/.test(String(fn.Properties.Description)),
+    );
+    expect(lambdas).toHaveLength(2);
+    for (const [, fn] of lambdas) expect(fn.Properties.Environment.Variables.TRAFFIC_RETENTION_SECONDS).toBe('604800');
+
+    const stack = newStack(outdirs);
+    const tables = new AllowlistTables(stack, 'Shared');
+    expect(
+      () =>
+        new IpAllowlistedApi(stack, 'Api', {
+          upstream: Upstream.http('https://upstream.example.com'),
+          tables,
+          trafficRetention: Duration.days(7),
+        }),
+    ).toThrow('trafficRetention has no effect when tables is given (set them on the tables)');
   });
 });
 
