@@ -11,12 +11,21 @@ describe('loadAuthorizerConfig', () => {
       apiKeyHeader: 'x-api-key',
       memoryCacheTtlSeconds: 1,
       maxDecisionAgeSeconds: 4,
+      trafficTableName: undefined,
+      trafficRetentionSeconds: 30 * 86_400,
     });
     expect(
       loadAuthorizerConfig({ ...TABLES, MAX_DECISION_AGE_SECONDS: '2', MEMORY_CACHE_TTL_SECONDS: '1' }),
     ).toMatchObject({
       maxDecisionAgeSeconds: 2,
     });
+  });
+
+  test('the Traffic table and its retention; without the table nothing is recorded', () => {
+    expect(
+      loadAuthorizerConfig({ ...TABLES, TRAFFIC_TABLE_NAME: 'Traffic-1', TRAFFIC_RETENTION_SECONDS: '86400' }),
+    ).toMatchObject({ trafficTableName: 'Traffic-1', trafficRetentionSeconds: 86_400 });
+    expect(loadAuthorizerConfig({ ...TABLES, TRAFFIC_TABLE_NAME: ' ' })).toMatchObject({ trafficTableName: undefined });
   });
 
   test('defaults: Authorization header, no in-memory cache', () => {
@@ -47,6 +56,11 @@ describe('loadAuthorizerConfig', () => {
       { ...TABLES, MEMORY_CACHE_TTL_SECONDS: String(MAX_MEMORY_TTL_SECONDS + 1) },
       new RegExp(`from 0 to ${MAX_MEMORY_TTL_SECONDS}, got "${MAX_MEMORY_TTL_SECONDS + 1}"`),
     ],
+    [
+      { ...TABLES, TRAFFIC_RETENTION_SECONDS: '3600' },
+      /TRAFFIC_RETENTION_SECONDS must be a whole number of seconds from 86400 to 31536000, got "3600"/,
+    ],
+    [{ ...TABLES, TRAFFIC_RETENTION_SECONDS: '30d' }, /TRAFFIC_RETENTION_SECONDS/],
   ])('rejects %p with a message naming the variable', (env, message) => {
     expect(() => loadAuthorizerConfig(env)).toThrow(message);
   });

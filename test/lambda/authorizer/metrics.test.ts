@@ -54,3 +54,15 @@ test('warm decisions are summed and published once per interval, storage reads a
     expect.objectContaining({ StoreErrors: 1, StoreReads: 1 }),
   ]);
 });
+
+test('lost sightings publish at once: they are known only after a flush, which an invocation with I/O made', () => {
+  const metrics = new BatchedMetrics(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'svc' }), 10_000);
+  metrics.record('allowed', 0, 0);
+  metrics.record('allowed', 0, 1000);
+  metrics.recordTrafficWriteErrors(3, 1001);
+
+  expect(emf()).toEqual([
+    expect.objectContaining({ AllowedRequests: 1 }),
+    expect.objectContaining({ AllowedRequests: 1, TrafficWriteErrors: 3 }),
+  ]);
+});
