@@ -28,6 +28,13 @@ export interface CacheOptions {
   readonly windowEnd: 'clock' | 'wait';
   /** Run the burst probe after the windows. */
   readonly burstProbe: boolean;
+  /**
+   * UpdateItems sent to the Traffic table so far (counted in front of DynamoDB Local): with it, the run reports
+   * the sightings' writes per (key, IP) per TTL window.
+   *
+   * @default - traffic writes not measured
+   */
+  readonly trafficWrites?: () => number;
 }
 
 export const DEFAULT_CACHE_OPTIONS: CacheOptions = {
@@ -67,6 +74,11 @@ export interface CacheResult {
   readonly authorizer_invocations: number;
   readonly gateway_cache_hits: number;
   readonly per_window: { readonly invocations: number; readonly min: number; readonly max: number }[];
+  /**
+   * UpdateItems on the Traffic table during the windows per (key, IP) pair per window: at most 1 (the recorder
+   * aggregates a pair's decisions in memory and writes only from invocations that read the store anyway).
+   */
+  readonly traffic?: { readonly writes: number; readonly writes_per_pair_per_ttl: number };
   /** One pair's first requests sent all at once in a fresh window: simultaneous misses are not merged. */
   readonly burst_probe?: { readonly concurrent_first_requests: number; readonly authorizer_invocations: number };
   readonly method: string;
@@ -147,6 +159,7 @@ export async function runCache(
   let requests = 0;
   let non2xx = 0;
   const start = await local.stats();
+  const writesBefore = options.trafficWrites?.();
   for (let w = 0; w < options.windows; w++) {
     await pool(
       clients.map((c, i) => ({ c, i })),
@@ -187,6 +200,7 @@ export async function runCache(
     }
   }
   const end = await local.stats();
+  const writes = writesBefore === undefined ? undefined : options.trafficWrites!() - writesBefore;
 
   // Burst probe: a fresh window, then one pair's first requests all at once.
   let burstProbe: CacheResult['burst_probe'];
@@ -225,6 +239,10 @@ export async function runCache(
     authorizer_invocations: end.gateway.authorizerInvocations - start.gateway.authorizerInvocations,
     gateway_cache_hits: end.gateway.authorizerCacheHits - start.gateway.authorizerCacheHits,
     per_window: perWindow,
+    traffic:
+      writes === undefined
+        ? undefined
+        : { writes, writes_per_pair_per_ttl: round(writes / (options.keys * options.ips * options.windows), 3) },
     burst_probe: burstProbe,
     method:
       `${options.keys} keys (2 projects, one org list 127.0.0.0/24, created through the admin API) x ${options.ips} source IPs 127.0.0.11-${10 + options.ips} ` +

@@ -156,6 +156,22 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'cost'>): Targ
       (v) => times(v, 50),
     ),
     check(
+      'warm.telemetry_overhead_ratio',
+      'warm p50 with traffic recording on / off at 50 entries (same run)',
+      '<= 1.1',
+      num(warm.telemetry_overhead_ratio),
+      (v) => v <= 1.1,
+      (v) => times(v, 1.1),
+    ),
+    check(
+      'traffic.writes_per_pair_per_ttl',
+      'Traffic table UpdateItems per (key, IP) per TTL, through local mode',
+      '<= 1',
+      num((r.cache.traffic as { writes_per_pair_per_ttl?: unknown } | undefined)?.writes_per_pair_per_ttl),
+      (v) => v <= 1,
+      (v) => times(v, 1),
+    ),
+    check(
       'cache.invocations_per_pair_per_ttl',
       'authorizer invocations per (key, IP) per TTL',
       '== 1',

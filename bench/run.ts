@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local';
+import { DynamoDbProxy, startDynamoDbProxy } from '../test/support/dynamodb-proxy';
 import { runCache, DEFAULT_CACHE_OPTIONS } from './cache';
 import { runCold } from './cold';
 import { costModel } from './cost-model';
@@ -165,7 +166,20 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
         const running = await startUpstream();
         upstream = running;
         cleanups.push(() => running.stop());
-        const started = await LocalModeProcess.start({ upstreamUrl: upstream.url, dynamoDbEndpoint: ddb?.endpoint });
+        // Local mode's DynamoDB traffic passes a loopback proxy that counts the Traffic table's UpdateItems.
+        let proxy: DynamoDbProxy | undefined;
+        if (ddb) {
+          const p = await startDynamoDbProxy(ddb.endpoint);
+          proxy = p;
+          cleanups.push(() => p.close());
+        }
+        const trafficWrites = proxy
+          ? () => proxy.exchanges.filter((e) => e.operation === 'UpdateItem' && /Traffic/.test(e.body)).length
+          : undefined;
+        const started = await LocalModeProcess.start({
+          upstreamUrl: upstream.url,
+          dynamoDbEndpoint: proxy?.endpoint ?? ddb?.endpoint,
+        });
         local = started.local;
         cleanups.push(() => local!.stop());
         log(
@@ -187,9 +201,10 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
           ? { ...DEFAULT_CACHE_OPTIONS, keys: 2, ips: 2, windows: 2, concurrency: 4 }
           : DEFAULT_CACHE_OPTIONS;
         try {
-          const r = await runCache(local, started.ready, cacheOptions);
+          const r = await runCache(local, started.ready, { ...cacheOptions, trafficWrites });
           log(
-            `cache: ${r.invocations_per_pair_per_ttl} authorizer invocations per (key, IP) per TTL window (TTL ${r.gateway_ttl_seconds} s, clock moved) over ${r.requests} requests`,
+            `cache: ${r.invocations_per_pair_per_ttl} authorizer invocations per (key, IP) per TTL window (TTL ${r.gateway_ttl_seconds} s, clock moved) over ${r.requests} requests` +
+              (r.traffic ? `; ${r.traffic.writes_per_pair_per_ttl} Traffic UpdateItems per pair per window` : ''),
           );
           cache = { ...r };
         } catch (err) {

@@ -2,6 +2,7 @@ import type { AuthorizerReadRequest, AuthorizerReadResult, AuthorizerStore } fro
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createAuthorizer } from '../lambda/authorizer/authorizer';
 import { BatchedMetrics } from '../lambda/authorizer/metrics';
+import { TrafficRecorder } from '../lambda/authorizer/recorder';
 import { compileAllowlist } from '../lambda/core/allowlist';
 import { Caller, Family, generateCallers, generateRanges } from './data';
 import { allowlist, authorizerEvent, makeTenant, Tenant } from './fixture';
@@ -52,6 +53,10 @@ export interface WarmCaseResult {
   readonly family: Family;
   readonly callers: number;
   readonly handler: Summary;
+  /** The same handler with traffic recording on (sightings buffered in memory; no write on the warm path). */
+  readonly recording: Summary;
+  /** recording p50 / handler p50, same rounds. */
+  readonly telemetry_overhead_ratio: number;
   readonly naive: Summary;
   /** handler decisions/s divided by naive decisions/s. */
   readonly ratio_vs_naive: number;
@@ -108,6 +113,9 @@ interface PreparedCase {
   readonly store: PreloadedStore;
   readonly logger: CountingLogger;
   readonly handlerOp: (i: number) => unknown;
+  readonly recordingOp: (i: number) => unknown;
+  /** Traffic writes the recording handler sent (priming only; asserted unchanged while measuring). */
+  readonly trafficWrites: () => number;
   readonly naiveOp: (i: number) => unknown;
   readonly compiledMatchOp: (i: number) => unknown;
   readonly naiveMatchOp: (i: number) => unknown;
@@ -143,7 +151,37 @@ export async function prepareWarmCase(entries: number, family: Family, callerCou
     memoryCacheTtlSeconds: 2,
     clock: () => frozenNow,
   });
+  // The same authorizer with recording on: its writer only counts (the warm path must never reach it after priming).
+  let trafficWrites = 0;
+  const recordingStore = new PreloadedStore([tenant]);
+  const recording = createAuthorizer({
+    store: recordingStore,
+    logger,
+    metrics: new BatchedMetrics(emf),
+    memoryCacheTtlSeconds: 2,
+    clock: () => frozenNow,
+    traffic: new TrafficRecorder({
+      tableName: 'bench-traffic',
+      retentionSeconds: 86_400,
+      writer: {
+        write: () => {
+          trafficWrites += 1;
+          return Promise.resolve();
+        },
+      },
+      logger,
+    }),
+  });
   const events = callers.map((c) => authorizerEvent(tenant.key, c.ip));
+  for (const ev of events) {
+    const result = await recording.handle(ev);
+    if ((result.policyDocument.Statement[0] as { Effect?: string }).Effect !== 'Allow')
+      throw new Error(`warm ${family}/${entries}: the recording handler did not allow a caller the list holds`);
+  }
+  if (recordingStore.calls !== 1 || trafficWrites !== 1)
+    throw new Error(
+      `warm ${family}/${entries}: priming the recording handler should read once and write once, got ${recordingStore.calls} and ${trafficWrites}`,
+    );
   const naiveData = new Map<string, NaiveData>([
     [tenant.record.keyHash, { key: tenant.record, organization: tenant.organization, project: tenant.project }],
   ]);
@@ -186,6 +224,8 @@ export async function prepareWarmCase(entries: number, family: Family, callerCou
     store,
     logger,
     handlerOp: (i) => authorizer.handle(events[i % n]),
+    recordingOp: (i) => recording.handle(events[i % n]),
+    trafficWrites: () => trafficWrites,
     // Wrapped in an async function: a Lambda handler is one, and the real one pays for its promise too.
     // eslint-disable-next-line @typescript-eslint/require-await -- async for its cost, as said above
     naiveOp: async (i) => naiveDecide(events[i % n], naiveData),
@@ -207,6 +247,7 @@ export async function runWarmFamily(
     prepared.flatMap((p) => [
       { name: `handler-${p.entries}`, op: p.handlerOp },
       { name: `naive-${p.entries}`, op: p.naiveOp },
+      { name: `recording-${p.entries}`, op: p.recordingOp },
     ]),
     { ...options, overheadNs },
   );
@@ -228,8 +269,11 @@ export async function runWarmFamily(
       throw new Error(`warm ${family}/${p.entries}: the store was called ${p.store.calls} times while measuring`);
     if (p.logger.lines !== 0)
       throw new Error(`warm ${family}/${p.entries}: ${p.logger.lines} log lines (a deny or error) while measuring`);
-    const handler = decisions[2 * k];
-    const naive = decisions[2 * k + 1];
+    if (p.trafficWrites() !== 1)
+      throw new Error(`warm ${family}/${p.entries}: ${p.trafficWrites() - 1} traffic writes while measuring`);
+    const handler = decisions[3 * k];
+    const naive = decisions[3 * k + 1];
+    const recording = decisions[3 * k + 2];
     const mc = matchers[2 * k];
     const mn = matchers[2 * k + 1];
     return {
@@ -237,6 +281,8 @@ export async function runWarmFamily(
       family,
       callers: p.callers,
       handler: summary(handler),
+      recording: summary(recording),
+      telemetry_overhead_ratio: round(recording.p50Us / handler.p50Us, 2),
       naive: summary(naive),
       ratio_vs_naive: round(handler.perSecond / naive.perSecond, 1),
       matcher: {
@@ -255,6 +301,8 @@ export interface WarmResult {
   readonly p99_us: number;
   readonly decisions_per_s: number;
   readonly ratio_vs_naive: number;
+  /** Warm p50 with traffic recording on / off at 50 entries, same rounds, the worse family. */
+  readonly telemetry_overhead_ratio: number;
   /** p50 at 1000 entries / p50 at 50 entries, the worse family. */
   readonly growth_50_to_1000: number | null;
   readonly timer_overhead_ns: number;
@@ -272,6 +320,7 @@ export async function runWarm(
     for (const r of await runWarmFamily(family, options, overheadNs)) {
       log(
         `warm ${family} ${String(r.entries).padStart(4)} entries: handler p50 ${r.handler.p50_us} us, ${r.handler.decisions_per_s}/s; ` +
+          `recording on p50 ${r.recording.p50_us} us (x${r.telemetry_overhead_ratio}); ` +
           `naive ${r.naive.decisions_per_s}/s (x${r.ratio_vs_naive})`,
       );
       cases.push(r);
@@ -294,11 +343,13 @@ export async function runWarm(
     p99_us: fifty.length ? Math.max(...fifty.map((c) => c.handler.p99_us)) : NaN,
     decisions_per_s: fifty.length ? Math.min(...fifty.map((c) => c.handler.decisions_per_s)) : NaN,
     ratio_vs_naive: fifty.length ? Math.min(...fifty.map((c) => c.ratio_vs_naive)) : NaN,
+    telemetry_overhead_ratio: fifty.length ? Math.max(...fifty.map((c) => c.telemetry_overhead_ratio)) : NaN,
     growth_50_to_1000: growth === null ? null : round(growth, 2),
     timer_overhead_ns: overheadNs,
     method:
       `createAuthorizer() with BatchedMetrics, a preloaded store (asserted: 0 store calls while measuring) and a frozen clock; ${options.callers} distinct ` +
-      `allowed caller IPs per case, cycled; medians of ${options.rounds} interleaved rounds; decisions/s = calls per second of process CPU time over a batch (wall-clock rate reported beside it), ` +
+      `allowed caller IPs per case, cycled; the same handler with traffic recording on (a TrafficRecorder whose writer counts: asserted 0 writes while measuring, so its ${options.callers} sightings stay buffered) measured in the same rounds; ` +
+      `medians of ${options.rounds} interleaved rounds; decisions/s = calls per second of process CPU time over a batch (wall-clock rate reported beside it), ` +
       `p50/p99 from one hrtime pair per call minus the empty-pair overhead; headline = worse of IPv4 and IPv6`,
     cases,
   };

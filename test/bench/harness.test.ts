@@ -100,16 +100,19 @@ describe('warm case preparation', () => {
   it('primes the real authorizer with one store read; measuring then never reads the store', async () => {
     const prepared = await prepareWarmCase(50, 'ipv6', 16);
     expect(prepared.store.calls).toBe(0);
-    const [handler, naive] = await compare(
+    const [handler, naive, recording] = await compare(
       [
         { name: 'handler', op: prepared.handlerOp },
         { name: 'naive', op: prepared.naiveOp },
+        { name: 'recording', op: prepared.recordingOp },
       ],
       { rounds: 1, targetMsPerPhase: 1, warmupMs: 1, maxCallsPerPhase: 64, overheadNs: 0 },
     );
     expect(prepared.store.calls).toBe(0);
     expect(prepared.logger.lines).toBe(0);
-    for (const r of [handler, naive]) {
+    // The recording handler wrote once, when priming; its warm decisions only buffer.
+    expect(prepared.trafficWrites()).toBe(1);
+    for (const r of [handler, naive, recording]) {
       expect(r.rounds).toHaveLength(1);
       expect(Number.isFinite(r.p50Us) && Number.isFinite(r.perSecond)).toBe(true);
     }
@@ -176,8 +179,28 @@ describe('targets', () => {
           cold: { forged: { list_reads_per_tenant_window: v } } as never,
         }).map((t) => [t.id, t]),
       );
+    expect(byId['warm.telemetry_overhead_ratio'].met).toBeNull();
+    expect(byId['traffic.writes_per_pair_per_ttl'].met).toBeNull();
     expect(forged(1)['forged.list_reads_per_tenant_window'].met).toBe(true);
     expect(forged(2)['forged.list_reads_per_tenant_window']).toMatchObject({ met: false, miss: '2 reads per window' });
+  });
+
+  it('traffic recording: warm overhead at most 1.1x, at most one Traffic write per (key, IP) per TTL', () => {
+    const evaluate = (ratio: number, writes: number) =>
+      Object.fromEntries(
+        evaluateTargets({
+          ...base,
+          warm: { p50_us: 1, ratio_vs_naive: 25, growth_50_to_1000: 1.1, telemetry_overhead_ratio: ratio } as never,
+          cache: { status: 'measured', traffic: { writes: 10, writes_per_pair_per_ttl: writes } },
+        }).map((t) => [t.id, t]),
+      );
+    expect(evaluate(1.05, 1)['warm.telemetry_overhead_ratio'].met).toBe(true);
+    expect(evaluate(1.05, 1)['traffic.writes_per_pair_per_ttl'].met).toBe(true);
+    expect(evaluate(1.2, 1)['warm.telemetry_overhead_ratio']).toMatchObject({ met: false });
+    expect(evaluate(1, 1.5)['traffic.writes_per_pair_per_ttl']).toMatchObject({
+      met: false,
+      miss: '1.50x the limit (+0.50)',
+    });
   });
 
   it('does not accept a mean of 1 that hides a pair invoked twice and another never', () => {
