@@ -159,8 +159,6 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   public abstract readonly apiKeysTable: dynamodb.ITable;
   public abstract readonly auditLogTable: dynamodb.ITable;
   public abstract readonly encryptionKey?: kms.IKey;
-  public abstract readonly trafficTable?: dynamodb.ITable;
-  public abstract readonly trafficRetention?: Duration;
 
   /**
    * Lets `grantee` read allowlists and API keys, nothing else: GetItem, BatchGetItem and Query on those two
@@ -186,20 +184,28 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
    * (lib/table-access.ts).
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
-    const tableArns = [this.allowlistsTable.tableArn, this.apiKeysTable.tableArn, this.auditLogTable.tableArn];
-    const indexArns = [indexArn(this.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)];
-    if (this.trafficTable !== undefined) {
-      tableArns.push(this.trafficTable.tableArn);
-      indexArns.push(indexArn(this.trafficTable, TRAFFIC_BY_LAST_SEEN_INDEX));
-    }
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [...tableArns, ...indexArns],
-    }).combine(iam.Grant.addToPrincipal({ grantee, actions: WRITE_ACTIONS, resourceArns: tableArns }));
-    this.encryptionKey?.grantEncryptDecrypt(grantee);
-    return grant;
+    return grantReadWrite(this, grantee);
   }
+}
+
+/**
+ * AllowlistTablesBase's grantReadWrite, on the interface: the Traffic table is optional there (imported tables may
+ * have none) and always present on AllowlistTables, which jsii cannot express as one abstract member of the base.
+ */
+function grantReadWrite(tables: IAllowlistTables, grantee: iam.IGrantable): iam.Grant {
+  const tableArns = [tables.allowlistsTable.tableArn, tables.apiKeysTable.tableArn, tables.auditLogTable.tableArn];
+  const indexArns = [indexArn(tables.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)];
+  if (tables.trafficTable !== undefined) {
+    tableArns.push(tables.trafficTable.tableArn);
+    indexArns.push(indexArn(tables.trafficTable, TRAFFIC_BY_LAST_SEEN_INDEX));
+  }
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: READ_ACTIONS,
+    resourceArns: [...tableArns, ...indexArns],
+  }).combine(iam.Grant.addToPrincipal({ grantee, actions: WRITE_ACTIONS, resourceArns: tableArns }));
+  tables.encryptionKey?.grantEncryptDecrypt(grantee);
+  return grant;
 }
 
 class ImportedAllowlistTables extends AllowlistTablesBase {

@@ -202,15 +202,14 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     verdict: Verdict,
     request: Request,
   ): void {
-    const lists = { organization: loaded.organization, project: loaded.project, key: loaded.key.keyList };
     const { sourceIp, now } = request;
     switch (verdict.outcome) {
       case 'allowed':
-        return recorder.note(loaded.key, lists, sourceIp, 'allowed', verdict.scope, now);
+        return recorder.note(loaded, sourceIp, 'allowed', verdict.scope, now);
       case 'wouldBlock':
-        return recorder.note(loaded.key, lists, sourceIp, 'would_block', verdict.scope, now);
+        return recorder.note(loaded, sourceIp, 'would_block', verdict.scope, now);
       case 'blocked':
-        return recorder.note(loaded.key, lists, sourceIp, 'blocked', verdict.scope, now);
+        return recorder.note(loaded, sourceIp, 'blocked', verdict.scope, now);
     }
   }
 

