@@ -159,6 +159,8 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   public abstract readonly apiKeysTable: dynamodb.ITable;
   public abstract readonly auditLogTable: dynamodb.ITable;
   public abstract readonly encryptionKey?: kms.IKey;
+  public abstract readonly trafficTable?: dynamodb.ITable;
+  public abstract readonly trafficRetention?: Duration;
 
   /**
    * Lets `grantee` read allowlists and API keys, nothing else: GetItem, BatchGetItem and Query on those two
@@ -188,10 +190,7 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   }
 }
 
-/**
- * AllowlistTablesBase's grantReadWrite, on the interface: the Traffic table is optional there (imported tables may
- * have none) and always present on AllowlistTables, which jsii cannot express as one abstract member of the base.
- */
+/** AllowlistTablesBase's grantReadWrite: every table the construct knows of, the Traffic table when there is one. */
 function grantReadWrite(tables: IAllowlistTables, grantee: iam.IGrantable): iam.Grant {
   const tableArns = [tables.allowlistsTable.tableArn, tables.apiKeysTable.tableArn, tables.auditLogTable.tableArn];
   const indexArns = [indexArn(tables.apiKeysTable, API_KEYS_BY_PROJECT_INDEX)];
@@ -270,10 +269,13 @@ export class AllowlistTables extends AllowlistTablesBase {
   public readonly apiKeysTable: dynamodb.Table;
   /** Every change made through the admin API: who, when, before and after. */
   public readonly auditLogTable: dynamodb.Table;
-  /** What the authorizer saw: one item per (project, key, source IP, outcome), expiring after `trafficRetention`. */
-  public readonly trafficTable: dynamodb.Table;
-  /** How long a sighting is kept after it was last seen. */
-  public readonly trafficRetention: Duration;
+  /**
+   * What the authorizer saw: one item per (project, key, source IP, outcome), expiring after `trafficRetention`.
+   * Always set on tables this construct creates (optional only because imported tables may have none).
+   */
+  public readonly trafficTable?: dynamodb.Table;
+  /** How long a sighting is kept after it was last seen. Always set on tables this construct creates. */
+  public readonly trafficRetention?: Duration;
   /** The customer-managed key, when one was given. */
   public readonly encryptionKey?: kms.IKey;
 

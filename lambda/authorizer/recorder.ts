@@ -116,6 +116,9 @@ export class TrafficRecorder {
    * object with a map of its own; its sightings then go into a new item's update, which adds up the same.
    */
   private readonly byOwner = new WeakMap<SightingOwner, ByAddress>();
+  /** The last key noted and its map: a container mostly serves a few keys, and this skips the WeakMap lookup. */
+  private lastOwner: SightingOwner | undefined;
+  private lastByAddress: ByAddress | undefined;
   private dropped = 0;
   private readonly flushTimeoutMs: number;
   private readonly maxBuffered: number;
@@ -135,7 +138,7 @@ export class TrafficRecorder {
   /** Adds one decision to its sighting, in memory. No I/O. */
   note(source: SightingSource, sourceIp: string, outcome: TrafficOutcome, scope: AllowlistScope, now: number): void {
     const owner = source.key;
-    let byAddress = this.byOwner.get(owner);
+    let byAddress = owner === this.lastOwner ? this.lastByAddress : this.byOwner.get(owner);
     const slots = byAddress?.get(sourceIp);
     const slot = OUTCOME_SLOT[outcome];
     const held = slots?.[slot];
@@ -144,6 +147,8 @@ export class TrafficRecorder {
       if (now > held.lastSeen) held.lastSeen = now;
       held.scope = scope;
       held.source = source;
+      this.lastOwner = owner;
+      this.lastByAddress = byAddress;
       return;
     }
     if (this.pending.size >= this.maxBuffered) {
@@ -154,6 +159,8 @@ export class TrafficRecorder {
       byAddress = new Map();
       this.byOwner.set(owner, byAddress);
     }
+    this.lastOwner = owner;
+    this.lastByAddress = byAddress;
     const pending: Pending = {
       byAddress,
       owner,

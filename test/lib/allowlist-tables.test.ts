@@ -159,7 +159,7 @@ describe('AllowlistTables', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
-    const tableArns = [tables.allowlistsTable, tables.apiKeysTable, tables.auditLogTable, tables.trafficTable].map(
+    const tableArns = [tables.allowlistsTable, tables.apiKeysTable, tables.auditLogTable, tables.trafficTable!].map(
       (t) => ({ 'Fn::GetAtt': [logicalIdOf(stack, t), 'Arn'] }),
     );
     const writes = statements.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
@@ -172,7 +172,7 @@ describe('AllowlistTables', () => {
           'Fn::Join': [
             '',
             [
-              { 'Fn::GetAtt': [logicalIdOf(stack, tables.trafficTable), 'Arn'] },
+              { 'Fn::GetAtt': [logicalIdOf(stack, tables.trafficTable!), 'Arn'] },
               `/index/${TRAFFIC_BY_LAST_SEEN_INDEX}`,
             ],
           ],
@@ -194,17 +194,17 @@ describe('AllowlistTables: the Traffic table', () => {
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
-    expect(tables.trafficRetention.toDays()).toBe(30);
+    expect(tables.trafficRetention!.toDays()).toBe(30);
     // Only the Traffic table expires items: allowlists, keys and the audit trail are kept.
     const withTtl = resourcesOfType(template, 'AWS::DynamoDB::Table').filter(
       ([, t]) => t.Properties.TimeToLiveSpecification !== undefined,
     );
-    expect(withTtl.map(([id]) => id)).toEqual([logicalIdOf(stack, tables.trafficTable)]);
+    expect(withTtl.map(([id]) => id)).toEqual([logicalIdOf(stack, tables.trafficTable!)]);
   });
 
   test('trafficRetention takes whole days from 1 to 365 and names the prop otherwise', () => {
-    expect(synthTables({ trafficRetention: Duration.days(1) }).tables.trafficRetention.toDays()).toBe(1);
-    expect(synthTables({ trafficRetention: Duration.days(365) }).tables.trafficRetention.toDays()).toBe(365);
+    expect(synthTables({ trafficRetention: Duration.days(1) }).tables.trafficRetention!.toDays()).toBe(1);
+    expect(synthTables({ trafficRetention: Duration.days(365) }).tables.trafficRetention!.toDays()).toBe(365);
     expect(() => synthTables({ trafficRetention: Duration.days(366) })).toThrow(
       'trafficRetention must be a whole number of days from 1 to 365, got 366 days',
     );
@@ -263,7 +263,7 @@ describe('AllowlistTables: the Traffic table', () => {
     tables.grantRead(role);
     const template = Template.fromStack(stack);
 
-    const traffic = logicalIdOf(stack, tables.trafficTable);
+    const traffic = logicalIdOf(stack, tables.trafficTable!);
     const resources = statementsOfRole(template, logicalIdOf(stack, role)).flatMap(resourcesOf);
     expect(JSON.stringify(resources)).not.toContain(traffic);
   });
