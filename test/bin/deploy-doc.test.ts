@@ -64,7 +64,7 @@ test('the example stack holds nothing billed by the hour, and retains its tables
   expect([...new Set(all.map((r) => r.Type))].filter((t) => !BILLED_BY_USE.has(t))).toEqual([]);
   expect(all.filter((r) => r.Type === 'AWS::ApiGateway::Stage' && r.Properties?.CacheClusterEnabled)).toEqual([]);
   const retained = (type: string) => all.filter((r) => r.Type === type).map((r) => r.DeletionPolicy);
-  expect(retained('AWS::DynamoDB::Table')).toEqual(['Retain', 'Retain', 'Retain']);
+  expect(retained('AWS::DynamoDB::Table')).toEqual(['Retain', 'Retain', 'Retain', 'Retain']);
   expect(new Set(retained('AWS::Logs::LogGroup'))).toEqual(new Set(['Retain']));
 });
 
