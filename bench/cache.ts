@@ -29,12 +29,12 @@ export interface CacheOptions {
   /** Run the burst probe after the windows. */
   readonly burstProbe: boolean;
   /**
-   * UpdateItems sent to the Traffic table so far (counted in front of DynamoDB Local): with it, the run reports
-   * the sightings' writes per (key, IP) per TTL window.
+   * UpdateItems sent to the Traffic table so far for an organization's sightings (counted in front of DynamoDB
+   * Local): with it, the run reports the writes of its own pairs per (key, IP) per TTL window.
    *
    * @default - traffic writes not measured
    */
-  readonly trafficWrites?: () => number;
+  readonly trafficWrites?: (organizationId: string) => number;
 }
 
 export const DEFAULT_CACHE_OPTIONS: CacheOptions = {
@@ -130,9 +130,10 @@ export async function runCache(
     throw new Error(`waiting out ${ready.ttlSeconds} s windows would take too long`);
   const ips = Array.from({ length: options.ips }, (_, i) => `127.0.0.${11 + i}`);
   const projects = ['bench-cache-a', 'bench-cache-b'];
+  const organizationId = `bench-cache-${options.windowEnd}`;
   const keys = await seedLoopbackKeys(
     ready.adminUrl,
-    `bench-cache-${options.windowEnd}`,
+    organizationId,
     projects,
     Math.ceil(options.keys / projects.length),
     ['127.0.0.0/24'],
@@ -159,7 +160,7 @@ export async function runCache(
   let requests = 0;
   let non2xx = 0;
   const start = await local.stats();
-  const writesBefore = options.trafficWrites?.();
+  const writesBefore = options.trafficWrites?.(organizationId);
   for (let w = 0; w < options.windows; w++) {
     await pool(
       clients.map((c, i) => ({ c, i })),
@@ -200,7 +201,7 @@ export async function runCache(
     }
   }
   const end = await local.stats();
-  const writes = writesBefore === undefined ? undefined : options.trafficWrites!() - writesBefore;
+  const writes = writesBefore === undefined ? undefined : options.trafficWrites!(organizationId) - writesBefore;
 
   // Burst probe: a fresh window, then one pair's first requests all at once.
   let burstProbe: CacheResult['burst_probe'];

@@ -174,7 +174,13 @@ export async function runBench(options: RunOptions): Promise<BenchResults> {
           cleanups.push(() => p.close());
         }
         const trafficWrites = proxy
-          ? () => proxy.exchanges.filter((e) => e.operation === 'UpdateItem' && /Traffic/.test(e.body)).length
+          ? (organizationId: string) =>
+              proxy.exchanges.filter(
+                (e) =>
+                  e.operation === 'UpdateItem' &&
+                  /Traffic/.test(e.body) &&
+                  e.body.includes(JSON.stringify(`ORG#${organizationId}`)),
+              ).length
           : undefined;
         const started = await LocalModeProcess.start({
           upstreamUrl: upstream.url,

@@ -100,8 +100,9 @@ interface Pending {
   readonly sourceIp: string;
   readonly outcome: TrafficOutcome;
   scope: AllowlistScope;
-  /** The lists of the latest decision (`matched` is computed from them at flush time). */
-  source: SightingSource;
+  /** The lists of the latest decision (`matched` is computed from them at flush time; the key's is the owner's). */
+  organization: CompiledScopeList;
+  project: CompiledScopeList;
   count: number;
   readonly firstSeen: number;
   lastSeen: number;
@@ -146,7 +147,9 @@ export class TrafficRecorder {
       held.count++;
       if (now > held.lastSeen) held.lastSeen = now;
       held.scope = scope;
-      held.source = source;
+      // Lists change only when reloaded: compared rather than stored each time, so a warm hit writes no pointer.
+      if (held.organization !== source.organization) held.organization = source.organization;
+      if (held.project !== source.project) held.project = source.project;
       this.lastOwner = owner;
       this.lastByAddress = byAddress;
       return;
@@ -167,7 +170,8 @@ export class TrafficRecorder {
       sourceIp,
       outcome,
       scope,
-      source,
+      organization: source.organization,
+      project: source.project,
       count: 1,
       firstSeen: now,
       lastSeen: now,
@@ -251,9 +255,9 @@ export class TrafficRecorder {
 /** What a flush adds to a sighting, with the entries its latest decision's lists hold for the address. */
 function toUpdate(p: Pending): SightingUpdate {
   const matched: { -readonly [K in keyof MatchedEntries]: string } = {};
-  const organization = matchOf(p.source.organization, p.sourceIp);
-  const project = matchOf(p.source.project, p.sourceIp);
-  const keyList = p.source.key.keyList;
+  const organization = matchOf(p.organization, p.sourceIp);
+  const project = matchOf(p.project, p.sourceIp);
+  const keyList = p.owner.keyList;
   const key = keyList === undefined ? undefined : matchOf(keyList, p.sourceIp);
   if (organization !== undefined) matched.organization = organization;
   if (project !== undefined) matched.project = project;
