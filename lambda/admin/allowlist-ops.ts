@@ -160,7 +160,7 @@ function requestedExpiry(
   if (expiresAt !== undefined && expiresIn !== undefined) {
     return {
       code: 'conflicting_expiry',
-      reason: `${prefix}expiresIn: give either expiresAt (a time) or expiresIn (seconds from now), not both`,
+      reason: `both ${prefix}expiresAt and ${prefix}expiresIn were given: give either expiresAt (a time) or expiresIn (seconds from now), not both`,
     };
   }
   if (expiresAt !== undefined) {
@@ -169,7 +169,7 @@ function requestedExpiry(
       return {
         code: 'invalid_expires_at',
         reason:
-          `${prefix}expiresAt: ${JSON.stringify(expiresAt)?.slice(0, 60)} is not an ISO-8601 date-time with a ` +
+          `invalid ${prefix}expiresAt: ${JSON.stringify(expiresAt)?.slice(0, 60)} is not an ISO-8601 date-time with a ` +
           'time zone; send e.g. "2026-07-01T12:00:00Z"',
       };
     }
@@ -179,7 +179,7 @@ function requestedExpiry(
     if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn)) {
       return {
         code: 'invalid_expires_in',
-        reason: `${prefix}expiresIn: expected whole seconds from 1 to ${MAX_EXPIRY_SECONDS}, got ${JSON.stringify(expiresIn)?.slice(0, 60)}`,
+        reason: `invalid ${prefix}expiresIn: expected whole seconds from 1 to ${MAX_EXPIRY_SECONDS}, got ${JSON.stringify(expiresIn)?.slice(0, 60)}`,
       };
     }
     return { field: `${prefix}expiresIn`, inSeconds: expiresIn };
