@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { AdminClient } from '../../cli/admin-client';
 import { ERRORS, errorBody } from '../../lambda/core/errors';
 import { RunningLocalMode } from '../../local/local-mode';
@@ -30,6 +32,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e2e?.stop();
+});
+
+const README_BOUND = 'An entry stops working at most `propagationDelay` after it expires.';
+
+test('the README states the bound this file pins', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+  expect(readme).toContain(README_BOUND);
 });
 
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
