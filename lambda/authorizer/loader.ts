@@ -135,7 +135,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
   const pendingLists = new Map<string, PendingList>();
 
   function load(token: string, keyHash: string, now: number): Loaded | Promise<Loaded> {
-    const cached = unexpired(keys.entry(keyHash, now), (key) => key.keyList?.validUntil ?? Infinity, now);
+    const cached = unexpired(keys.entry(keyHash, now), keyValidUntil, now);
     if (cached === undefined) {
       const invalid = invalidKeys.entry(keyHash, now);
       if (invalid !== undefined) {
@@ -166,7 +166,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
   }
 
   function cachedList(pk: string, now: number): CacheEntry<CompiledScopeList> | undefined {
-    return unexpired(lists.entry(pk, now) ?? absentLists.entry(pk, now), (list) => list.validUntil, now);
+    return unexpired(lists.entry(pk, now) ?? absentLists.entry(pk, now), listValidUntil, now);
   }
 
   /** The key and its lists from memory, another key's lists included; what is missing, from the store. */
@@ -362,6 +362,9 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
   };
 }
 
+const listValidUntil = (list: CompiledScopeList): number => list.validUntil;
+const keyValidUntil = (key: ValidKey): number => key.keyList?.validUntil ?? Infinity;
+
 /** A memory entry, unless what it holds is compiled with an entry that has expired at `now`. */
 function unexpired<V>(
   entry: CacheEntry<V> | undefined,
@@ -387,7 +390,8 @@ function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute,
   }
   if (record.status !== 'active') return { valid: false, detail: 'revoked', ...claimed, keyId: record.keyId };
   const own = record.allowlist;
-  const keyList = own !== undefined && (own.enabled || own.reportOnly === true) ? compileScopeList(own, now) : undefined;
+  const keyList =
+    own !== undefined && (own.enabled || own.reportOnly === true) ? compileScopeList(own, now) : undefined;
   return {
     valid: true,
     keyId: record.keyId,
