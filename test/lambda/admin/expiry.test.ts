@@ -296,6 +296,21 @@ describe('expired entries', () => {
   });
 });
 
+describe("the check tool's draft", () => {
+  test('takes expiries as a write would: a live one matches, one outside the window is refused (422)', async () => {
+    const list = orgList('ex-draft');
+    const live = await h.call('POST', `${list}/check`, {
+      body: { ip: '192.0.2.1', entries: [{ value: '192.0.2.1', expiresIn: 1 }] },
+    });
+    expect(live.body).toMatchObject({ allowed: true, draft: true, matchedEntry: '192.0.2.1/32' });
+
+    const refused = await h.call('POST', `${list}/check`, {
+      body: { ip: '192.0.2.1', entries: [{ value: '192.0.2.1', expiresAt: iso(now - 1000) }] },
+    });
+    expect(expectError(refused, 422, 'expiry_out_of_range').param).toBe('entries[0].expiresAt');
+  });
+});
+
 describe('stored expiresAt', () => {
   const entry = (expiresAt: Record<string, unknown>) => ({
     M: { value: { S: '192.0.2.1/32' }, description: { S: '' }, expiresAt },
