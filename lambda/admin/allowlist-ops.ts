@@ -165,7 +165,7 @@ function requestedExpiry(
   }
   if (expiresAt !== undefined) {
     const at = typeof expiresAt === 'string' ? parseIsoInstant(expiresAt) : undefined;
-    if (at === undefined) {
+    if (typeof expiresAt !== 'string' || at === undefined) {
       return {
         code: 'invalid_expires_at',
         reason:
@@ -173,7 +173,7 @@ function requestedExpiry(
           'time zone; send e.g. "2026-07-01T12:00:00Z"',
       };
     }
-    return { field: `${prefix}expiresAt`, at, sent: expiresAt as string };
+    return { field: `${prefix}expiresAt`, at, sent: expiresAt };
   }
   if (expiresIn !== undefined) {
     if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn)) {
