@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_EXPIRY_SECONDS } from '../../lambda/core/expiry';
 import type { AdminClient, AllowlistView, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
 import {
   CommandContext,
@@ -22,6 +23,8 @@ import { myAddress } from '../whoami';
 interface WriteOptions extends ScopeOptions {
   readonly ifMatch?: number;
   readonly description?: string;
+  /** Seconds, from --expires-in. */
+  readonly expiresIn?: number;
   readonly file?: string;
   readonly enable?: boolean;
   readonly disable?: boolean;
@@ -38,7 +41,9 @@ export const registerAllowlist: Register = (program, run) => {
 
   withScope(allowlist.command('show'))
     .summary('the list, its state and version')
-    .description("Shows the list: enabled or not, entries, version, and the deployment's propagation delay.")
+    .description(
+      "Shows the list: enabled or not, entries (with when each expires, if it does), warnings (such as an enforced list whose entries have all expired: it blocks every request), version, and the deployment's propagation delay.",
+    )
     .action(
       run(async (ctx, cmd) => {
         const { body } = await ctx.client().getAllowlist(scopeTarget(cmd.opts<ScopeOptions>()));
@@ -53,10 +58,22 @@ export const registerAllowlist: Register = (program, run) => {
     )
     .argument('<entries...>', 'entries to add, e.g. 203.0.113.7 or 198.51.100.0/24')
     .option('--description <text>', 'note stored with each added entry (at most 140 characters)')
+    .addOption(
+      new Option(
+        '--expires-in <duration>',
+        'the added entries stop matching after this long: a number with a unit s, m, h or d (90m, 24h, 7d; at most 90d). They are shown as expired, then pruned by the next write',
+      ).argParser(durationSeconds),
+    )
     .addOption(ifMatchOption())
     .action(
       write(run, (client, o, args) =>
-        client.addEntries(scopeTarget(o), withDescription(args, o.description), o.ifMatch),
+        client.addEntries(
+          scopeTarget(o),
+          withDescription(args, o.description).map((e) =>
+            o.expiresIn === undefined ? e : { ...e, expiresIn: o.expiresIn },
+          ),
+          o.ifMatch,
+        ),
       ),
     );
 
@@ -158,6 +175,21 @@ function argumentList(cmd: Command): string[] {
   return (cmd.processedArgs as Array<string | string[] | undefined>).flat().filter((a) => a !== undefined);
 }
 
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90m`, `24h`, `7d`, `30s` -> seconds; at most the 90 days an entry may live. */
+export function durationSeconds(text: string): number {
+  const m = /^(\d{1,9})([smhd])$/.exec(text.trim());
+  if (!m)
+    throw new InvalidArgumentError(
+      `must be a whole number with a unit s, m, h or d (e.g. 90m, 24h, 7d), got ${JSON.stringify(text)}`,
+    );
+  const seconds = Number(m[1]) * DURATION_UNITS[m[2]];
+  if (seconds < 1 || seconds > MAX_EXPIRY_SECONDS)
+    throw new InvalidArgumentError(`must be from 1s to 90d (${MAX_EXPIRY_SECONDS}s), got ${JSON.stringify(text)}`);
+  return seconds;
+}
+
 function withDescription(values: readonly string[], description: string | undefined): EntryInput[] {
   return values.map((value) => (description === undefined ? { value } : { value, description }));
 }
@@ -246,11 +278,20 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
   let out = `Allowlist of ${scopeLabel(v)}: ${state} (version ${v.version}${limits})\n`;
   if (v.entries.length === 0) out += '(no entries)\n';
   else {
+    // The EXPIRES column only when an entry expires, so lists without expiry read as they always did.
+    const expiring = v.entries.some((e) => e.expiresAt);
     out += `${table(
-      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY'],
-      v.entries.map((e) => [e.value, e.description || '-', shortTime(e.createdAt), e.createdBy || '-']),
+      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY', ...(expiring ? ['EXPIRES'] : [])],
+      v.entries.map((e) => [
+        e.value,
+        e.description || '-',
+        shortTime(e.createdAt),
+        e.createdBy || '-',
+        ...(expiring ? [e.expiresAt ? `${shortTime(e.expiresAt)}${e.expired ? ' (expired)' : ''}` : 'never'] : []),
+      ]),
     )}\n`;
   }
+  for (const w of v.warnings ?? []) out += `warning (${w.code}): ${w.message}\n`;
   if (v.mode === 'report_only')
     out +=
       'Not enforced: requests it would block pass and are recorded as would_block. ' +

@@ -6,6 +6,7 @@ import { allowlistMode, AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST, modeFl
 import {
   ChangeContext,
   addEntries,
+  draftEntries,
   normalizedOr400,
   refuseWholeFamily,
   removeEntry,
@@ -102,7 +103,12 @@ function etag(version: number): string {
 function view(deps: AdminDependencies, target: AllowlistTarget, settings: AllowlistSettings) {
   // The worst case without a flush, as the OpenAPI document defines it: the figure an unflushed write reports too.
   const propagationDelaySeconds = worstCaseDelaySeconds(deps.config);
-  return allowlistView(locationOf(target), settings, { maxEntries: deps.config.maxEntries, propagationDelaySeconds });
+  return allowlistView(
+    locationOf(target),
+    settings,
+    { maxEntries: deps.config.maxEntries, propagationDelaySeconds },
+    clock(deps),
+  );
 }
 
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
@@ -133,7 +139,7 @@ async function writeAllowlist(
     if (req.ifMatch !== undefined && req.ifMatch !== currentVersion) throw versionMismatch(req.ifMatch, currentVersion);
     const nowMs = clock(deps);
     const now = new Date(nowMs).toISOString();
-    const ctx: ChangeContext = { actor: req.actor, now, maxEntries: deps.config.maxEntries };
+    const ctx: ChangeContext = { actor: req.actor, now, nowMs, maxEntries: deps.config.maxEntries };
     const next = corrupt ? repair!(corrupt, ctx) : change(loaded, ctx);
     const audit = auditEvent(req, now, {
       organizationId: target.organizationId,
@@ -230,13 +236,15 @@ export async function disableAllowlist(deps: AdminDependencies, req: AdminReques
  */
 export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkIp'>): Promise<AdminResponse> {
   const { ip, entries } = req.input.body;
+  // One instant for the draft's expiries and the decision: the authorizer deciding then would answer the same.
+  const now = clock(deps);
   let draft: AllowlistSettings | undefined;
   if (entries !== undefined) {
     // A draft that could never be saved is answered as saving it would be.
     refuseWholeFamily(entries);
     draft = {
       enabled: true,
-      entries: entries.map((e) => ({ value: e.value, description: e.description, createdAt: '', createdBy: '' })),
+      entries: draftEntries(entries, now),
       version: 0,
     };
   }
@@ -274,7 +282,7 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkI
   };
   const own =
     target.scope === 'organization' ? lists.organization : target.scope === 'project' ? lists.project : lists.key!;
-  const { decision, wouldBlock } = decideIpWithReportFromSettings(lists, ip);
+  const { decision, wouldBlock } = decideIpWithReportFromSettings(lists, ip, now);
   const body200: Record<string, unknown> = {
     object: 'ip_allowlist_check',
     allowed: decision.allowed,

@@ -198,6 +198,17 @@ export const limitExceeded = (maxEntries: number, current: number, adding: numbe
     param: 'entries',
   });
 
+/** Well-formed expiries that the time of the change refuses (in the past, beyond 90 days): each is listed. */
+export const expiryOutOfRange = (rejected: readonly RejectedEntry[], firstField: string) =>
+  new UnprocessableError({
+    code: 'expiry_out_of_range',
+    message:
+      `${rejected.length === 1 ? 'An entry expires' : `${rejected.length} entries expire`} outside the allowed window ` +
+      `(after now, at most 90 days ahead) and nothing was changed: ${rejected.map((r) => r.reason).join('; ')}.`,
+    param: firstField,
+    rejected,
+  });
+
 /** DynamoDB refused the item as too large: a limit of the store, not of the list's rules. */
 export const allowlistTooLarge = (detail: string) =>
   new UnprocessableError({

@@ -1,4 +1,4 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OPERATIONS, OperationName, OperationSpec } from '../../lambda/admin/contract/routes';
@@ -120,6 +120,43 @@ test('the refusals of issue 9 answer as documented: whole families, unsafe text,
   expect((await call('POST', `${list}/check`, { body: { ip: '10.0.0.1' } })).status).toBe(409);
   expect((await call('GET', `${keys}/${created.body.id}`)).body.allowlist.corrupt).toBe(true);
   expect((await call('PUT', list, { body: { entries: ['10.0.0.1'], enabled: true } })).status).toBe(200);
+});
+
+test('expiring entries answer as documented: expiresAt, expired, warnings and the expiry refusals', async () => {
+  const list = '/v1/organizations/oasexp/ip_allowlist';
+  const added = await call('POST', `${list}/entries`, { body: { value: '10.0.0.1', expiresIn: 3600 } });
+  expect(added.body.entries[0].expiresAt).not.toBeNull();
+  expect((await call('POST', `${list}/check`, { body: { ip: '10.0.0.1', entries: [{ value: '10.0.0.1', expiresIn: 60 }] } })).status).toBe(200);
+  expect((await call('POST', `${list}/entries`, { body: { value: '10.0.0.2', expiresIn: 0 } })).status).toBe(422);
+  const bad = await call('PUT', list, { body: { entries: [{ value: '10.0.0.2', expiresAt: 'soon' }, { value: '10.0.0.3', expiresAt: '2026-01-01T00:00:00Z', expiresIn: 5 }] } });
+  expect(bad.body.error.rejected.map((r: { code: string }) => r.code)).toEqual(['invalid_expires_at', 'conflicting_expiry']);
+
+  // An enforced list whose only entry expired (written behind the API's back: the API refuses past times).
+  await h.ddb.send(
+    new PutItemCommand({
+      TableName: h.names.allowlists,
+      Item: {
+        pk: { S: 'ORG#oasexp2' },
+        enabled: { BOOL: true },
+        mode: { S: 'enforce' },
+        entries: {
+          L: [
+            {
+              M: {
+                value: { S: '10.0.0.1/32' },
+                createdAt: { S: '2019-12-01T00:00:00.000Z' },
+                expiresAt: { S: '2020-01-01T00:00:00.000Z' },
+              },
+            },
+          ],
+        },
+        version: { N: '1' },
+      },
+    }),
+  );
+  const expired = await call('GET', '/v1/organizations/oasexp2/ip_allowlist');
+  expect(expired.body.entries[0].expired).toBe(true);
+  expect(expired.body.warnings.map((w: { code: string }) => w.code)).toEqual(['all_entries_expired']);
 });
 
 describe.each(ROUTES.filter((r) => r.body).map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_name, route) => {

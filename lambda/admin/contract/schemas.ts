@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ALLOWLIST_MODES, AllowlistMode } from '../../core/model';
 import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } from '../allowlist-ops';
 import { normalizeIpAddress } from '../../core/allowlist';
+import { MAX_EXPIRY_SECONDS } from '../../core/expiry';
 import { ID_PATTERN, MAX_KEY_NAME_LENGTH } from '../../../lib/contract';
 import { AdminError, badRequest } from '../errors';
 
@@ -93,6 +94,10 @@ export const RejectedEntry = z
       'duplicate_entry',
       'invalid_characters',
       'covers_whole_family',
+      'invalid_expires_at',
+      'invalid_expires_in',
+      'conflicting_expiry',
+      'expiry_out_of_range',
     ]),
   })
   .meta({ id: 'RejectedEntry' });
@@ -109,12 +114,33 @@ export const ErrorBody = z
   })
   .meta({ id: 'Error' });
 
+/**
+ * `expiresAt` / `expiresIn` of an entry: documented with their types, but any JSON value passes the shape check, so
+ * validateEntries lists a bad one among every rejected entry (as for `value`). Whether the time is in the window
+ * (after now, at most 90 days ahead) is checked at the time of the change: 422 `expiry_out_of_range`.
+ */
+const expiryFields = {
+  expiresAt: entryText({
+    description:
+      'When the entry stops matching: an ISO-8601 date-time with a time zone, after now and at most 90 days ahead. Not with expiresIn. Omitted (and no expiresIn): never.',
+  }).optional(),
+  expiresIn: (
+    z.unknown().meta({
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_EXPIRY_SECONDS,
+      description: 'Seconds from the change until the entry stops matching (at most 90 days). Not with expiresAt.',
+    }) as unknown as z.ZodType<number, number>
+  ).optional(),
+};
+
 export const EntryInput = z
   .union([
     z.string().meta({ example: '203.0.113.0/24' }),
     strictRequest({
       value: entryText({}).refine((v) => v !== undefined, { error: 'the IP address or CIDR range' }),
       description: entryText({ maxLength: MAX_DESCRIPTION_LENGTH, default: '' }).optional(),
+      ...expiryFields,
     }),
   ])
   .meta({ id: 'EntryInput', description: 'An IPv4/IPv6 address or CIDR range, as a string or with a description.' });
@@ -162,8 +188,25 @@ export const AllowlistEntry = z
     description: z.string(),
     createdAt: z.iso.datetime(),
     createdBy: z.string().meta({ description: 'IAM ARN of whoever added it.' }),
+    expiresAt: z.iso.datetime().nullable().meta({
+      description:
+        'When the entry stops matching (UTC); null: never. An expired entry matches nothing and is pruned by the next write to the list.',
+    }),
+    expired: z.boolean().meta({ description: 'True from expiresAt on, as of this answer.' }),
   })
   .meta({ id: 'AllowlistEntry' });
+
+export const ALLOWLIST_WARNING_CODES = ['all_entries_expired', 'entries_expiring_soon'] as const;
+
+export const AllowlistWarning = z
+  .strictObject({
+    code: z.enum(ALLOWLIST_WARNING_CODES).meta({
+      description:
+        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours.',
+    }),
+    message: z.string().meta({ description: 'What it means and what to do, for a person.' }),
+  })
+  .meta({ id: 'AllowlistWarning' });
 
 const allowlistFields = {
   object: z.literal('ip_allowlist'),
@@ -174,6 +217,9 @@ const allowlistFields = {
   enabled: z.boolean().meta({ description: 'True exactly when mode is "enforce".' }),
   mode: z.enum(ALLOWLIST_MODES).meta({ description: MODE_DESCRIPTION }),
   entries: z.array(AllowlistEntry),
+  warnings: z
+    .array(AllowlistWarning)
+    .meta({ description: 'What about the list, as of this answer, may not be what its owner expects; often empty.' }),
   version: z.int().min(0),
   updatedAt: z.iso.datetime().nullable(),
   updatedBy: z.string().nullable(),
@@ -234,8 +280,9 @@ const AddOneEntry = strictRequest({
     error: 'the IP address or CIDR range to add (or "entries" for many)',
   }),
   description: entryText({ maxLength: MAX_DESCRIPTION_LENGTH }).optional(),
+  ...expiryFields,
 }).transform(
-  adminCheck((body: { value: string; description?: string }) => ({
+  adminCheck((body: { value: string; description?: string; expiresAt?: string; expiresIn?: number }) => ({
     entries: validateEntries([body], ''),
     paramPrefix: '',
   })),
@@ -440,6 +487,7 @@ export const EntryValueQuery = z.object({
 export type ErrorBodyView = z.output<typeof ErrorBody>;
 export type EntryInputBody = z.input<typeof EntryInput>;
 export type AllowlistEntryView = z.output<typeof AllowlistEntry>;
+export type AllowlistWarningView = z.output<typeof AllowlistWarning>;
 export type AllowlistView = z.output<typeof Allowlist>;
 export type AllowlistWriteView = z.output<typeof AllowlistWriteResult>;
 export type PropagationView = z.output<typeof Propagation>;
