@@ -340,7 +340,7 @@ describe('grants', () => {
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
   });
 
-  test("every route of the contract is in an organization's grants: reads and checks in grantRead, all in grantWrite", () => {
+  test("every route of the contract is in an organization's grants: reads, checks and previews in grantRead, all in grantWrite", () => {
     const read = grantStatements((admin, role) => admin.grantRead(role, 'acme'));
     const write = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
     const ids: Record<string, string> = { org: 'acme', project: 'web', keyId: 'key_1', value: '192.0.2.1' };
@@ -355,7 +355,7 @@ describe('grants', () => {
     expect(covered).toEqual(
       ROUTES.map((r) => ({
         operation: r.operation,
-        read: r.method === 'GET' || r.path.endsWith('/check'),
+        read: r.method === 'GET' || r.path.endsWith('/check') || r.path.endsWith('/preview'),
         write: true,
       })),
     );
