@@ -186,11 +186,7 @@ const FORCE_DESCRIPTION =
   'true: skip the lockout guard (a change that leaves the list enforced is otherwise refused with 409 would_block_recent_traffic when it would block source addresses whose requests went through in the last 24 hours, and with 503 traffic_unavailable when that traffic cannot be read). The audit record notes `force: true`.';
 
 /** The lockout guard's override, in a body. */
-const forceField = () =>
-  z
-    .boolean({ error: (issue) => `force must be true or false, got ${JSON.stringify(issue.input)}.` })
-    .optional()
-    .meta({ description: FORCE_DESCRIPTION });
+const forceField = () => z.boolean().optional().meta({ description: FORCE_DESCRIPTION });
 
 /** Something the caller should know about a change that was made: `{code, message}`. */
 export const Warning = z
@@ -375,10 +371,7 @@ export const PreviewRequest = strictRequest({
     .optional(),
   mode: modeField(ALLOWLIST_MODES).optional().meta({ description: "The draft's mode. Omitted: the stored mode." }),
   days: z
-    .number({
-      error: (issue) =>
-        `days must be a whole number of days, at most the traffic retention; got ${JSON.stringify(issue.input)}.`,
-    })
+    .number()
     .refine((n) => Number.isSafeInteger(n) && n >= 1, {
       error: (issue) => `days must be a whole number of days from 1, got ${JSON.stringify(issue.input)}.`,
     })
