@@ -299,12 +299,15 @@ describe('grants', () => {
     return resources.map((r) => r.slice(apiPrefix.length));
   }
 
-  test("grantRead(org): GET on the organization's paths and POST on its check paths only", () => {
+  test("grantRead(org): GET on the organization's paths and POST on its check and preview paths only", () => {
     expect(grantStatements((admin, role) => admin.grantRead(role, 'acme'))).toEqual([
       '/GET/v1/organizations/acme/*',
       '/POST/v1/organizations/acme/ip_allowlist/check',
+      '/POST/v1/organizations/acme/ip_allowlist/preview',
       '/POST/v1/organizations/acme/projects/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/ip_allowlist/preview',
       '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/preview',
       '/GET/v1/whoami',
     ]);
   });
