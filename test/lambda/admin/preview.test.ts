@@ -377,7 +377,7 @@ describe('the lockout guard', () => {
     }
   });
 
-  test('a capped read: the write that found nobody to cut off says the check was partial', async () => {
+  test('a capped read: a write that found nobody to cut off says the check was partial; a refusal says it was capped', async () => {
     const capped = await makeHarness('guard-cap', { trafficReadMaxItems: 1 });
     try {
       const org = 'guard-cap';
@@ -393,6 +393,17 @@ describe('the lockout guard', () => {
       expect(res.body.warnings).toEqual([
         { code: 'lockout_guard_partial', message: expect.stringContaining('first 1') },
       ]);
+
+      // A caller it would cut off among those read: the refusal says the read was capped.
+      await capped.call('POST', `${orgList(org)}/disable`);
+      await capped.recordSightings([sighting(org, 'web', k, '10.9.9.9', 'allowed', HOUR)]);
+      const refused = expectError(
+        await capped.call('POST', `${orgList(org)}/enable`),
+        409,
+        'would_block_recent_traffic',
+      );
+      expect(refused.truncated).toBe(true);
+      expect(refused.message).toContain('The traffic read was capped, so more addresses may be affected.');
     } finally {
       capped.destroy();
     }
