@@ -121,6 +121,7 @@ export async function assessImpact(
   drafted: DraftedList,
   sightings: readonly Sighting[],
 ): Promise<ImpactRow[]> {
+  if (sightings.length === 0) return [];
   const { target } = drafted;
   const own: SideLists = { today: drafted.today ?? 'unusable', draft: drafted.draft };
   const org = target.organizationId;

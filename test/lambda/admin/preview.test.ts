@@ -152,6 +152,23 @@ describe('the impact preview', () => {
     expect(ips(asStored.body.wouldReport)).toEqual(['10.0.0.1']);
   });
 
+  test('a revoked key passes neither today nor under the draft: its callers are in no set', async () => {
+    const org = 'pv-revoked';
+    const live = await createKey(h, org, 'web');
+    const revoked = await createKey(h, org, 'web');
+    expect((await h.call('DELETE', `${keysPath(org, 'web')}/${revoked}`)).status).toBe(200);
+    await h.recordSightings([
+      sighting(org, 'web', live, '192.0.2.1', 'allowed', HOUR),
+      sighting(org, 'web', revoked, '192.0.2.2', 'allowed', HOUR),
+    ]);
+
+    const res = await h.call('POST', `${orgList(org)}/preview`, { body: { entries: ['10.0.0.0/8'], mode: 'enforce' } });
+
+    expect(res.body.sightingsRead).toBe(2);
+    expect(ips(res.body.wouldBlock)).toEqual(['192.0.2.1']);
+    expect(res.body.wouldPass).toEqual([]);
+  });
+
   test("a key's preview reads only that key's traffic and decides it with the key's draft", async () => {
     const org = 'pv-key';
     const k1 = await createKey(h, org, 'web');
