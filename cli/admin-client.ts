@@ -66,7 +66,8 @@ export type Propagation = PropagationView;
 /** An entry with a description (an entry may also be sent as a bare string). */
 export type EntryInput = Exclude<EntryInputBody, string>;
 /** An allowlist as a read or a write answers it: a write adds `propagation`. */
-export type AllowlistWriteView = AllowlistView & Partial<Pick<OperationResult<'replaceAllowlist'>, 'propagation'>>;
+export type AllowlistWriteView = AllowlistView &
+  Partial<Pick<OperationResult<'replaceAllowlist'>, 'propagation' | 'warnings'>>;
 export type ApiKeyView = OperationResult<'getApiKey'>;
 export type AuditView = AuditEventView;
 export type WhoamiView = OperationResult<'whoami'>;

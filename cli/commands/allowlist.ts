@@ -372,6 +372,7 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
       v.entries.map((e) => [e.value, e.description || '-', shortTime(e.createdAt), e.createdBy || '-']),
     )}\n`;
   }
+  for (const w of v.warnings ?? []) out += `warning (${w.code}): ${w.message}\n`;
   if (v.mode === 'report_only')
     out +=
       'Not enforced: requests it would block pass and are recorded as would_block. ' +

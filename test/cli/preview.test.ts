@@ -155,6 +155,27 @@ test('remove, replace and add take --force', async () => {
   ]);
 });
 
+test('a deployment without traffic: the write is made and the CLI prints the warning that the guard could not check', async () => {
+  const none = await makeHarness('cli-no-traffic', { trafficTable: null });
+  const noneServer = await serveAdminHarness(none);
+  try {
+    await none.call('PUT', '/v1/organizations/cli-none/ip_allowlist', { body: { entries: ['192.0.2.0/24'] } });
+    const out: string[] = [];
+    const code = await runCli(['allowlist', 'enable', '--org', 'cli-none', '--endpoint', noneServer.endpoint], {
+      stdout: (t) => out.push(t),
+      stderr: (t) => out.push(t),
+      env: {},
+      cwd: os.tmpdir(),
+    });
+
+    expect(code).toBe(EXIT.ok);
+    expect(out.join('')).toMatch(/^warning \(lockout_guard_unavailable\): This deployment records no traffic/m);
+  } finally {
+    await noneServer.close();
+    none.destroy();
+  }
+});
+
 test.each([
   [['--days', '0'], /--days must be a positive whole number, got "0"/],
   [['--mode', 'shadow'], /--mode Allowed choices are enforce, report_only, off/],
