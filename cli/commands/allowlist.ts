@@ -2,11 +2,20 @@ import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_EXPIRY_SECONDS } from '../../lambda/core/expiry';
-import type { AdminClient, AllowlistView, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
+import type {
+  AdminClient,
+  AllowlistView,
+  AllowlistWriteView,
+  CheckView,
+  EntryInput,
+  ImpactAddressView,
+  PreviewView,
+} from '../admin-client';
 import {
   CommandContext,
   EXIT,
   ifMatchOption,
+  positiveWholeNumber,
   propagationLine,
   Register,
   Run,
@@ -18,7 +27,7 @@ import {
 import { shortTime, table } from '../format';
 import { myAddress } from '../whoami';
 
-/** `allowlist show|add|remove|replace|enable|disable|check`: one scope's list (routes .../ip_allowlist). */
+/** `allowlist show|add|remove|replace|enable|disable|check|preview`: one scope's list (routes .../ip_allowlist). */
 
 interface WriteOptions extends ScopeOptions {
   readonly ifMatch?: number;
@@ -29,6 +38,15 @@ interface WriteOptions extends ScopeOptions {
   readonly enable?: boolean;
   readonly disable?: boolean;
   readonly reportOnly?: boolean;
+  readonly force?: boolean;
+}
+
+/** --force: the lockout guard's override, on every write that can leave a list enforced. */
+function forceOption(): Option {
+  return new Option(
+    '--force',
+    'apply the change even if it would block addresses whose requests went through in the last 24 hours (the lockout guard)',
+  );
 }
 
 export const registerAllowlist: Register = (program, run) => {
@@ -65,6 +83,7 @@ export const registerAllowlist: Register = (program, run) => {
       ).argParser(durationSeconds),
     )
     .addOption(ifMatchOption())
+    .addOption(forceOption())
     .action(
       write(run, (client, o, args) =>
         client.addEntries(
@@ -73,6 +92,7 @@ export const registerAllowlist: Register = (program, run) => {
             o.expiresIn === undefined ? e : { ...e, expiresIn: o.expiresIn },
           ),
           o.ifMatch,
+          o.force,
         ),
       ),
     );
@@ -82,7 +102,8 @@ export const registerAllowlist: Register = (program, run) => {
     .description('Removes one entry; 10.0.0.1 and 10.0.0.1/32 name the same entry.')
     .argument('<entry>', 'entry to remove')
     .addOption(ifMatchOption())
-    .action(write(run, (client, o, [entry]) => client.removeEntry(scopeTarget(o), entry, o.ifMatch)));
+    .addOption(forceOption())
+    .action(write(run, (client, o, [entry]) => client.removeEntry(scopeTarget(o), entry, o.ifMatch, o.force)));
 
   withScope(allowlist.command('replace'))
     .summary('replace the whole list (all-or-nothing)')
@@ -95,12 +116,13 @@ export const registerAllowlist: Register = (program, run) => {
     .addOption(new Option('--enable', 'also enable the list (set its state)').conflicts('disable'))
     .addOption(new Option('--disable', 'also disable the list (set its state)').conflicts('enable'))
     .addOption(ifMatchOption())
+    .addOption(forceOption())
     .action(
       write(run, (client, o, args) => {
         const entries = withDescription(args, o.description);
         if (o.file) entries.push(...readEntriesFile(o.file));
         const enabled = o.enable ? true : o.disable ? false : undefined;
-        return client.replaceAllowlist(scopeTarget(o), entries, enabled, o.ifMatch);
+        return client.replaceAllowlist(scopeTarget(o), entries, enabled, o.ifMatch, o.force);
       }),
     );
 
@@ -111,12 +133,18 @@ export const registerAllowlist: Register = (program, run) => {
         "replaces the organization's for that project. Enabling an empty list is refused.\n\n" +
         'With --report-only the list blocks nothing: requests it would block pass and are recorded as would_block ' +
         '(metric WouldBlockRequests and a log line naming the list). A report-only project list does not replace ' +
-        "the organization's list until it is enforced. Run enable again without --report-only to enforce it.",
+        "the organization's list until it is enforced. Run enable again without --report-only to enforce it.\n\n" +
+        'Enforcing is refused (exit 1, nothing changes) when it would block addresses whose requests went through in ' +
+        "the last 24 hours: they are listed. Add them, or repeat with --force. 'allowlist preview --mode enforce' " +
+        'shows the same beforehand.',
     )
     .option('--report-only', 'record what the list would block instead of blocking it')
     .addOption(ifMatchOption())
+    .addOption(forceOption())
     .action(
-      write(run, (client, o) => client.setMode(scopeTarget(o), o.reportOnly ? 'report_only' : 'enforce', o.ifMatch)),
+      write(run, (client, o) =>
+        client.setMode(scopeTarget(o), o.reportOnly ? 'report_only' : 'enforce', o.ifMatch, o.force),
+      ),
     );
 
   withScope(allowlist.command('disable'))
@@ -124,6 +152,8 @@ export const registerAllowlist: Register = (program, run) => {
     .description('Stops enforcing (or reporting on) the list (its entries are kept).')
     .addOption(ifMatchOption())
     .action(write(run, (client, o) => client.setMode(scopeTarget(o), 'off', o.ifMatch)));
+
+  registerPreview(allowlist, run);
 
   withScope(allowlist.command('check'))
     .summary('would a request from this IP pass? (exit 3 if not)')
@@ -158,6 +188,98 @@ export const registerAllowlist: Register = (program, run) => {
       }),
     );
 };
+
+function registerPreview(allowlist: Command, run: Run): void {
+  withScope(allowlist.command('preview'))
+    .summary('which real callers a change would block or let through')
+    .description(
+      'Decides the callers the authorizer saw in the last --days (key and source address) now, on the stored lists ' +
+        'and with a draft of this list in their place, and lists the addresses the draft would block, those it ' +
+        'would let through, and those it would let through recorded as would_block. The draft is the stored list ' +
+        'with --mode and the entries of --entry / --entries-file, when given. For a report-only list, --mode ' +
+        'enforce shows what enforcing it would cut off. Nothing is changed.',
+    )
+    .addOption(new Option('--mode <mode>', "the draft's mode (default: the stored one)").choices(MODES))
+    .option('--entry <entry>', 'an entry of the draft (repeat it; default: the stored entries)', collect, [])
+    .option('--entries-file <file>', 'entries of the draft, one a line as for replace --file')
+    .addOption(
+      new Option('--days <n>', 'how many days of traffic (default 7, at most the retention)').argParser(
+        positiveWholeNumber,
+      ),
+    )
+    .action(
+      run(async (ctx, cmd) => {
+        const o = cmd.opts<ScopeOptions & { mode?: Mode; entry: string[]; entriesFile?: string; days?: number }>();
+        const target = scopeTarget(o);
+        const entries: EntryInput[] = o.entry.map((value) => ({ value }));
+        if (o.entriesFile) entries.push(...readEntriesFile(o.entriesFile));
+        const drafted = o.entry.length > 0 || o.entriesFile !== undefined;
+        const { body } = await ctx.client().preview(target, {
+          ...(drafted ? { entries } : {}),
+          ...(o.mode ? { mode: o.mode } : {}),
+          ...(o.days === undefined ? {} : { days: o.days }),
+        });
+        if (ctx.json) ctx.printJson(body);
+        else ctx.io.stdout(previewText(body));
+        return EXIT.ok;
+      }),
+    );
+}
+
+const MODES = ['enforce', 'report_only', 'off'] as const;
+type Mode = (typeof MODES)[number];
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function previewText(p: PreviewView): string {
+  const where =
+    p.scope === 'organization'
+      ? `organization ${p.organizationId}`
+      : p.scope === 'project'
+        ? `project ${p.organizationId}/${p.projectId}`
+        : `API key ${p.apiKeyId} (${p.organizationId}/${p.projectId})`;
+  const draft = p.draft.stored
+    ? `the stored list (${p.draft.mode}, ${p.draft.entryCount} entries)`
+    : `a draft (${p.draft.mode}, ${p.draft.entryCount} entries)`;
+  let out =
+    `Preview of ${where}: ${draft}, on the traffic of the last ${p.window.days} day${p.window.days === 1 ? '' : 's'} ` +
+    `(${p.sightingsRead} sightings read)\n`;
+  const section = (title: string, addresses: readonly ImpactAddressView[]) => {
+    out += `\n${title}: ${addresses.length === 0 ? 'none' : addresses.length}\n`;
+    if (addresses.length > 0) out += `${addressTable(addresses)}\n`;
+  };
+  section('Would be BLOCKED (pass today)', p.wouldBlock);
+  section('Would PASS (blocked today)', p.wouldPass);
+  section('Would pass, recorded as would_block', p.wouldReport);
+  if (p.truncated)
+    out +=
+      '\nnote: the traffic read stopped at its cap: there is more traffic than was previewed, so the lists may be incomplete\n';
+  if (p.unreadable > 0) out += `note: ${p.unreadable} traffic items could not be read and were skipped\n`;
+  return out;
+}
+
+/** Addresses and their keys, one row per key: what a preview lists and what the lockout guard refuses. */
+export function addressTable(addresses: readonly ImpactAddressView[]): string {
+  return table(
+    ['ADDRESS', 'KEY', 'PROJECT', 'TODAY', 'DRAFT', 'LAST SEEN', 'DECISIONS'],
+    addresses.flatMap((a) =>
+      a.keys.map((k) => [a.ip, k.keyId, k.projectId, k.today, k.draft, shortTime(k.lastSeen), String(k.count)]),
+    ),
+  );
+}
+
+/** The lockout guard's refusal as a reader wants it: whom the change would cut off, and the two ways forward. */
+export function lockoutText(body: unknown): string {
+  const error = (body as { error?: { wouldBlock?: ImpactAddressView[]; truncated?: boolean } } | undefined)?.error;
+  if (!error?.wouldBlock) return '';
+  return (
+    `${addressTable(error.wouldBlock)}\n` +
+    (error.truncated ? 'note: the traffic read was capped: more addresses may be affected\n' : '') +
+    'hint: add these addresses to the list (allowlist add), or repeat the command with --force to apply it anyway\n'
+  );
+}
 
 /** The action of a write: one request, its answer printed as the list with when the change applies. */
 function write(

@@ -15,6 +15,7 @@ import {
   getAllowlist,
   replaceAllowlist,
 } from './allowlist-handlers';
+import { previewAllowlist } from './preview-handlers';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
@@ -49,6 +50,7 @@ const HANDLERS: { readonly [K in OperationName]: Handler<K> } = {
   enableAllowlist,
   disableAllowlist,
   checkIp,
+  previewAllowlist,
   createApiKey,
   listApiKeys,
   getApiKey,

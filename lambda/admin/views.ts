@@ -3,7 +3,7 @@ import type { AuditEvent } from '../adapters/admin-store';
 import type { StoredApiKey } from '../adapters/items';
 import { entryExpiry, liveEntries } from '../core/expiry';
 import { AllowlistEntry, AllowlistScope, allowlistMode, AllowlistSettings, ApiKeyRecord } from '../core/model';
-import type { AllowlistEntryView, AllowlistView, AllowlistWarningView, ApiKeyView } from './contract/schemas';
+import type { AllowlistEntryView, AllowlistView, WarningView, ApiKeyView } from './contract/schemas';
 import { badRequest } from './errors';
 
 /**
@@ -56,7 +56,7 @@ export function entryView(entry: AllowlistEntry, now: number): AllowlistEntryVie
 export const EXPIRING_SOON_MS = 24 * 60 * 60 * 1000;
 
 /** What the list's owner should know as of `now`: a list that has stopped admitting anyone, entries about to go. */
-export function allowlistWarnings(settings: AllowlistSettings, now: number): AllowlistWarningView[] {
+export function allowlistWarnings(settings: AllowlistSettings, now: number): WarningView[] {
   const mode = allowlistMode(settings);
   if (mode === 'off' || settings.entries.length === 0) return [];
   const live = liveEntries(settings.entries, now);

@@ -21,6 +21,7 @@ const COMMANDS = [
   ['allowlist', 'enable'],
   ['allowlist', 'disable'],
   ['allowlist', 'check'],
+  ['allowlist', 'preview'],
   ['keys'],
   ['keys', 'create'],
   ['keys', 'list'],

@@ -299,12 +299,15 @@ describe('grants', () => {
     return resources.map((r) => r.slice(apiPrefix.length));
   }
 
-  test("grantRead(org): GET on the organization's paths and POST on its check paths only", () => {
+  test("grantRead(org): GET on the organization's paths and POST on its check and preview paths only", () => {
     expect(grantStatements((admin, role) => admin.grantRead(role, 'acme'))).toEqual([
       '/GET/v1/organizations/acme/*',
       '/POST/v1/organizations/acme/ip_allowlist/check',
+      '/POST/v1/organizations/acme/ip_allowlist/preview',
       '/POST/v1/organizations/acme/projects/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/ip_allowlist/preview',
       '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/preview',
       '/GET/v1/whoami',
     ]);
   });
@@ -340,7 +343,7 @@ describe('grants', () => {
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
   });
 
-  test("every route of the contract is in an organization's grants: reads and checks in grantRead, all in grantWrite", () => {
+  test("every route of the contract is in an organization's grants: reads, checks and previews in grantRead, all in grantWrite", () => {
     const read = grantStatements((admin, role) => admin.grantRead(role, 'acme'));
     const write = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
     const ids: Record<string, string> = { org: 'acme', project: 'web', keyId: 'key_1', value: '192.0.2.1' };
@@ -355,7 +358,7 @@ describe('grants', () => {
     expect(covered).toEqual(
       ROUTES.map((r) => ({
         operation: r.operation,
-        read: r.method === 'GET' || r.path.endsWith('/check'),
+        read: r.method === 'GET' || r.path.endsWith('/check') || r.path.endsWith('/preview'),
         write: true,
       })),
     );

@@ -85,6 +85,8 @@ test('every route answers as documented, on success and on refusal', async () =>
     await call('POST', `${list}/disable`);
     await call('POST', `${list}/check`, { body: { ip: '10.1.2.3' } });
     await call('POST', `${list}/check`, { body: { ip: '10.1.2.3', entries: ['192.0.2.0/24'] } });
+    await call('POST', `${list}/preview`, { body: { mode: 'enforce', days: 2 } });
+    await call('POST', `${list}/preview`, { body: { days: 0 } }); // 400
   }
   await call('GET', keys, { query: { limit: '1' } });
   await call('GET', key);
@@ -157,6 +159,35 @@ test('expiring entries answer as documented: expiresAt, expired, warnings and th
   const expired = await call('GET', '/v1/organizations/oasexp2/ip_allowlist');
   expect(expired.body.entries[0].expired).toBe(true);
   expect(expired.body.warnings.map((w: { code: string }) => w.code)).toEqual(['all_entries_expired']);
+});
+
+test("the lockout guard's refusal, its warnings and a preview with callers answer as documented", async () => {
+  const org = '/v1/organizations/oasguard';
+  const created = await call('POST', `${org}/projects/p/api_keys`, { body: { name: 'k' } });
+  await call('PUT', `${org}/ip_allowlist`, { body: { entries: ['10.0.0.0/8'] } });
+  const now = Date.now();
+  await h.recordSightings(
+    ['10.0.0.1', '192.0.2.1'].map((sourceIp) => ({
+      organizationId: 'oasguard',
+      projectId: 'p',
+      keyId: created.body.id as string,
+      sourceIp,
+      outcome: 'allowed' as const,
+      scope: 'none' as const,
+      matched: {},
+      count: 2,
+      firstSeen: now - 60_000,
+      lastSeen: now - 1000,
+    })),
+  );
+
+  const preview = await call('POST', `${org}/ip_allowlist/preview`, { body: { mode: 'enforce' } });
+  const refused = await call('POST', `${org}/ip_allowlist/enable`);
+  const forced = await call('POST', `${org}/ip_allowlist/enable`, { body: { force: true } });
+
+  expect(preview.body.wouldBlock).toHaveLength(1);
+  expect(refused.body.error.wouldBlock).toHaveLength(1);
+  expect(forced.status).toBe(200);
 });
 
 describe.each(ROUTES.filter((r) => r.body).map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_name, route) => {

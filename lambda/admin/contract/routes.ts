@@ -13,8 +13,11 @@ import {
   CreatedApiKey,
   EnableAllowlistRequest,
   EntryValueQuery,
+  ForceQuery,
   PageQuery,
   PathParamName,
+  PreviewRequest,
+  PreviewResult,
   ReplaceAllowlistRequest,
   RevokedApiKey,
   Whoami,
@@ -79,13 +82,21 @@ export const OPERATIONS = {
   },
   replaceAllowlist: allowlistWrite(ReplaceAllowlistRequest),
   addAllowlistEntries: allowlistWrite(AddEntriesRequest),
-  deleteAllowlistEntry: allowlistWrite(),
+  deleteAllowlistEntry: allowlistWrite(undefined, ForceQuery),
   deleteAllowlistEntryByQuery: allowlistWrite(undefined, EntryValueQuery),
   enableAllowlist: { ...allowlistWrite(EnableAllowlistRequest), bodyOptional: true },
   disableAllowlist: allowlistWrite(),
   checkIp: {
     body: CheckRequest,
     success: { status: 200, schema: CheckResult, description: 'The decision.' },
+    errors: CHECK_ERRORS,
+    write: false,
+    versioned: false,
+  },
+  previewAllowlist: {
+    body: PreviewRequest,
+    bodyOptional: true,
+    success: { status: 200, schema: PreviewResult, description: 'What the draft would change for the callers seen.' },
     errors: CHECK_ERRORS,
     write: false,
     versioned: false,
@@ -206,6 +217,7 @@ function allowlistRoutes([base, scope]: readonly [string, ListScope]): RouteDefi
     route('POST', `${base}/enable`, 'enableAllowlist', scope),
     route('POST', `${base}/disable`, 'disableAllowlist', scope),
     route('POST', `${base}/check`, 'checkIp', scope),
+    route('POST', `${base}/preview`, 'previewAllowlist', scope),
   ];
 }
 

@@ -102,6 +102,37 @@ export const RejectedEntry = z
   })
   .meta({ id: 'RejectedEntry' });
 
+const VERDICT = z
+  .enum(['allowed', 'would_block', 'blocked'])
+  .meta({ description: 'What the authorizer would do now: let it through, let it through as would_block, refuse it.' });
+
+export const ImpactKey = z
+  .strictObject({
+    projectId: z.string(),
+    keyId: z.string(),
+    today: VERDICT.meta({ description: 'Decided now on the stored lists.' }),
+    draft: VERDICT.meta({ description: 'Decided now with the draft in place of this list.' }),
+    lastSeen: z.iso.datetime().meta({ description: 'The latest decision recorded for this key and address.' }),
+    count: z.int().meta({
+      description:
+        'Decisions the authorizer recorded for this key and address (its sightings last seen within the window; a sighting counts from its first decision, which may be older). API Gateway answers repeats from its cache, so this is not a request count.',
+    }),
+    lastPassedAt: z.iso
+      .datetime()
+      .optional()
+      .meta({ description: 'The latest decision recorded as passing (allowed or would_block) within the window.' }),
+  })
+  .meta({ id: 'ImpactKey' });
+
+export const ImpactAddress = z
+  .strictObject({
+    ip: z.string().meta({ description: 'The source address as API Gateway reported it.' }),
+    lastSeen: z.iso.datetime(),
+    count: z.int(),
+    keys: z.array(ImpactKey),
+  })
+  .meta({ id: 'ImpactAddress' });
+
 export const ErrorBody = z
   .strictObject({
     error: z.strictObject({
@@ -110,6 +141,14 @@ export const ErrorBody = z
       param: z.string().nullable(),
       code: z.string(),
       rejected: z.array(RejectedEntry).optional().meta({ description: 'Bulk requests: every rejected entry.' }),
+      wouldBlock: z.array(ImpactAddress).optional().meta({
+        description:
+          '409 would_block_recent_traffic: every source address the change would block whose requests went through in the last 24 hours, with its keys.',
+      }),
+      truncated: z.boolean().optional().meta({
+        description:
+          '409 would_block_recent_traffic: true when the traffic read was capped, so more addresses may be affected than listed.',
+      }),
     }),
   })
   .meta({ id: 'Error' });
@@ -169,6 +208,12 @@ export const Propagation = z
 
 // ---- allowlists --------------------------------------------------------------------------------------------------
 
+const FORCE_DESCRIPTION =
+  'true: skip the lockout guard (a change that leaves the list enforced is otherwise refused with 409 would_block_recent_traffic when it would block source addresses whose requests went through in the last 24 hours, and with 503 traffic_unavailable when that traffic cannot be read). The audit record notes `force: true`.';
+
+/** The lockout guard's override, in a body. */
+const forceField = () => z.boolean().optional().meta({ description: FORCE_DESCRIPTION });
+
 const MODE_DESCRIPTION =
   '`enforce`: the list decides requests. `report_only`: it decides nothing, but requests it would block pass and are recorded as would_block (metric WouldBlockRequests, a log line). `off`: it does nothing.';
 
@@ -196,17 +241,24 @@ export const AllowlistEntry = z
   })
   .meta({ id: 'AllowlistEntry' });
 
-export const ALLOWLIST_WARNING_CODES = ['all_entries_expired', 'entries_expiring_soon'] as const;
+/** The codes of the `warnings` of a list's answers (GET, and writes, which add what the change itself met). */
+export const WARNING_CODES = [
+  'all_entries_expired',
+  'entries_expiring_soon',
+  'lockout_guard_unavailable',
+  'lockout_guard_partial',
+] as const;
 
-export const AllowlistWarning = z
+/** Something the caller should know, as of the answer: `{code, message}`. */
+export const Warning = z
   .strictObject({
-    code: z.enum(ALLOWLIST_WARNING_CODES).meta({
+    code: z.enum(WARNING_CODES).meta({
       description:
-        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours.',
+        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours. On writes only: `lockout_guard_unavailable`: the deployment records no traffic, so the lockout guard could not check whom the change blocks; `lockout_guard_partial`: the traffic read was capped, so the guard checked only part of the last 24 hours.',
     }),
     message: z.string().meta({ description: 'What it means and what to do, for a person.' }),
   })
-  .meta({ id: 'AllowlistWarning' });
+  .meta({ id: 'Warning' });
 
 const allowlistFields = {
   object: z.literal('ip_allowlist'),
@@ -218,7 +270,7 @@ const allowlistFields = {
   mode: z.enum(ALLOWLIST_MODES).meta({ description: MODE_DESCRIPTION }),
   entries: z.array(AllowlistEntry),
   warnings: z
-    .array(AllowlistWarning)
+    .array(Warning)
     .meta({ description: 'What about the list, as of this answer, may not be what its owner expects; often empty.' }),
   version: z.int().min(0),
   updatedAt: z.iso.datetime().nullable(),
@@ -232,7 +284,10 @@ const allowlistFields = {
 export const Allowlist = z.strictObject(allowlistFields).meta({ id: 'Allowlist' });
 
 export const AllowlistWriteResult = z
-  .strictObject({ ...allowlistFields, propagation: Propagation })
+  .strictObject({
+    ...allowlistFields,
+    propagation: Propagation,
+  })
   .meta({ id: 'AllowlistWriteResult' });
 
 export const ReplaceAllowlistRequest = strictRequest({
@@ -244,10 +299,11 @@ export const ReplaceAllowlistRequest = strictRequest({
     .optional()
     .meta({ description: 'true: mode "enforce"; false: mode "off". Omitted (and no mode): keep the current mode.' }),
   mode: modeField(ALLOWLIST_MODES).optional().meta({ description: 'Omitted (and no enabled): keep the current mode.' }),
+  force: forceField(),
 })
   .transform(
-    adminCheck((body: { entries: ValidEntry[]; enabled?: boolean; mode?: AllowlistMode }) => {
-      const { entries, enabled, mode } = body;
+    adminCheck((body: { entries: ValidEntry[]; enabled?: boolean; mode?: AllowlistMode; force?: boolean }) => {
+      const { entries, enabled, mode, force } = body;
       if (mode !== undefined && enabled !== undefined && enabled !== (mode === 'enforce')) {
         throw badRequest(
           'conflicting_parameters',
@@ -257,7 +313,7 @@ export const ReplaceAllowlistRequest = strictRequest({
       }
       const resolved: AllowlistMode | undefined =
         mode ?? (enabled === undefined ? undefined : enabled ? 'enforce' : 'off');
-      return { entries, mode: resolved };
+      return { entries, mode: resolved, force: force === true };
     }),
   )
   .meta({ id: 'ReplaceAllowlistRequest' });
@@ -266,6 +322,7 @@ export const EnableAllowlistRequest = strictRequest({
   mode: modeField(['enforce', 'report_only'], ' To turn a list off, POST .../disable.')
     .optional()
     .meta({ description: 'Omitted: "enforce". "report_only" records what the list would block and blocks nothing.' }),
+  force: forceField(),
 }).meta({ id: 'EnableAllowlistRequest' });
 
 const AddManyEntries = strictRequest({
@@ -273,7 +330,8 @@ const AddManyEntries = strictRequest({
     .array(EntryInput)
     .min(1, { error: '"entries" is empty: add at least one entry.' })
     .transform(entryList('entries')),
-}).transform((body) => ({ entries: body.entries, paramPrefix: 'entries' }));
+  force: forceField(),
+}).transform((body) => ({ entries: body.entries, paramPrefix: 'entries', force: body.force === true }));
 
 const AddOneEntry = strictRequest({
   value: entryText({}).refine((v) => v !== undefined, {
@@ -281,11 +339,18 @@ const AddOneEntry = strictRequest({
   }),
   description: entryText({ maxLength: MAX_DESCRIPTION_LENGTH }).optional(),
   ...expiryFields,
+  force: forceField(),
 }).transform(
-  adminCheck((body: { value: string; description?: string; expiresAt?: string; expiresIn?: number }) => ({
-    entries: validateEntries([body], ''),
-    paramPrefix: '',
-  })),
+  adminCheck(
+    (body: { value: string; description?: string; expiresAt?: string; expiresIn?: number; force?: boolean }) => ({
+      entries: validateEntries(
+        [{ value: body.value, description: body.description, expiresAt: body.expiresAt, expiresIn: body.expiresIn }],
+        '',
+      ),
+      paramPrefix: '',
+      force: body.force === true,
+    }),
+  ),
 );
 
 export const AddEntriesRequest = z
@@ -340,6 +405,66 @@ export const CheckResult = z
     draft: z.boolean(),
   })
   .meta({ id: 'CheckResult' });
+
+// ---- impact preview ----------------------------------------------------------------------------------------------
+
+export const DEFAULT_PREVIEW_DAYS = 7;
+
+export const PreviewRequest = strictRequest({
+  entries: z
+    .array(EntryInput)
+    .meta({ description: "The draft list's entries. Omitted: the stored entries." })
+    .transform(entryList('entries'))
+    .optional(),
+  mode: modeField(ALLOWLIST_MODES).optional().meta({ description: "The draft's mode. Omitted: the stored mode." }),
+  days: z
+    .number()
+    .refine((n) => Number.isSafeInteger(n) && n >= 1, {
+      error: (issue) => `days must be a whole number of days from 1, got ${JSON.stringify(issue.input)}.`,
+    })
+    .optional()
+    .meta({
+      description:
+        'How far back to look at traffic, in days: 1 to the traffic retention (30 days unless the deployment says otherwise).',
+      type: 'integer',
+      minimum: 1,
+      default: DEFAULT_PREVIEW_DAYS,
+    }),
+}).meta({ id: 'PreviewRequest' });
+
+export const PreviewResult = z
+  .strictObject({
+    object: z.literal('ip_allowlist_preview'),
+    scope: z.enum(['organization', 'project', 'key']),
+    organizationId: z.string(),
+    projectId: z.string().nullable(),
+    apiKeyId: z.string().nullable(),
+    draft: z.strictObject({
+      mode: z.enum(ALLOWLIST_MODES),
+      entryCount: z.int(),
+      stored: z
+        .boolean()
+        .meta({ description: 'True when the draft is the stored list (no entries and no mode sent).' }),
+    }),
+    window: z.strictObject({ days: z.int(), since: z.iso.datetime(), until: z.iso.datetime() }),
+    sightingsRead: z.int().meta({ description: 'Sightings of this scope last seen within the window.' }),
+    unreadable: z.int().meta({ description: 'Traffic items of this scope that could not be read (skipped).' }),
+    truncated: z.boolean().meta({
+      description:
+        'True when the read stopped at its cap: more traffic exists than was previewed, so the sets may be incomplete.',
+    }),
+    wouldBlock: z.array(ImpactAddress).meta({
+      description: 'Addresses whose requests pass today (allowed or would_block) and would be blocked under the draft.',
+    }),
+    wouldPass: z.array(ImpactAddress).meta({
+      description: 'Addresses whose requests are blocked today and would pass under the draft.',
+    }),
+    wouldReport: z.array(ImpactAddress).meta({
+      description:
+        'Addresses whose requests pass today and would still pass under the draft, recorded as would_block (a report-only list, the draft or another, would block them): with a report-only draft, what enforcing it would cut off.',
+    }),
+  })
+  .meta({ id: 'PreviewResult' });
 
 // ---- API keys ----------------------------------------------------------------------------------------------------
 
@@ -475,11 +600,24 @@ export const PageQuery = z.object({
   cursor: z.string().optional().meta({ description: 'The `next_cursor` of the previous page.' }),
 });
 
+/** `force=true` in a query: the lockout guard's override for the routes without a body. */
+const forceQueryField = () =>
+  z
+    .enum(['true', 'false'], {
+      error: (issue) => `force must be true or false, got ${JSON.stringify(issue.input)}.`,
+    })
+    .transform((text) => text === 'true')
+    .optional()
+    .meta({ description: FORCE_DESCRIPTION });
+
+export const ForceQuery = z.object({ force: forceQueryField() });
+
 export const EntryValueQuery = z.object({
   value: z.string({ error: missing('the entry to remove, in any form that normalizes to it') }).meta({
     description: 'The entry to remove, in any form that normalizes to it.',
     example: '10.0.0.0/8',
   }),
+  force: forceQueryField(),
 });
 
 // ---- types for clients ---------------------------------------------------------------------------------------------
@@ -487,11 +625,14 @@ export const EntryValueQuery = z.object({
 export type ErrorBodyView = z.output<typeof ErrorBody>;
 export type EntryInputBody = z.input<typeof EntryInput>;
 export type AllowlistEntryView = z.output<typeof AllowlistEntry>;
-export type AllowlistWarningView = z.output<typeof AllowlistWarning>;
 export type AllowlistView = z.output<typeof Allowlist>;
 export type AllowlistWriteView = z.output<typeof AllowlistWriteResult>;
 export type PropagationView = z.output<typeof Propagation>;
 export type CheckView = z.output<typeof CheckResult>;
+export type PreviewView = z.output<typeof PreviewResult>;
+export type PreviewBody = z.input<typeof PreviewRequest>;
+export type ImpactAddressView = z.output<typeof ImpactAddress>;
+export type WarningView = z.output<typeof Warning>;
 export type ApiKeyView = z.output<typeof ApiKey>;
 export type CreatedApiKeyView = z.output<typeof CreatedApiKey>;
 export type RevokedApiKeyView = z.output<typeof RevokedApiKey>;

@@ -163,6 +163,14 @@ export interface HarnessOptions {
   readonly now?: () => number;
   /** @default - 30 days */
   readonly trafficRetentionSeconds?: number;
+  /**
+   * The Traffic table the handler reads: null for a deployment that records no traffic (no reader), or another
+   * table name (one that does not exist makes every traffic read fail).
+   * @default - the harness's Traffic table
+   */
+  readonly trafficTable?: string | null;
+  /** @default - DEFAULT_MAX_SCOPE_ITEMS */
+  readonly trafficReadMaxItems?: number;
 }
 
 export async function makeHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -172,7 +180,10 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const store = new AdminStore(options.handlerClient ?? ddb, names, logger);
   const deps: AdminDependencies = {
     store,
-    traffic: new TrafficReader(options.handlerClient ?? ddb, names.traffic),
+    traffic:
+      options.trafficTable === null
+        ? undefined
+        : new TrafficReader(options.handlerClient ?? ddb, options.trafficTable ?? names.traffic),
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
     config: {
       maxEntries: options.maxEntries ?? 50,
@@ -182,6 +193,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       gatewayTtlSeconds: options.gatewayTtlSeconds,
       protectedStages: options.protectedStages,
       trafficRetentionSeconds: options.trafficRetentionSeconds,
+      trafficReadMaxItems: options.trafficReadMaxItems,
     },
     logger,
     sleep: options.sleep,

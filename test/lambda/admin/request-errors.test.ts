@@ -52,29 +52,30 @@ function event(r: Recorded): APIGatewayProxyEvent {
 /**
  * The refusals report-only mode changed on purpose (issue 12 §2), as the recording's name for the request -> the
  * body now: PUT gained the `mode` field, so the lists of allowed fields name it; enable now takes an optional body
- * `{"mode": ...}`, so an unknown field in it is named rather than the whole body refused. Every other recorded body
+ * `{"mode": ...}`, so an unknown field in it is named rather than the whole body refused. The lockout guard (§3)
+ * added `force` to the bodies of PUT and enable (and add), so those lists name it too. Every other recorded body
  * is unchanged, byte for byte.
  */
 const allowedNow = (message: string, param: string | null, code: string) =>
   JSON.stringify({ error: { message, type: 'invalid_request_error', param, code } });
 const CHANGED_BY_REPORT_ONLY: Readonly<Record<string, string>> = {
   'PUT /v1/organizations/o/ip_allowlist {"zz":1,"entries":5}': allowedNow(
-    'Unrecognized request argument supplied: zz. Allowed: entries, enabled, mode.',
+    'Unrecognized request argument supplied: zz. Allowed: entries, enabled, mode, force.',
     'zz',
     'unknown_parameter',
   ),
   'PUT /v1/organizations/o/ip_allowlist {"entries":["bad"],"zz":1}': allowedNow(
-    'Unrecognized request argument supplied: zz. Allowed: entries, enabled, mode.',
+    'Unrecognized request argument supplied: zz. Allowed: entries, enabled, mode, force.',
     'zz',
     'unknown_parameter',
   ),
   'PUT /v1/organizations/o/ip_allowlist null': allowedNow(
-    'This request needs a JSON object body with entries, enabled, mode.',
+    'This request needs a JSON object body with entries, enabled, mode, force.',
     null,
     'missing_body',
   ),
   'POST /v1/organizations/o/ip_allowlist/enable {"a":1}': allowedNow(
-    'Unrecognized request argument supplied: a. Allowed: mode.',
+    'Unrecognized request argument supplied: a. Allowed: mode, force.',
     'a',
     'unknown_parameter',
   ),
