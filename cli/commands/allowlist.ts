@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Command, Option } from 'commander';
-import type { AdminClient, AllowlistView, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
+import type { AdminClient, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
 import {
   CommandContext,
   EXIT,
@@ -208,13 +208,13 @@ function addressFamilyNote(ip: string): string {
         'is checked by its IPv6 address, not this one: allowlist (and check) that address too';
 }
 
-function scopeLabel(v: AllowlistView): string {
+function scopeLabel(v: AllowlistWriteView): string {
   if (v.scope === 'organization') return `organization ${v.organizationId}`;
   if (v.scope === 'project') return `project ${v.organizationId}/${v.projectId}`;
   return `API key ${v.apiKeyId} (${v.organizationId}/${v.projectId})`;
 }
 
-function scopeFlags(v: AllowlistView): string {
+function scopeFlags(v: AllowlistWriteView): string {
   return [
     `--org ${v.organizationId}`,
     v.projectId ? `--project ${v.projectId}` : '',
@@ -228,7 +228,7 @@ function scopeFlags(v: AllowlistView): string {
  * The delay `show` reports, in the terms a write's answer uses: a write flushes the authorizer cache (0 s once
  * that worked) and otherwise reports the deployment's worst case, which is what the list's view carries.
  */
-function showDelayLine(v: AllowlistView): string {
+function showDelayLine(v: AllowlistWriteView): string {
   if (v.propagationDelaySeconds === undefined) return '';
   return (
     `A change applies within 0 s when the admin API flushes the authorizer cache (it does after each write), ` +
@@ -244,20 +244,39 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
   const state = v.enabled ? 'ENABLED' : v.mode === 'report_only' ? 'REPORT-ONLY' : 'disabled';
   const limits = v.maxEntries === undefined ? '' : `, ${v.entries.length}/${v.maxEntries} entries`;
   let out = `Allowlist of ${scopeLabel(v)}: ${state} (version ${v.version}${limits})\n`;
+  const read = 'warnings' in v ? v : undefined;
   if (v.entries.length === 0) out += '(no entries)\n';
-  else {
+  else if (read) {
+    // A read says when each entry last let a request through: "never" is what finds the stale ones.
+    out += `${table(
+      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY', 'LAST MATCHED'],
+      read.entries.map((e) => [
+        e.value,
+        e.description || '-',
+        shortTime(e.createdAt),
+        e.createdBy || '-',
+        e.lastMatchedAt === null ? (trafficUnknown(read) ? 'unknown' : 'never') : shortTime(e.lastMatchedAt),
+      ]),
+    )}\n`;
+  } else {
     out += `${table(
       ['VALUE', 'DESCRIPTION', 'ADDED', 'BY'],
       v.entries.map((e) => [e.value, e.description || '-', shortTime(e.createdAt), e.createdBy || '-']),
     )}\n`;
   }
+  for (const w of read?.warnings ?? []) out += `warning (${w.code}): ${w.message}\n`;
   if (v.mode === 'report_only')
     out +=
       'Not enforced: requests it would block pass and are recorded as would_block. ' +
       `Enforce it: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
   else if (!v.enabled && v.entries.length > 0)
     out += `Not enforced until enabled: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
-  out += answer === 'write' && v.propagation ? propagationLine(v.propagation) : showDelayLine(v);
+  out += answer === 'write' && 'propagation' in v ? propagationLine(v.propagation) : showDelayLine(v);
   ctx.io.stdout(out);
   return EXIT.ok;
+}
+
+/** Whether a read's null `lastMatchedAt` may hide a match (no traffic, or not all of it, could be read). */
+function trafficUnknown(v: { readonly warnings: readonly { readonly code: string }[] }): boolean {
+  return v.warnings.some((w) => w.code.startsWith('traffic_'));
 }

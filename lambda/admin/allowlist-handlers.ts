@@ -25,7 +25,8 @@ import {
   missingParameter,
   versionMismatch,
 } from './errors';
-import { AllowlistLocation, allowlistSnapshot, allowlistView } from './views';
+import { lastMatched } from './last-matched';
+import { AllowlistLocation, allowlistSnapshot, allowlistView, listedAllowlistView } from './views';
 import { clock, propagate, withConflictRetry, worstCaseDelaySeconds } from './writes';
 
 /**
@@ -107,9 +108,14 @@ function view(deps: AdminDependencies, target: AllowlistTarget, settings: Allowl
 
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const target = targetOf(req);
-  const { settings, corrupt } = await loadList(deps, target);
+  // Side by side: the traffic read never fails (it answers warnings instead), and waits for nothing of the list.
+  const [{ settings, corrupt }, matched] = await Promise.all([loadList(deps, target), lastMatched(deps, target)]);
   if (corrupt) throw corruptError(target, corrupt);
-  return { statusCode: 200, body: view(deps, target, settings), headers: { ETag: etag(settings.version) } };
+  return {
+    statusCode: 200,
+    body: listedAllowlistView(view(deps, target, settings), matched.times, matched.warnings),
+    headers: { ETag: etag(settings.version) },
+  };
 }
 
 /**

@@ -295,6 +295,18 @@ export const writeOutcomeUnknown = (
         : '; the authorizer caches were not flushed.'),
   });
 
+/** The traffic log of a deployment without a Traffic table: not an empty log, which would say nobody called. */
+export const trafficNotRecorded = () =>
+  new ConflictError({
+    code: 'traffic_not_recorded',
+    message:
+      'This deployment records no traffic: its AllowlistTables have no Traffic table (tables imported without ' +
+      'one), so there is no log to read. Create the tables with a Traffic table to record what the authorizer sees.',
+  });
+
+export const sinceInFuture = (since: string, now: string) =>
+  invalidValue('since', `since is in the future (${since}, now ${now}): send a time at or before now, or omit it.`);
+
 export const internalError = () =>
   new AdminError({
     statusCode: 500,

@@ -2,7 +2,13 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent } from '../adapters/admin-store';
 import type { StoredApiKey } from '../adapters/items';
 import { AllowlistScope, allowlistMode, AllowlistSettings, ApiKeyRecord } from '../core/model';
-import type { AllowlistView, ApiKeyView } from './contract/schemas';
+import type {
+  AllowlistView,
+  AllowlistWarningView,
+  AllowlistWriteView,
+  ApiKeyView,
+  ListedAllowlistEntryView,
+} from './contract/schemas';
 import { badRequest } from './errors';
 
 /**
@@ -22,7 +28,7 @@ export function allowlistView(
   location: AllowlistLocation,
   settings: AllowlistSettings,
   limits: { readonly maxEntries: number; readonly propagationDelaySeconds: number },
-): AllowlistView {
+): Omit<AllowlistWriteView, 'propagation'> {
   return {
     object: 'ip_allowlist',
     scope: location.scope,
@@ -33,6 +39,22 @@ export function allowlistView(
     maxEntries: limits.maxEntries,
     propagationDelaySeconds: limits.propagationDelaySeconds,
   };
+}
+
+/**
+ * The list as a GET shows it: each entry with when it last matched (`lastMatched`: entry value -> ISO time), and
+ * what the reader should know about those times.
+ */
+export function listedAllowlistView(
+  base: Omit<AllowlistWriteView, 'propagation'>,
+  lastMatched: ReadonlyMap<string, string>,
+  warnings: readonly AllowlistWarningView[],
+): AllowlistView {
+  const entries: ListedAllowlistEntryView[] = base.entries.map((e) => ({
+    ...e,
+    lastMatchedAt: lastMatched.get(e.value) ?? null,
+  }));
+  return { ...base, entries, warnings: [...warnings] };
 }
 
 /** The settings as recorded in the audit log's before/after. */

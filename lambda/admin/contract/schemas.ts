@@ -3,6 +3,7 @@ import { ALLOWLIST_MODES, AllowlistMode } from '../../core/model';
 import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } from '../allowlist-ops';
 import { normalizeIpAddress } from '../../core/allowlist';
 import { ID_PATTERN, MAX_KEY_NAME_LENGTH } from '../../../lib/contract';
+import { TRAFFIC_OUTCOMES } from '../../core/traffic';
 import { AdminError, badRequest } from '../errors';
 
 /**
@@ -183,7 +184,35 @@ const allowlistFields = {
   }),
 };
 
-export const Allowlist = z.strictObject(allowlistFields).meta({ id: 'Allowlist' });
+/** What a GET of a list says that a write's answer does not: when each entry last let a request through. */
+export const ListedAllowlistEntry = AllowlistEntry.extend({
+  lastMatchedAt: z.iso.datetime().nullable().meta({
+    description:
+      "When the authorizer last saw a request from an address this entry contains, while the list was enforced or report-only (the latest `lastSeen` of the traffic whose matched entry for this list's scope is this entry). Null when none was seen within the deployment's traffic retention, or when traffic could not be read (then `warnings` says so). Decisions served from API Gateway's cache are not seen: the time is accurate to the propagation delay.",
+  }),
+}).meta({ id: 'ListedAllowlistEntry' });
+
+export const TRAFFIC_WARNING_CODES = ['traffic_not_recorded', 'traffic_unavailable', 'traffic_incomplete'] as const;
+
+export const AllowlistWarning = z
+  .strictObject({
+    code: z.enum(TRAFFIC_WARNING_CODES).meta({
+      description:
+        '`traffic_not_recorded`: the deployment records no traffic, so every `lastMatchedAt` is null. `traffic_unavailable`: the traffic could not be read for this answer, so every `lastMatchedAt` is null; retry. `traffic_incomplete`: only part of the traffic could be read (too many sightings, or unreadable items), so a null or older `lastMatchedAt` may be wrong.',
+    }),
+    message: z.string().meta({ description: 'What it means and what to do, for a person.' }),
+  })
+  .meta({ id: 'AllowlistWarning' });
+
+export const Allowlist = z
+  .strictObject({
+    ...allowlistFields,
+    entries: z.array(ListedAllowlistEntry),
+    warnings: z
+      .array(AllowlistWarning)
+      .meta({ description: 'What about this answer, or the list, may not be what its reader expects; often empty.' }),
+  })
+  .meta({ id: 'Allowlist' });
 
 export const AllowlistWriteResult = z
   .strictObject({ ...allowlistFields, propagation: Propagation })
@@ -384,6 +413,60 @@ export const AuditEventList = z
   .strictObject({ object: z.literal('list'), data: z.array(AuditEvent), next_cursor: z.string().nullable() })
   .meta({ id: 'AuditEventList' });
 
+// ---- traffic ------------------------------------------------------------------------------------------------------
+
+export const TrafficSighting = z
+  .strictObject({
+    object: z.literal('traffic_sighting'),
+    organizationId: z.string(),
+    projectId: z.string(),
+    keyId: z.string(),
+    sourceIp: z.string().meta({ description: 'As API Gateway reported it (`requestContext.identity.sourceIp`).' }),
+    outcome: z.enum(TRAFFIC_OUTCOMES).meta({
+      description:
+        '`allowed`: let through. `blocked`: refused by an enforced list. `would_block`: let through, but a report-only list would have refused it.',
+    }),
+    scope: z.enum(['organization', 'project', 'key', 'none']).meta({
+      description:
+        'The list that decided: for allowed the project/organization list that applied (`none` when neither is enforced), for blocked the list that blocked, for would_block the report-only list that would block.',
+    }),
+    matched: z
+      .strictObject({
+        organization: z.string().nullable(),
+        project: z.string().nullable(),
+        key: z.string().nullable(),
+      })
+      .meta({
+        description:
+          'The entry of each enforced or report-only list that contained the address (as of the latest decision); null for a list that is off or did not contain it.',
+      }),
+    firstSeen: z.iso.datetime(),
+    lastSeen: z.iso.datetime(),
+    count: z.int().min(0).meta({
+      description:
+        'Decisions the authorizer made for this (key, address, outcome): API Gateway answers repeats from its cache for up to the propagation delay without asking, so this is not a request count.',
+    }),
+  })
+  .meta({ id: 'TrafficSighting' });
+
+export const TrafficList = z
+  .strictObject({
+    object: z.literal('list'),
+    data: z.array(TrafficSighting).meta({ description: 'Newest `lastSeen` first.' }),
+    next_cursor: z.string().nullable().meta({
+      description: 'Set when more sightings may follow (a page can be short and still have one); null at the end.',
+    }),
+    since: z.iso.datetime().meta({
+      description:
+        "The oldest `lastSeen` this answer covers: `since` as sent, or the start of the deployment's traffic retention when `since` was omitted or is older (older sightings are deleted).",
+    }),
+    unreadable: z.int().min(0).meta({
+      description:
+        'Items of this page that are not readable sightings and were skipped (0 unless the table was written by something else).',
+    }),
+  })
+  .meta({ id: 'TrafficList' });
+
 // ---- the caller -------------------------------------------------------------------------------------------------
 
 export const Whoami = z
@@ -435,6 +518,39 @@ export const EntryValueQuery = z.object({
   }),
 });
 
+/** A date-time with a time zone (`Z` or `±hh:mm`), seconds and fractions optional: Date.parse alone takes too much. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The traffic log's filters and page. `since` is checked for its form here and against the clock by the handler
+ * (in the future: 400; older than the retention: moved to its start, as the answer's `since` says).
+ */
+export const TrafficQuery = PageQuery.extend({
+  project: Id.optional().meta({ description: "Only this project's traffic." }),
+  key: Id.optional().meta({ description: "Only this API key's traffic (`key_...`); with or without `project`." }),
+  outcome: z
+    .enum(TRAFFIC_OUTCOMES, {
+      error: (issue) =>
+        `outcome must be one of ${TRAFFIC_OUTCOMES.map((o) => `"${o}"`).join(', ')}, got ${JSON.stringify(issue.input)}.`,
+    })
+    .optional()
+    .meta({ description: 'Only this outcome.' }),
+  since: z
+    .string()
+    .refine((text) => ISO_DATE_TIME.test(text) && !Number.isNaN(Date.parse(text)), {
+      error: (issue) =>
+        `since must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z, got ${JSON.stringify(issue.input)}.`,
+    })
+    .transform((text) => Date.parse(text))
+    .optional()
+    .meta({
+      type: 'string',
+      format: 'date-time',
+      description:
+        "Only sightings last seen at or after this time; not in the future. Omitted, or older than the deployment's traffic retention: the start of the retention.",
+    }),
+});
+
 // ---- types for clients ---------------------------------------------------------------------------------------------
 
 export type ErrorBodyView = z.output<typeof ErrorBody>;
@@ -451,6 +567,10 @@ export type ApiKeyListView = z.output<typeof ApiKeyList>;
 export type AuditEventView = z.output<typeof AuditEvent>;
 export type AuditEventListView = z.output<typeof AuditEventList>;
 export type WhoamiView = z.output<typeof Whoami>;
+export type ListedAllowlistEntryView = z.output<typeof ListedAllowlistEntry>;
+export type AllowlistWarningView = z.output<typeof AllowlistWarning>;
+export type TrafficSightingView = z.output<typeof TrafficSighting>;
+export type TrafficListView = z.output<typeof TrafficList>;
 export type ReplaceAllowlistBody = z.input<typeof ReplaceAllowlistRequest>;
 export type AddEntriesBody = z.input<typeof AddEntriesRequest>;
 export type CheckBody = z.input<typeof CheckRequest>;

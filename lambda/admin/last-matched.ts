@@ -1,0 +1,91 @@
+import type { AllowlistTarget } from '../adapters/admin-store';
+import { StoreUnavailableError } from '../adapters/admin-store';
+import type { MatchedEntries } from '../core/traffic';
+import type { AllowlistWarningView } from './contract/schemas';
+import { AdminDependencies } from './context';
+import { trafficRetentionMs } from './traffic-handlers';
+import { clock } from './writes';
+
+/**
+ * `lastMatchedAt` of a list's entries: the latest `lastSeen` of the sightings, within the traffic retention, whose
+ * matched entry for the list's scope is the entry. The list is what a GET is for, so the traffic never stands in
+ * its way: when it cannot be read (no Traffic table, a failed read) every time is null and a warning says why, and
+ * when only part of it could be read a warning says the times may be too old or missing.
+ */
+
+export interface LastMatched {
+  /** Entry value -> ISO time. */
+  readonly times: ReadonlyMap<string, string>;
+  readonly warnings: readonly AllowlistWarningView[];
+}
+
+const MATCHED_BY_SCOPE: Readonly<Record<AllowlistTarget['scope'], keyof MatchedEntries>> = {
+  organization: 'organization',
+  project: 'project',
+  key: 'key',
+};
+
+export async function lastMatched(deps: AdminDependencies, target: AllowlistTarget): Promise<LastMatched> {
+  if (!deps.traffic) {
+    return {
+      times: new Map(),
+      warnings: [
+        {
+          code: 'traffic_not_recorded',
+          message:
+            'This deployment records no traffic (its tables have no Traffic table), so lastMatchedAt is null for every entry: it does not mean the entries are unused.',
+        },
+      ],
+    };
+  }
+  const now = clock(deps);
+  let read;
+  try {
+    read = await deps.traffic.readScope(
+      {
+        organizationId: target.organizationId,
+        projectId: target.scope === 'organization' ? undefined : target.projectId,
+        keyId: target.scope === 'key' ? target.keyId : undefined,
+        since: now - trafficRetentionMs(deps),
+      },
+      now,
+    );
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    deps.logger.warn('traffic unreadable for lastMatchedAt', {
+      organizationId: target.organizationId,
+      error: err.message,
+    });
+    return {
+      times: new Map(),
+      warnings: [
+        {
+          code: 'traffic_unavailable',
+          message:
+            'The traffic could not be read for this answer, so lastMatchedAt is null for every entry: it does not mean the entries are unused. Retry to see them.',
+        },
+      ],
+    };
+  }
+  const field = MATCHED_BY_SCOPE[target.scope];
+  const times = new Map<string, string>();
+  for (const s of read.sightings) {
+    const entry = s.matched[field];
+    if (entry === undefined) continue;
+    const seen = times.get(entry);
+    if (seen === undefined || Date.parse(s.lastSeen) > Date.parse(seen)) times.set(entry, s.lastSeen);
+  }
+  const gaps: string[] = [];
+  if (read.truncated) gaps.push(`only the first ${read.sightings.length} sightings of this scope were read`);
+  if (read.unreadable > 0) gaps.push(`${read.unreadable} traffic item(s) could not be read`);
+  const warnings: AllowlistWarningView[] =
+    gaps.length === 0
+      ? []
+      : [
+          {
+            code: 'traffic_incomplete',
+            message: `lastMatchedAt may be missing or too old for some entries: ${gaps.join(' and ')}.`,
+          },
+        ];
+  return { times, warnings };
+}
