@@ -157,9 +157,10 @@ export class TrafficReader {
     let read = 0;
     let start = query.start;
     do {
-      // Unfiltered, exactly what the page still needs; filtered, at least a batch, so a rare match costs a few
-      // round trips, not one per item. A page that fills up mid-batch resumes after its last sighting.
-      const needed = query.limit - sightings.length;
+      // One item more than the page still needs, so a full page knows whether more follow (DynamoDB returns a
+      // LastEvaluatedKey whenever it stops at Limit); filtered, at least a batch, so a rare match costs a few round
+      // trips rather than one per item. A page that fills up mid-batch resumes after its last sighting.
+      const needed = query.limit - sightings.length + 1;
       const out = await this.query({
         ...input,
         ExclusiveStartKey: start,

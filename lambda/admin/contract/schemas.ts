@@ -521,13 +521,22 @@ export const EntryValueQuery = z.object({
 /** A date-time with a time zone (`Z` or `±hh:mm`), seconds and fractions optional: Date.parse alone takes too much. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** An id given as a filter: its message names the parameter. */
+const idFilter = (name: string) =>
+  z.string().regex(ID_PATTERN, {
+    error: (issue) =>
+      `${name} must be an id: 1 to 64 characters of A-Z, a-z, 0-9, _ and -, got ${JSON.stringify(issue.input)}.`,
+  });
+
 /**
  * The traffic log's filters and page. `since` is checked for its form here and against the clock by the handler
  * (in the future: 400; older than the retention: moved to its start, as the answer's `since` says).
  */
 export const TrafficQuery = PageQuery.extend({
-  project: Id.optional().meta({ description: "Only this project's traffic." }),
-  key: Id.optional().meta({ description: "Only this API key's traffic (`key_...`); with or without `project`." }),
+  project: idFilter('project').optional().meta({ description: "Only this project's traffic." }),
+  key: idFilter('key')
+    .optional()
+    .meta({ description: "Only this API key's traffic (`key_...`); with or without `project`." }),
   outcome: z
     .enum(TRAFFIC_OUTCOMES, {
       error: (issue) =>

@@ -163,6 +163,13 @@ export interface HarnessOptions {
   readonly now?: () => number;
   /** @default - 30 days */
   readonly trafficRetentionSeconds?: number;
+  /**
+   * `none`: a deployment that records no traffic (no Traffic table); a function: the reader the handler gets, on
+   * the handler's client and the harness's Traffic table.
+   *
+   * @default - a TrafficReader on the handler's client
+   */
+  readonly traffic?: 'none' | ((client: DynamoDBClient, tableName: string) => TrafficReader);
 }
 
 export async function makeHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -172,7 +179,10 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const store = new AdminStore(options.handlerClient ?? ddb, names, logger);
   const deps: AdminDependencies = {
     store,
-    traffic: new TrafficReader(options.handlerClient ?? ddb, names.traffic),
+    traffic:
+      options.traffic === 'none'
+        ? undefined
+        : (options.traffic ?? ((c, t) => new TrafficReader(c, t)))(options.handlerClient ?? ddb, names.traffic),
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
     config: {
       maxEntries: options.maxEntries ?? 50,
