@@ -109,7 +109,10 @@ function view(deps: AdminDependencies, target: AllowlistTarget, settings: Allowl
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const target = targetOf(req);
   // Side by side: the traffic read never fails (it answers warnings instead), and waits for nothing of the list.
-  const [{ settings, corrupt }, matched] = await Promise.all([loadList(deps, target), lastMatched(deps, target)]);
+  const [{ settings, corrupt }, matched] = await Promise.all([
+    loadList(deps, target),
+    lastMatched(deps, target, req.deadlineMs),
+  ]);
   if (corrupt) throw corruptError(target, corrupt);
   return {
     statusCode: 200,

@@ -25,7 +25,15 @@ const MATCHED_BY_SCOPE: Readonly<Record<AllowlistTarget['scope'], keyof MatchedE
   key: 'key',
 };
 
-export async function lastMatched(deps: AdminDependencies, target: AllowlistTarget): Promise<LastMatched> {
+/**
+ * `deadlineMs` (on the deps clock): when the answer must be on its way; a traffic read still running then is
+ * given up (it goes on in the background, its result unused) and the list is answered with a warning.
+ */
+export async function lastMatched(
+  deps: AdminDependencies,
+  target: AllowlistTarget,
+  deadlineMs?: number,
+): Promise<LastMatched> {
   if (!deps.traffic) {
     return {
       times: new Map(),
@@ -39,33 +47,41 @@ export async function lastMatched(deps: AdminDependencies, target: AllowlistTarg
     };
   }
   const now = clock(deps);
-  let read;
+  const reading = deps.traffic.readScope(
+    {
+      organizationId: target.organizationId,
+      projectId: target.scope === 'organization' ? undefined : target.projectId,
+      keyId: target.scope === 'key' ? target.keyId : undefined,
+      since: now - trafficRetentionMs(deps),
+    },
+    now,
+  );
+  let read: Awaited<typeof reading> | 'late';
+  let timer: NodeJS.Timeout | undefined;
   try {
-    read = await deps.traffic.readScope(
-      {
-        organizationId: target.organizationId,
-        projectId: target.scope === 'organization' ? undefined : target.projectId,
-        keyId: target.scope === 'key' ? target.keyId : undefined,
-        since: now - trafficRetentionMs(deps),
-      },
-      now,
-    );
+    read = await (deadlineMs === undefined
+      ? reading
+      : Promise.race([
+          reading,
+          new Promise<'late'>((resolve) => {
+            timer = setTimeout(() => resolve('late'), Math.max(0, deadlineMs - now));
+          }),
+        ]));
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
     deps.logger.warn('traffic unreadable for lastMatchedAt', {
       organizationId: target.organizationId,
       error: err.message,
     });
-    return {
-      times: new Map(),
-      warnings: [
-        {
-          code: 'traffic_unavailable',
-          message:
-            'The traffic could not be read for this answer, so lastMatchedAt is null for every entry: it does not mean the entries are unused. Retry to see them.',
-        },
-      ],
-    };
+    return unavailable('could not be read');
+  } finally {
+    clearTimeout(timer);
+  }
+  if (read === 'late') {
+    // Its rejection, if it comes, has no one left to hear it.
+    reading.catch(() => undefined);
+    deps.logger.warn('traffic read too slow for lastMatchedAt', { organizationId: target.organizationId });
+    return unavailable('could not be read in time');
   }
   const field = MATCHED_BY_SCOPE[target.scope];
   const times = new Map<string, string>();
@@ -88,4 +104,16 @@ export async function lastMatched(deps: AdminDependencies, target: AllowlistTarg
           },
         ];
   return { times, warnings };
+}
+
+function unavailable(why: string): LastMatched {
+  return {
+    times: new Map(),
+    warnings: [
+      {
+        code: 'traffic_unavailable',
+        message: `The traffic ${why} for this answer, so lastMatchedAt is null for every entry: it does not mean the entries are unused. Retry to see them.`,
+      },
+    ],
+  };
 }

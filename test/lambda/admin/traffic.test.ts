@@ -254,13 +254,14 @@ describe('pagination through filters', () => {
   });
   afterAll(() => h.destroy());
 
-  test.each([
+  const pageCases: [Record<string, string>, number][] = [
     [{ limit: '7' }, 300],
     [{ limit: '100' }, 300],
     [{ limit: '3', outcome: 'blocked' }, 43],
     [{ limit: '2', project: 'rare' }, 6],
     [{ limit: '100', project: 'rare', outcome: 'blocked' }, 1],
-  ])(
+  ];
+  test.each(pageCases)(
     'every page of %j, followed to the end, lists each sighting exactly once, newest first',
     async (query, expected) => {
       const pages = await allPages(h, 'acme', query);
