@@ -41,6 +41,13 @@ export interface IAllowlistTables extends IConstruct {
   /** Every change made through the admin API. */
   readonly auditLogTable: dynamodb.ITable;
   /**
+   * What the authorizer saw (sightings, with the `byLastSeen` index), read by the admin API's traffic log and
+   * `lastMatchedAt`.
+   *
+   * @default - none: the deployment records no traffic
+   */
+  readonly trafficTable?: dynamodb.ITable;
+  /**
    * The customer-managed key the tables are encrypted with, if any.
    *
    * @default - the AWS managed key
