@@ -41,7 +41,7 @@ export async function listTraffic(deps: AdminDependencies, req: AdminRequest<'li
       'cursor',
     );
   }
-  // Checked before the store is touched, so a bad request gets its 400 even here.
+  // After the input checks: a bad request gets its 400 on a deployment without traffic too.
   if (!deps.traffic) throw trafficNotRecorded();
   const page = await deps.traffic.readLog(
     { organizationId, projectId: project, keyId: key, outcome, since, limit, start },
