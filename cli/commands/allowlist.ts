@@ -244,7 +244,8 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
   const state = v.enabled ? 'ENABLED' : v.mode === 'report_only' ? 'REPORT-ONLY' : 'disabled';
   const limits = v.maxEntries === undefined ? '' : `, ${v.entries.length}/${v.maxEntries} entries`;
   let out = `Allowlist of ${scopeLabel(v)}: ${state} (version ${v.version}${limits})\n`;
-  const read = 'warnings' in v ? v : undefined;
+  // A read, not a write's answer: only a read carries when each entry last matched.
+  const read = 'propagation' in v ? undefined : v;
   if (v.entries.length === 0) out += '(no entries)\n';
   else if (read) {
     // A read says when each entry last let a request through: "never" is what finds the stale ones.

@@ -182,3 +182,11 @@ test('allowlist show without recorded traffic says the times are unknown, and wh
     none.destroy();
   }
 });
+
+test("a write's answer has no LAST MATCHED column: only a read tells", async () => {
+  const { code, out } = await cli('allowlist', 'add', '--org', 'clitraffic', '192.0.2.1');
+
+  expect(code).toBe(EXIT.ok);
+  expect(out).toMatch(/^VALUE\s+DESCRIPTION\s+ADDED\s+BY$/m);
+  expect(out).not.toContain('LAST MATCHED');
+});
