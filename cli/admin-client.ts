@@ -65,14 +65,26 @@ export type { AllowlistView, CheckView, ImpactAddressView, PreviewView };
 export type Propagation = PropagationView;
 /** An entry with a description (an entry may also be sent as a bare string). */
 export type EntryInput = Exclude<EntryInputBody, string>;
-/** An allowlist as a read or a write answers it: a write adds `propagation`. */
-export type AllowlistWriteView = AllowlistView &
-  Partial<Pick<OperationResult<'replaceAllowlist'>, 'propagation' | 'warnings'>>;
+/**
+ * An allowlist as a read or a write answers it: a read adds each entry's `lastMatchedAt` and `warnings`, a write
+ * `propagation`.
+ */
+export type AllowlistWriteView = AllowlistView | OperationResult<'replaceAllowlist'>;
+export type TrafficView = OperationResult<'listTraffic'>;
+/** The traffic log's filters (`since`: ISO-8601, as sent). */
+export interface TrafficFilters {
+  readonly project?: string;
+  readonly key?: string;
+  readonly outcome?: string;
+  readonly since?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
 export type ApiKeyView = OperationResult<'getApiKey'>;
 export type AuditView = AuditEventView;
 export type WhoamiView = OperationResult<'whoami'>;
 /** A page of a listing (API keys, audit events): the shape the contract's `*List` schemas share. */
-export type ListView<T> = Readonly<Omit<OperationResult<'listApiKeys' | 'listAuditLog'>, 'data'>> & {
+export type ListView<T> = Readonly<Omit<OperationResult<'listApiKeys' | 'listAuditLog' | 'listTraffic'>, 'data'>> & {
   readonly data: readonly T[];
 };
 
@@ -362,6 +374,13 @@ export class AdminClient {
   audit(org: string, limit?: number, cursor?: string) {
     return this.request<OperationResult<'listAuditLog'>>('GET', resourceUrlPath({ org }, 'audit_log'), {
       query: { limit: limit === undefined ? undefined : String(limit), cursor },
+    });
+  }
+
+  traffic(org: string, filters: TrafficFilters = {}) {
+    const { limit, ...rest } = filters;
+    return this.request<TrafficView>('GET', resourceUrlPath({ org }, 'traffic'), {
+      query: { ...rest, limit: limit === undefined ? undefined : String(limit) },
     });
   }
 }

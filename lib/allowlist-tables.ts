@@ -41,6 +41,13 @@ export interface IAllowlistTables extends IConstruct {
   /** Every change made through the admin API. */
   readonly auditLogTable: dynamodb.ITable;
   /**
+   * What the authorizer saw (sightings, with the `byLastSeen` index), read by the admin API's traffic log and
+   * `lastMatchedAt`.
+   *
+   * @default - none: the deployment records no traffic
+   */
+  readonly trafficTable?: dynamodb.ITable;
+  /**
    * The customer-managed key the tables are encrypted with, if any.
    *
    * @default - the AWS managed key
@@ -104,6 +111,7 @@ export abstract class AllowlistTablesBase extends Construct implements IAllowlis
   public abstract readonly allowlistsTable: dynamodb.ITable;
   public abstract readonly apiKeysTable: dynamodb.ITable;
   public abstract readonly auditLogTable: dynamodb.ITable;
+  public abstract readonly trafficTable?: dynamodb.ITable;
   public abstract readonly encryptionKey?: kms.IKey;
 
   /**
@@ -145,6 +153,7 @@ class ImportedAllowlistTables extends AllowlistTablesBase {
   public readonly allowlistsTable: dynamodb.ITable;
   public readonly apiKeysTable: dynamodb.ITable;
   public readonly auditLogTable: dynamodb.ITable;
+  public readonly trafficTable?: dynamodb.ITable;
   public readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, attrs: AllowlistTablesAttributes) {
@@ -192,6 +201,12 @@ export class AllowlistTables extends AllowlistTablesBase {
   public readonly apiKeysTable: dynamodb.Table;
   /** Every change made through the admin API: who, when, before and after. */
   public readonly auditLogTable: dynamodb.Table;
+  /**
+   * What the authorizer saw, for the admin API's traffic log and `lastMatchedAt`.
+   *
+   * @default - none (this deployment records no traffic)
+   */
+  public readonly trafficTable?: dynamodb.ITable;
   /** The customer-managed key, when one was given. */
   public readonly encryptionKey?: kms.IKey;
 

@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { API_KEYS_BY_PROJECT_INDEX } from './contract';
+import { API_KEYS_BY_PROJECT_INDEX, TRAFFIC_BY_LAST_SEEN_INDEX } from './contract';
 import { IAllowlistTables } from './allowlist-tables';
 
 /**
@@ -17,6 +17,10 @@ export interface TableActions {
   /** The ApiKeys table's `byProject` index. */
   readonly apiKeysByProject: readonly string[];
   readonly auditLog: readonly string[];
+  /** The Traffic table, when the tables have one (else nothing is granted on it). */
+  readonly traffic: readonly string[];
+  /** The Traffic table's `byLastSeen` index. */
+  readonly trafficByLastSeen: readonly string[];
 }
 
 /**
@@ -28,6 +32,8 @@ export const AUTHORIZER_TABLE_ACTIONS: TableActions = {
   apiKeys: ['dynamodb:BatchGetItem'],
   apiKeysByProject: [],
   auditLog: [],
+  traffic: [],
+  trafficByLastSeen: [],
 };
 
 /**
@@ -36,12 +42,16 @@ export const AUTHORIZER_TABLE_ACTIONS: TableActions = {
  * lost). On the audit log IAM grants no UpdateItem or DeleteItem, but PutItem alone could replace a record: it
  * stays append-only only because every Put the code sends there is conditioned on attribute_not_exists(eventId)
  * (pinned by test/lambda/table-access.test.ts). Nothing is ever deleted, so no DeleteItem or BatchWriteItem anywhere.
+ * On the Traffic table it only reads (lambda/adapters/traffic-store.ts): a Query of one scope's sightings for
+ * `lastMatchedAt`, and a Query of the `byLastSeen` index for the traffic log.
  */
 export const ADMIN_TABLE_ACTIONS: TableActions = {
   allowlists: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   apiKeysByProject: ['dynamodb:Query'],
   auditLog: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  traffic: ['dynamodb:Query'],
+  trafficByLastSeen: ['dynamodb:Query'],
 };
 
 /** Grants the authorizer's Lambda AUTHORIZER_TABLE_ACTIONS (and decryption with a customer-managed key). */
@@ -64,6 +74,13 @@ function grantTableActions(tables: IAllowlistTables, grantee: iam.IGrantable, ac
     [actions.apiKeysByProject, `${tables.apiKeysTable.tableArn}/index/${API_KEYS_BY_PROJECT_INDEX}`],
     [actions.auditLog, tables.auditLogTable.tableArn],
   ];
+  const traffic = tables.trafficTable;
+  if (traffic) {
+    resources.push(
+      [actions.traffic, traffic.tableArn],
+      [actions.trafficByLastSeen, `${traffic.tableArn}/index/${TRAFFIC_BY_LAST_SEEN_INDEX}`],
+    );
+  }
   return resources
     .filter(([granted]) => granted.length > 0)
     .map(([granted, arn]) => iam.Grant.addToPrincipal({ grantee, actions: [...granted], resourceArns: [arn] }))

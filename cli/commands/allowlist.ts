@@ -4,7 +4,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_EXPIRY_SECONDS } from '../../lambda/core/expiry';
 import type {
   AdminClient,
-  AllowlistView,
   AllowlistWriteView,
   CheckView,
   EntryInput,
@@ -362,13 +361,13 @@ function addressFamilyNote(ip: string): string {
         'is checked by its IPv6 address, not this one: allowlist (and check) that address too';
 }
 
-function scopeLabel(v: AllowlistView): string {
+function scopeLabel(v: AllowlistWriteView): string {
   if (v.scope === 'organization') return `organization ${v.organizationId}`;
   if (v.scope === 'project') return `project ${v.organizationId}/${v.projectId}`;
   return `API key ${v.apiKeyId} (${v.organizationId}/${v.projectId})`;
 }
 
-function scopeFlags(v: AllowlistView): string {
+function scopeFlags(v: AllowlistWriteView): string {
   return [
     `--org ${v.organizationId}`,
     v.projectId ? `--project ${v.projectId}` : '',
@@ -382,7 +381,7 @@ function scopeFlags(v: AllowlistView): string {
  * The delay `show` reports, in the terms a write's answer uses: a write flushes the authorizer cache (0 s once
  * that worked) and otherwise reports the deployment's worst case, which is what the list's view carries.
  */
-function showDelayLine(v: AllowlistView): string {
+function showDelayLine(v: AllowlistWriteView): string {
   if (v.propagationDelaySeconds === undefined) return '';
   return (
     `A change applies within 0 s when the admin API flushes the authorizer cache (it does after each write), ` +
@@ -398,18 +397,22 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
   const state = v.enabled ? 'ENABLED' : v.mode === 'report_only' ? 'REPORT-ONLY' : 'disabled';
   const limits = v.maxEntries === undefined ? '' : `, ${v.entries.length}/${v.maxEntries} entries`;
   let out = `Allowlist of ${scopeLabel(v)}: ${state} (version ${v.version}${limits})\n`;
+  // A read, not a write's answer: only a read carries when each entry last matched.
+  const read = 'propagation' in v ? undefined : v;
   if (v.entries.length === 0) out += '(no entries)\n';
   else {
-    // The EXPIRES column only when an entry expires, so lists without expiry read as they always did.
+    // The EXPIRES column only when an entry expires, so lists without expiry read as they always did; LAST MATCHED
+    // only on a read (a write's answer does not carry it): "never" is what finds the stale entries.
     const expiring = v.entries.some((e) => e.expiresAt);
     out += `${table(
-      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY', ...(expiring ? ['EXPIRES'] : [])],
-      v.entries.map((e) => [
+      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY', ...(expiring ? ['EXPIRES'] : []), ...(read ? ['LAST MATCHED'] : [])],
+      v.entries.map((e, i) => [
         e.value,
         e.description || '-',
         shortTime(e.createdAt),
         e.createdBy || '-',
         ...(expiring ? [e.expiresAt ? `${shortTime(e.expiresAt)}${e.expired ? ' (expired)' : ''}` : 'never'] : []),
+        ...(read ? [lastMatchedText(read, read.entries[i].lastMatchedAt)] : []),
       ]),
     )}\n`;
   }
@@ -420,7 +423,18 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
       `Enforce it: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
   else if (!v.enabled && v.entries.length > 0)
     out += `Not enforced until enabled: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
-  out += answer === 'write' && v.propagation ? propagationLine(v.propagation) : showDelayLine(v);
+  out += answer === 'write' && 'propagation' in v ? propagationLine(v.propagation) : showDelayLine(v);
   ctx.io.stdout(out);
   return EXIT.ok;
+}
+
+/** Whether a read's null `lastMatchedAt` may hide a match (no traffic, or not all of it, could be read). */
+function trafficUnknown(v: { readonly warnings: readonly { readonly code: string }[] }): boolean {
+  return v.warnings.some((w) => w.code.startsWith('traffic_'));
+}
+
+/** An entry's LAST MATCHED cell: its time, `never`, or `unknown` when the traffic could not be (fully) read. */
+function lastMatchedText(read: Parameters<typeof trafficUnknown>[0], at: string | null): string {
+  if (at !== null) return shortTime(at);
+  return trafficUnknown(read) ? 'unknown' : 'never';
 }

@@ -29,8 +29,9 @@ import {
   wouldBlockRecentTraffic,
 } from './errors';
 import { assessImpact, lockedOut, trafficScopeOf } from './impact';
+import { lastMatched } from './last-matched';
 import type { RouteDefinition } from './routes';
-import { AllowlistLocation, allowlistSnapshot, allowlistView } from './views';
+import { AllowlistLocation, allowlistSnapshot, allowlistView, listedAllowlistView } from './views';
 import { clock, propagate, withConflictRetry, worstCaseDelaySeconds } from './writes';
 
 /**
@@ -117,9 +118,17 @@ function view(deps: AdminDependencies, target: AllowlistTarget, settings: Allowl
 
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const target = targetOf(req);
-  const { settings, corrupt } = await loadList(deps, target);
+  // Side by side: the traffic read never fails (it answers warnings instead), and waits for nothing of the list.
+  const [{ settings, corrupt }, matched] = await Promise.all([
+    loadList(deps, target),
+    lastMatched(deps, target, req.deadlineMs),
+  ]);
   if (corrupt) throw corruptError(target, corrupt);
-  return { statusCode: 200, body: view(deps, target, settings), headers: { ETag: etag(settings.version) } };
+  return {
+    statusCode: 200,
+    body: listedAllowlistView(view(deps, target, settings), matched.times, matched.warnings),
+    headers: { ETag: etag(settings.version) },
+  };
 }
 
 /** How far back the lockout guard looks for callers a change would cut off. */

@@ -29,6 +29,7 @@ import {
 } from './errors';
 import { clock, propagate, worstCaseDelaySeconds } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseInput, parseQuery } from './request';
+import { listTraffic } from './traffic-handlers';
 import { whoami } from './whoami';
 import { OperationName, matchRoute, routingPath } from './routes';
 
@@ -56,6 +57,7 @@ const HANDLERS: { readonly [K in OperationName]: Handler<K> } = {
   getApiKey,
   revokeApiKey,
   listAuditLog,
+  listTraffic,
   whoami,
 };
 

@@ -358,17 +358,24 @@ export const trafficUnavailable = (forceHint?: string) =>
     headers: { 'Retry-After': '1' },
   });
 
-/** A preview on a deployment that records no traffic: there is nothing to preview from. */
+/**
+ * A deployment without a Traffic table: its traffic log is not an empty log (which would say nobody called), and
+ * there is nothing to preview from.
+ */
 export const trafficNotRecorded = () =>
   new ConflictError({
     code: 'traffic_not_recorded',
     message:
-      'This deployment records no traffic (its tables were imported without a Traffic table), so there is no traffic to preview. ' +
-      'Test addresses one by one with POST .../ip_allowlist/check.',
+      'This deployment records no traffic: its AllowlistTables have no Traffic table (tables imported without ' +
+      'one), so there is no traffic log to read or preview from. Test addresses one by one with POST ' +
+      '.../ip_allowlist/check, or create the tables with a Traffic table to record what the authorizer sees.',
   });
 
 export const daysOutOfRange = (days: number, maxDays: number) =>
   invalidValue('days', `days must be a whole number from 1 to ${maxDays} (the traffic retention), got ${days}.`);
+
+export const sinceInFuture = (since: string, now: string) =>
+  invalidValue('since', `since is in the future (${since}, now ${now}): send a time at or before now, or omit it.`);
 
 export const internalError = () =>
   new AdminError({

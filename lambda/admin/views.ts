@@ -3,7 +3,14 @@ import type { AuditEvent } from '../adapters/admin-store';
 import type { StoredApiKey } from '../adapters/items';
 import { entryExpiry, liveEntries } from '../core/expiry';
 import { AllowlistEntry, AllowlistScope, allowlistMode, AllowlistSettings, ApiKeyRecord } from '../core/model';
-import type { AllowlistEntryView, AllowlistView, WarningView, ApiKeyView } from './contract/schemas';
+import type {
+  AllowlistEntryView,
+  AllowlistView,
+  AllowlistWriteView,
+  ApiKeyView,
+  ListedAllowlistEntryView,
+  WarningView,
+} from './contract/schemas';
 import { badRequest } from './errors';
 
 /**
@@ -25,7 +32,7 @@ export function allowlistView(
   settings: AllowlistSettings,
   limits: { readonly maxEntries: number; readonly propagationDelaySeconds: number },
   now: number,
-): AllowlistView {
+): Omit<AllowlistWriteView, 'propagation'> {
   return {
     object: 'ip_allowlist',
     scope: location.scope,
@@ -90,6 +97,22 @@ export function allowlistWarnings(settings: AllowlistSettings, now: number): War
         `(the first at ${new Date(first).toISOString()}).${consequence}`,
     },
   ];
+}
+
+/**
+ * The list as a GET shows it: each entry with when it last matched (`lastMatched`: entry value -> ISO time), and
+ * what the reader should know about those times.
+ */
+export function listedAllowlistView(
+  base: Omit<AllowlistWriteView, 'propagation'>,
+  lastMatched: ReadonlyMap<string, string>,
+  warnings: readonly WarningView[],
+): AllowlistView {
+  const entries: ListedAllowlistEntryView[] = base.entries.map((e) => ({
+    ...e,
+    lastMatchedAt: lastMatched.get(e.value) ?? null,
+  }));
+  return { ...base, entries, warnings: [...base.warnings, ...warnings] };
 }
 
 /** The settings as recorded in the audit log's before/after. */

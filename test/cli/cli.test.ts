@@ -27,6 +27,7 @@ const COMMANDS = [
   ['keys', 'list'],
   ['keys', 'revoke'],
   ['audit'],
+  ['traffic'],
 ];
 
 test.each(COMMANDS.map((c) => [c.join(' ') || '(none)', c]))(
@@ -56,6 +57,8 @@ test.each([
   [['keys', 'list', '--org', 'o'], /--project is required/],
   [['keys', 'list', '--org', 'o', '--project', 'p', '--limit', '0'], /--limit must be a positive/],
   [['audit'], /--org is required/],
+  [['traffic'], /--org is required/],
+  [['traffic', '--org', 'o', '--limit', '0'], /--limit must be a positive/],
   // The positional KEY_ID is the one documented way: the undocumented --id alias is gone.
   [['keys', 'revoke', '--org', 'o', '--project', 'p', '--id', 'key_1'], /Unknown option '--id'/],
   [

@@ -68,7 +68,7 @@ test('add --expires-in sends expiresIn for every entry; show prints when each ex
   now = T + 24 * 3600_000;
   const expired = await cli('allowlist', 'show', '--org', 'cx');
   expect(expired.code).toBe(0);
-  expect(expired.out).toMatch(/^192\.0\.2\.1\/32 .* 2026-06-02 12:00:00Z \(expired\)$/m);
+  expect(expired.out).toMatch(/^192\.0\.2\.1\/32 .* 2026-06-02 12:00:00Z \(expired\)\s+never$/m);
   expect(expired.out).not.toMatch(/^warning/m);
 });
 
@@ -89,6 +89,6 @@ test('a list without expiring entries is shown as before: no EXPIRES column, no 
   now = T;
   await cli('allowlist', 'add', '--org', 'cx-plain', '192.0.2.1');
   const shown = await cli('allowlist', 'show', '--org', 'cx-plain');
-  expect(shown.out).toMatch(/^VALUE\s+DESCRIPTION\s+ADDED\s+BY$/m);
+  expect(shown.out).toMatch(/^VALUE\s+DESCRIPTION\s+ADDED\s+BY\s+LAST MATCHED$/m);
   expect(shown.out).not.toMatch(/EXPIRES|warning/);
 });

@@ -6,7 +6,7 @@ import type {
 } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { ADMIN_TABLE_ACTIONS, AUTHORIZER_TABLE_ACTIONS, TableActions } from '../../lib/table-access';
-import { API_KEYS_BY_PROJECT_INDEX } from '../../lambda/adapters/schema';
+import { API_KEYS_BY_PROJECT_INDEX, TRAFFIC_BY_LAST_SEEN_INDEX } from '../../lambda/adapters/schema';
 import { localClient, localTablesEnv, TableNames, testEndpoint } from '../support/dynamodb-local';
 import { startDynamoDbProxy } from '../support/dynamodb-proxy';
 import { makeHarness } from './admin/fixtures';
@@ -27,6 +27,8 @@ function observer(names: TableNames) {
     apiKeys: new Set(),
     apiKeysByProject: new Set(),
     auditLog: new Set(),
+    traffic: new Set(),
+    trafficByLastSeen: new Set(),
   };
   const auditPuts: { ConditionExpression?: string }[] = [];
   const tableKey = (table: string | undefined, index?: string): keyof TableActions => {
@@ -34,6 +36,8 @@ function observer(names: TableNames) {
     if (table === names.apiKeys && !index) return 'apiKeys';
     if (table === names.apiKeys && index === API_KEYS_BY_PROJECT_INDEX) return 'apiKeysByProject';
     if (table === names.auditLog && !index) return 'auditLog';
+    if (table === names.traffic && !index) return 'traffic';
+    if (table === names.traffic && index === TRAFFIC_BY_LAST_SEEN_INDEX) return 'trafficByLastSeen';
     throw new Error(`a request for an unexpected table or index: ${table} ${index ?? ''}`);
   };
   const record = (command: string, input: unknown) => {
@@ -117,6 +121,8 @@ test('the admin API calls exactly ADMIN_TABLE_ACTIONS, and never writes an audit
     proxy.clear();
     await ok('DELETE', keyPath);
     await ok('GET', '/v1/organizations/acme/audit_log');
+    // The traffic log, filtered and paginated (the list GETs above read one scope's traffic for lastMatchedAt).
+    await ok('GET', '/v1/organizations/acme/traffic', undefined, { project: 'web', outcome: 'blocked', limit: '5' });
 
     expect(asSorted(observed)).toEqual(asSorted(ADMIN_TABLE_ACTIONS));
     expect(auditPuts.length).toBeGreaterThan(10);

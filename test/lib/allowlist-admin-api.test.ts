@@ -1,6 +1,7 @@
 import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AllowlistAdminApi, AllowlistAdminApiProps } from '../../lib/allowlist-admin-api';
 import { AllowlistTables } from '../../lib/allowlist-tables';
@@ -259,6 +260,35 @@ describe('the Lambda', () => {
       AuditLog: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
     });
   });
+
+  test('with a Traffic table: only Query on it (lastMatchedAt) and on its byLastSeen index (the traffic log)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const created = new AllowlistTables(stack, 'Tables');
+    const trafficTable = new dynamodb.Table(stack, 'Traffic', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
+    const tables = AllowlistTables.fromTables(stack, 'WithTraffic', created);
+    // The recorder's tables will carry one; until then, tables imported with one added.
+    const withTraffic = Object.assign(tables, { trafficTable });
+    const authorizer = new IpAllowlistAuthorizer(stack, 'Allowlist', { tables: withTraffic });
+    const protectedApi = new apigateway.RestApi(stack, 'Protected');
+    protectedApi.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer });
+    const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [authorizer] });
+    const template = Template.fromStack(stack);
+    const trafficId = logicalId(stack, trafficTable.node.defaultChild as never);
+    const onTraffic = (roleId: string) =>
+      statementsOf(template, roleId)
+        .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => [flatten(r), s.Action]))
+        .filter(([r]) => (r as string).includes(trafficId));
+    expect(onTraffic(logicalId(stack, admin.function.role!.node.defaultChild as never))).toEqual([
+      [`\${${trafficId}.Arn}`, 'dynamodb:Query'],
+      [`\${${trafficId}.Arn}/index/byLastSeen`, 'dynamodb:Query'],
+    ]);
+    // The authorizer reads no traffic.
+    expect(onTraffic(logicalId(stack, authorizer.function.role!.node.defaultChild as never))).toEqual([]);
+  });
 });
 
 describe('prop validation', () => {
@@ -341,6 +371,15 @@ describe('grants', () => {
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme/ip_allowlist')).toBe(true);
     expect(iamMatch(pattern, '/PUT/v1/organizations/acme-corp/ip_allowlist')).toBe(false);
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
+  });
+
+  test("grantRead(org) reads that organization's traffic log and no other's", () => {
+    const read = grantStatements((admin, role) => admin.grantRead(role, 'acme'));
+    const matches = (request: string) => read.some((p) => iamMatch(p, request));
+    expect(matches('/GET/v1/organizations/acme/traffic')).toBe(true);
+    expect(matches('/GET/v1/organizations/globex/traffic')).toBe(false);
+    expect(matches('/GET/v1/organizations/acme-corp/traffic')).toBe(false);
+    expect(matches('/GET/v1/organizations/globex/projects/acme/traffic')).toBe(false);
   });
 
   test("every route of the contract is in an organization's grants: reads, checks and previews in grantRead, all in grantWrite", () => {

@@ -93,6 +93,29 @@ test('every route answers as documented, on success and on refusal', async () =>
   await call('DELETE', key);
   await call('DELETE', key); // 409: already revoked
   await call('GET', `${org}/audit_log`, { query: { limit: '5' } });
+  const seen = Date.now() - 60_000;
+  await h.recordSightings([
+    {
+      organizationId: 'oas',
+      projectId: 'web',
+      keyId: created.body.id,
+      sourceIp: '10.1.2.3',
+      outcome: 'would_block',
+      scope: 'project',
+      matched: { organization: '10.0.0.0/8' },
+      count: 2,
+      firstSeen: seen,
+      lastSeen: seen,
+    },
+  ]);
+  const traffic = await call('GET', `${org}/traffic`, { query: { limit: '1', outcome: 'would_block', project: 'web' } });
+  expect(traffic.body.data).toHaveLength(1);
+  await call('GET', `${org}/traffic`, { query: { since: 'yesterday' } }); // 400
+  await call('GET', `${org}/traffic`, { query: { cursor: 'eyJwayI6eyJTIjoiT1JHI290aGVyIn19' } }); // 400
+  const listed = await call('GET', `${org}/ip_allowlist`);
+  expect(listed.body.entries.map((e: { lastMatchedAt: string | null }) => e.lastMatchedAt)).toContain(
+    new Date(seen).toISOString(),
+  );
   await call('GET', '/v1/whoami');
 
   expect([...exercised].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());

@@ -148,6 +148,12 @@ const OTHER_DOCS: Readonly<Record<Exclude<OperationName, AllowlistOperation>, Op
     description:
       "Every change to the organization's allowlists and API keys: who (the caller's IAM ARN), when, what, before and after. Each change and its record are written in one transaction.",
   },
+  listTraffic: {
+    tag: 'Traffic',
+    summary: "An organization's traffic log (blocked, would-block and allowed callers), newest first",
+    description:
+      "What the authorizer decided, one sighting per (project, API key, source address, outcome) with its first and last decision, how many decisions it counts and the entry each list matched: the blocked-request log, and the callers a report-only list would block. Filters: `project`, `key` (with or without `project`), `outcome`, `since` (an ISO-8601 date-time with a time zone; malformed or in the future: 400 invalid_value naming since; omitted or older than the deployment's traffic retention: the start of the retention, and the answer's `since` says which). Paginated: `limit` (1 to 100, default 20) and `next_cursor`; a page may hold fewer sightings than `limit` (filters are applied while reading, and one page reads at most 1000 items) and still have a `next_cursor`; a cursor is bound to the organization (another's, or a tampered one: 400 invalid_cursor). A sighting counts decisions, not requests: API Gateway answers repeats from its cache. A deployment that records no traffic (tables imported without a Traffic table) answers 409 traffic_not_recorded. `grantRead(grantee, organizationId)` covers this route for that organization only.",
+  },
   whoami: {
     tag: 'Caller',
     summary: 'The caller as this API sees it: source address and IAM principal',
@@ -162,6 +168,7 @@ export const TAGS = [
   'API key allowlist',
   'API keys',
   'Audit log',
+  'Traffic',
   'Caller',
 ];
 

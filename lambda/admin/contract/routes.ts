@@ -20,6 +20,8 @@ import {
   PreviewResult,
   ReplaceAllowlistRequest,
   RevokedApiKey,
+  TrafficList,
+  TrafficQuery,
   Whoami,
 } from './schemas';
 import { WHOAMI_PATH } from '../../../lib/contract';
@@ -134,6 +136,13 @@ export const OPERATIONS = {
     write: false,
     versioned: false,
   },
+  listTraffic: {
+    query: TrafficQuery,
+    success: { status: 200, schema: TrafficList, description: 'One page of sightings, newest first.' },
+    errors: LIST_READ_ERRORS,
+    write: false,
+    versioned: false,
+  },
   whoami: {
     success: { status: 200, schema: Whoami, description: 'The caller.' },
     errors: [400, 405],
@@ -228,5 +237,6 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', resourceUrlPath(KEY, undefined, raw), 'getApiKey'),
   route('DELETE', resourceUrlPath(KEY, undefined, raw), 'revokeApiKey'),
   route('GET', resourceUrlPath(ORG, 'audit_log', raw), 'listAuditLog'),
+  route('GET', resourceUrlPath(ORG, 'traffic', raw), 'listTraffic'),
   route('GET', WHOAMI_PATH, 'whoami'),
 ];

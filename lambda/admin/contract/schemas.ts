@@ -4,6 +4,7 @@ import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } 
 import { normalizeIpAddress } from '../../core/allowlist';
 import { MAX_EXPIRY_SECONDS } from '../../core/expiry';
 import { ID_PATTERN, MAX_KEY_NAME_LENGTH } from '../../../lib/contract';
+import { TRAFFIC_OUTCOMES } from '../../core/traffic';
 import { AdminError, badRequest } from '../errors';
 
 /**
@@ -247,6 +248,9 @@ export const WARNING_CODES = [
   'entries_expiring_soon',
   'lockout_guard_unavailable',
   'lockout_guard_partial',
+  'traffic_not_recorded',
+  'traffic_unavailable',
+  'traffic_incomplete',
 ] as const;
 
 /** Something the caller should know, as of the answer: `{code, message}`. */
@@ -254,7 +258,7 @@ export const Warning = z
   .strictObject({
     code: z.enum(WARNING_CODES).meta({
       description:
-        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours. On writes only: `lockout_guard_unavailable`: the deployment records no traffic, so the lockout guard could not check whom the change blocks; `lockout_guard_partial`: the traffic read was capped, so the guard checked only part of the last 24 hours.',
+        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours. On writes only: `lockout_guard_unavailable`: the deployment records no traffic, so the lockout guard could not check whom the change blocks; `lockout_guard_partial`: the traffic read was capped, so the guard checked only part of the last 24 hours. On GET only, about `lastMatchedAt`: `traffic_not_recorded`: the deployment records no traffic, so every `lastMatchedAt` is null; `traffic_unavailable`: the traffic could not be read for this answer, so every `lastMatchedAt` is null, retry; `traffic_incomplete`: only part of the traffic could be read (too many sightings, or unreadable items), so a null or older `lastMatchedAt` may be wrong.',
     }),
     message: z.string().meta({ description: 'What it means and what to do, for a person.' }),
   })
@@ -271,7 +275,7 @@ const allowlistFields = {
   entries: z.array(AllowlistEntry),
   warnings: z
     .array(Warning)
-    .meta({ description: 'What about the list, as of this answer, may not be what its owner expects; often empty.' }),
+    .meta({ description: 'What about this answer, or the list, may not be what its reader expects; often empty.' }),
   version: z.int().min(0),
   updatedAt: z.iso.datetime().nullable(),
   updatedBy: z.string().nullable(),
@@ -281,7 +285,20 @@ const allowlistFields = {
   }),
 };
 
-export const Allowlist = z.strictObject(allowlistFields).meta({ id: 'Allowlist' });
+/** What a GET of a list says that a write's answer does not: when each entry last let a request through. */
+export const ListedAllowlistEntry = AllowlistEntry.extend({
+  lastMatchedAt: z.iso.datetime().nullable().meta({
+    description:
+      "When the authorizer last saw a request from an address this entry contains, while the list was enforced or report-only (the latest `lastSeen` of the traffic whose matched entry for this list's scope is this entry). Null when none was seen within the deployment's traffic retention, or when traffic could not be read (then `warnings` says so). Decisions served from API Gateway's cache are not seen: the time is accurate to the propagation delay.",
+  }),
+}).meta({ id: 'ListedAllowlistEntry' });
+
+export const Allowlist = z
+  .strictObject({
+    ...allowlistFields,
+    entries: z.array(ListedAllowlistEntry),
+  })
+  .meta({ id: 'Allowlist' });
 
 export const AllowlistWriteResult = z
   .strictObject({
@@ -556,6 +573,60 @@ export const AuditEventList = z
   .strictObject({ object: z.literal('list'), data: z.array(AuditEvent), next_cursor: z.string().nullable() })
   .meta({ id: 'AuditEventList' });
 
+// ---- traffic ------------------------------------------------------------------------------------------------------
+
+export const TrafficSighting = z
+  .strictObject({
+    object: z.literal('traffic_sighting'),
+    organizationId: z.string(),
+    projectId: z.string(),
+    keyId: z.string(),
+    sourceIp: z.string().meta({ description: 'As API Gateway reported it (`requestContext.identity.sourceIp`).' }),
+    outcome: z.enum(TRAFFIC_OUTCOMES).meta({
+      description:
+        '`allowed`: let through. `blocked`: refused by an enforced list. `would_block`: let through, but a report-only list would have refused it.',
+    }),
+    scope: z.enum(['organization', 'project', 'key', 'none']).meta({
+      description:
+        'The list that decided: for allowed the project/organization list that applied (`none` when neither is enforced), for blocked the list that blocked, for would_block the report-only list that would block.',
+    }),
+    matched: z
+      .strictObject({
+        organization: z.string().nullable(),
+        project: z.string().nullable(),
+        key: z.string().nullable(),
+      })
+      .meta({
+        description:
+          'The entry of each enforced or report-only list that contained the address (as of the latest decision); null for a list that is off or did not contain it.',
+      }),
+    firstSeen: z.iso.datetime(),
+    lastSeen: z.iso.datetime(),
+    count: z.int().min(0).meta({
+      description:
+        'Decisions the authorizer made for this (key, address, outcome): API Gateway answers repeats from its cache for up to the propagation delay without asking, so this is not a request count.',
+    }),
+  })
+  .meta({ id: 'TrafficSighting' });
+
+export const TrafficList = z
+  .strictObject({
+    object: z.literal('list'),
+    data: z.array(TrafficSighting).meta({ description: 'Newest `lastSeen` first.' }),
+    next_cursor: z.string().nullable().meta({
+      description: 'Set when more sightings may follow (a page can be short and still have one); null at the end.',
+    }),
+    since: z.iso.datetime().meta({
+      description:
+        "The oldest `lastSeen` this answer covers: `since` as sent, or the start of the deployment's traffic retention when `since` was omitted or is older (older sightings are deleted).",
+    }),
+    unreadable: z.int().min(0).meta({
+      description:
+        'Items of this page that are not readable sightings and were skipped (0 unless the table was written by something else).',
+    }),
+  })
+  .meta({ id: 'TrafficList' });
+
 // ---- the caller -------------------------------------------------------------------------------------------------
 
 export const Whoami = z
@@ -620,6 +691,69 @@ export const EntryValueQuery = z.object({
   force: forceQueryField(),
 });
 
+/**
+ * A real date-time with a time zone (`Z` or `±hh:mm`), seconds and fractions optional. Date.parse alone takes too
+ * much: a date without a time or zone (read as local time), and days that do not exist (Feb 30 rolls over).
+ */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+function isIsoDateTime(text: string): boolean {
+  const m = ISO_DATE_TIME.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((g) => Number(g ?? 0));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= 23 &&
+    offsetMinutes <= 59
+  );
+}
+
+/** An id given as a filter: its message names the parameter. */
+const idFilter = (name: string) =>
+  z.string().regex(ID_PATTERN, {
+    error: (issue) =>
+      `${name} must be an id: 1 to 64 characters of A-Z, a-z, 0-9, _ and -, got ${JSON.stringify(issue.input)}.`,
+  });
+
+/**
+ * The traffic log's filters and page. `since` is checked for its form here and against the clock by the handler
+ * (in the future: 400; older than the retention: moved to its start, as the answer's `since` says).
+ */
+export const TrafficQuery = PageQuery.extend({
+  project: idFilter('project').optional().meta({ description: "Only this project's traffic." }),
+  key: idFilter('key')
+    .optional()
+    .meta({ description: "Only this API key's traffic (`key_...`); with or without `project`." }),
+  outcome: z
+    .enum(TRAFFIC_OUTCOMES, {
+      error: (issue) =>
+        `outcome must be one of ${TRAFFIC_OUTCOMES.map((o) => `"${o}"`).join(', ')}, got ${JSON.stringify(issue.input)}.`,
+    })
+    .optional()
+    .meta({ description: 'Only this outcome.' }),
+  since: z
+    .string()
+    .refine(isIsoDateTime, {
+      error: (issue) =>
+        `since must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z, got ${JSON.stringify(issue.input)}.`,
+    })
+    .transform((text) => Date.parse(text))
+    .optional()
+    .meta({
+      type: 'string',
+      format: 'date-time',
+      description:
+        "Only sightings last seen at or after this time; not in the future. Omitted, or older than the deployment's traffic retention: the start of the retention.",
+    }),
+});
+
 // ---- types for clients ---------------------------------------------------------------------------------------------
 
 export type ErrorBodyView = z.output<typeof ErrorBody>;
@@ -640,6 +774,9 @@ export type ApiKeyListView = z.output<typeof ApiKeyList>;
 export type AuditEventView = z.output<typeof AuditEvent>;
 export type AuditEventListView = z.output<typeof AuditEventList>;
 export type WhoamiView = z.output<typeof Whoami>;
+export type ListedAllowlistEntryView = z.output<typeof ListedAllowlistEntry>;
+export type TrafficSightingView = z.output<typeof TrafficSighting>;
+export type TrafficListView = z.output<typeof TrafficList>;
 export type ReplaceAllowlistBody = z.input<typeof ReplaceAllowlistRequest>;
 export type AddEntriesBody = z.input<typeof AddEntriesRequest>;
 export type CheckBody = z.input<typeof CheckRequest>;

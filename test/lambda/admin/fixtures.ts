@@ -171,6 +171,13 @@ export interface HarnessOptions {
   readonly trafficTable?: string | null;
   /** @default - DEFAULT_MAX_SCOPE_ITEMS */
   readonly trafficReadMaxItems?: number;
+  /**
+   * `none`: a deployment that records no traffic (no Traffic table); a function: the reader the handler gets, on
+   * the handler's client and the Traffic table.
+   *
+   * @default - a TrafficReader on the handler's client
+   */
+  readonly traffic?: 'none' | ((client: DynamoDBClient, tableName: string) => TrafficReader);
 }
 
 export async function makeHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -181,9 +188,12 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const deps: AdminDependencies = {
     store,
     traffic:
-      options.trafficTable === null
+      options.trafficTable === null || options.traffic === 'none'
         ? undefined
-        : new TrafficReader(options.handlerClient ?? ddb, options.trafficTable ?? names.traffic),
+        : (options.traffic ?? ((c, t) => new TrafficReader(c, t)))(
+            options.handlerClient ?? ddb,
+            options.trafficTable ?? names.traffic,
+          ),
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
     config: {
       maxEntries: options.maxEntries ?? 50,
