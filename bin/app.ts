@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { createHandlerFunction } from '../lib/handler-function';
-import { IpAllowlistedApi, Upstream } from '../lib';
+import { IpAllowlistedApi, IpAllowlistMonitoring, Upstream } from '../lib';
 import { MAX_PROPAGATION_DELAY_SECONDS } from '../lib/contract';
 
 /**
@@ -27,6 +27,7 @@ export interface ExampleStackProps extends StackProps {
 
 export class ExampleStack extends Stack {
   public readonly allowlistedApi: IpAllowlistedApi;
+  public readonly monitoring: IpAllowlistMonitoring;
 
   constructor(scope: Construct, id: string, props: ExampleStackProps = {}) {
     super(scope, id, props);
@@ -53,6 +54,9 @@ export class ExampleStack extends Stack {
       propagationDelay:
         props.propagationDelaySeconds === undefined ? undefined : Duration.seconds(props.propagationDelaySeconds),
     });
+
+    // The dashboard, alarms and Contributor Insights rule of docs/monitoring.md (docs/dashboard.svg is drawn from it).
+    this.monitoring = this.allowlistedApi.addMonitoring();
 
     new CfnOutput(this, 'AllowlistsTableName', { value: this.allowlistedApi.tables.allowlistsTable.tableName });
     new CfnOutput(this, 'ApiKeysTableName', { value: this.allowlistedApi.tables.apiKeysTable.tableName });
