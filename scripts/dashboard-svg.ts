@@ -151,6 +151,16 @@ const GAP = 8;
 const MARGIN = 16;
 const HEADER = 40;
 
+/** The empty axes of a graph below its legend (the picture shows the layout, not data). */
+function plotArea(x: number, top: number, width: number, bottom: number): string[] {
+  if (bottom - top < 30) return [];
+  const grid = [1, 2, 3].map((i) => {
+    const gy = Math.round(top + ((bottom - top) * i) / 4);
+    return `<line x1="${x}" y1="${gy}" x2="${x + width}" y2="${gy}" stroke="#eaeded"/>`;
+  });
+  return [...grid, `<line x1="${x}" y1="${bottom}" x2="${x + width}" y2="${bottom}" stroke="#aab7b8"/>`];
+}
+
 /** An SVG picture of the dashboard's grid: each widget's box, title and lines. Deterministic for a given input. */
 export function renderDashboardSvg(body: DashboardBody, template: TemplateJson, caption: string): string {
   const rows = Math.max(0, ...body.widgets.map((w) => w.y + w.height));
@@ -190,7 +200,8 @@ export function renderDashboardSvg(body: DashboardBody, template: TemplateJson, 
         );
         tx = lx + 20;
       }
-      const text = line.detail ? `${line.text}  ·  ${line.detail}` : line.text;
+      // No-break spaces: SVG collapses ordinary ones.
+      const text = line.detail ? `${line.text}\u00a0\u00a0·\u00a0\u00a0${line.detail}` : line.text;
       const fitted = fit(text, lx + columnWidth - tx, 6.6);
       const cut = line.detail && fitted.length > line.text.length ? fitted.slice(line.text.length) : '';
       out.push(
@@ -199,6 +210,7 @@ export function renderDashboardSvg(body: DashboardBody, template: TemplateJson, 
           `</text>`,
       );
     });
+    if (widget.type === 'metric') out.push(...plotArea(x + 12, y + 44 + lines.length * 20, w - 24, y + h - 12));
     out.push(`</g>`);
   }
   out.push('</svg>', '');

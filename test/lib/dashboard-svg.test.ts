@@ -58,7 +58,7 @@ describe('renderDashboardSvg', () => {
     const svg = renderDashboardSvg(dashboardBodyOf(template), template, 'caption');
     expect(svg).toContain('<rect x="548" y="44" width="520" height="208"');
     expect(svg).toContain('>Errors &lt;&amp;&gt;</text>');
-    expect(svg).toContain('Errors<tspan fill="#687078">  ·  AWS/Lambda Errors (Sum)</tspan>');
+    expect(svg).toContain('Errors<tspan fill="#687078">\u00a0\u00a0·\u00a0\u00a0AWS/Lambda Errors (Sum)</tspan>');
   });
 
   test('a template without exactly one dashboard is refused', () => {
