@@ -5,11 +5,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildExampleApp } from '../bin/app';
 import { dashboardBodyOf, renderDashboardSvg, TemplateJson } from './dashboard-svg';
 
-/** The example app's dashboard as an SVG: the app synthesized into a temporary directory, removed afterwards. */
+/** The example app's dashboard (`-c monitoring=true`) as an SVG: the app synthesized into a temporary directory, removed afterwards. */
 export function dashboardSvgOfExampleApp(): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-ip-allowlist-dashboard-'));
   try {
-    const { stack } = buildExampleApp({ outdir, context: { 'aws:cdk:version-reporting': false } });
+    const { stack } = buildExampleApp({ outdir, context: { 'aws:cdk:version-reporting': false, monitoring: 'true' } });
     const template = Template.fromStack(stack).toJSON() as TemplateJson;
     return renderDashboardSvg(
       dashboardBodyOf(template),
