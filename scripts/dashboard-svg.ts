@@ -176,7 +176,7 @@ export function renderDashboardSvg(body: DashboardBody, template: TemplateJson, 
     const y = HEADER + widget.y * ROW + GAP / 2;
     const w = widget.width * COLUMN - GAP;
     const h = widget.height * ROW - GAP;
-    const title = String(widget.properties.title ?? widget.type);
+    const title = typeof widget.properties.title === 'string' ? widget.properties.title : widget.type;
     out.push(
       `<g>`,
       `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="4" fill="#ffffff" stroke="#d5dbdb"/>`,
