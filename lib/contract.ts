@@ -17,6 +17,10 @@ export const ENV = {
   allowlistsTable: 'ALLOWLISTS_TABLE_NAME',
   apiKeysTable: 'API_KEYS_TABLE_NAME',
   auditLogTable: 'AUDIT_LOG_TABLE_NAME',
+  /** The Traffic table (sightings). Unset: the deployment records no traffic (imported tables without one). */
+  trafficTable: 'TRAFFIC_TABLE_NAME',
+  /** How long a sighting is kept after it was last seen, in seconds (the table's TTL), for both Lambdas. */
+  trafficRetentionSeconds: 'TRAFFIC_RETENTION_SECONDS',
 } as const;
 
 // Read by both Lambdas, with the same value. Plain names rather than AUTHORIZER_ENV.x inside ADMIN_ENV: a property
@@ -70,7 +74,7 @@ export interface AttributeSchema {
 
 export interface TableSchema {
   /** Logical name, also the construct id of the table. */
-  readonly logicalName: 'Allowlists' | 'ApiKeys' | 'AuditLog';
+  readonly logicalName: 'Allowlists' | 'ApiKeys' | 'AuditLog' | 'Traffic';
   readonly partitionKey: AttributeSchema;
   readonly sortKey?: AttributeSchema;
   readonly globalSecondaryIndexes?: readonly {
@@ -78,6 +82,8 @@ export interface TableSchema {
     readonly partitionKey: AttributeSchema;
     readonly sortKey?: AttributeSchema;
   }[];
+  /** The attribute DynamoDB's TTL deletes items by (epoch seconds). */
+  readonly timeToLiveAttribute?: string;
 }
 
 export const ALLOWLISTS_TABLE: TableSchema = {
@@ -103,6 +109,26 @@ export const AUDIT_LOG_TABLE: TableSchema = {
   logicalName: 'AuditLog',
   partitionKey: { name: 'organizationId', type: 'S' },
   sortKey: { name: 'eventId', type: 'S' },
+};
+
+export const TRAFFIC_BY_LAST_SEEN_INDEX = 'byLastSeen';
+
+/**
+ * Sightings: what the authorizer saw, one item per (project, key, source IP, outcome) of an organization
+ * (lambda/adapters/traffic-items.ts). The index lists an organization's sightings newest first.
+ */
+export const TRAFFIC_TABLE: TableSchema = {
+  logicalName: 'Traffic',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: TRAFFIC_BY_LAST_SEEN_INDEX,
+      partitionKey: { name: 'pk', type: 'S' },
+      sortKey: { name: 'lastSeen', type: 'S' },
+    },
+  ],
+  timeToLiveAttribute: 'expiresAt',
 };
 
 export const TABLE_SCHEMAS = [ALLOWLISTS_TABLE, API_KEYS_TABLE, AUDIT_LOG_TABLE] as const;
@@ -131,6 +157,8 @@ export const AUTHORIZER_METRIC_NAMES = {
   missingKey: 'MissingKeyRequests',
   storeError: 'StoreErrors',
   storeReads: 'StoreReads',
+  /** Sightings the authorizer could not record in the Traffic table (a failed or late write; never a decision). */
+  trafficWriteErrors: 'TrafficWriteErrors',
 } as const;
 
 /** The admin API's CloudWatch metrics (unit Count). */
@@ -144,6 +172,11 @@ export const ADMIN_METRIC_NAMES = {
 
 // The whoami route (lib/paths.ts, beside the version prefix it is built from).
 export { WHOAMI_PATH } from './paths';
+
+/** How long sightings are kept when the construct is not told otherwise: 30 days. */
+export const DEFAULT_TRAFFIC_RETENTION_DAYS = 30;
+/** The longest traffic retention a construct accepts. */
+export const MAX_TRAFFIC_RETENTION_DAYS = 365;
 
 /** The most entries one allowlist may hold when the construct is not told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 50;

@@ -581,6 +581,16 @@ export class IpAllowlistAuthorizer extends apigateway.Authorizer {
   }
 
   /**
+   * Sightings the authorizer could not record in the Traffic table: a failed write, or one still unanswered when
+   * its time bound ran out. Recording never changes or fails a decision; this metric is how a lost sighting shows.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricTrafficWriteErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(AUTHORIZER_METRIC_NAMES.trafficWriteErrors, props);
+  }
+
+  /**
    * One of the authorizer's metrics (namespace `CdkIpAllowlist`, dimension `service` = `metricsServiceName`), by name.
    *
    * @default - sum over 5 minutes

@@ -16,6 +16,8 @@
  *   first). attributes: at, actor, action, scope, target, before, after (JSON strings; for a large list either
  *   both gzip-compressed in `snapshotGzip`, or both bounded: see admin-store.ts auditEventToItem), requestId.
  *   Append-only: written with attribute_not_exists(eventId), never updated or deleted.
+ * - Traffic: partition `pk` (= `ORG#<org>`), sort `sk` (= `<project>#<keyId>#<sourceIp>#<outcome>`), TTL
+ *   `expiresAt`; index `byLastSeen` (pk, lastSeen). The sightings the authorizer records: traffic-items.ts.
  *
  * Ids are restricted to ID_PATTERN (no `#`), so the composite keys cannot collide.
  */
@@ -27,6 +29,8 @@ export {
   API_KEYS_TABLE,
   AUDIT_LOG_TABLE,
   TABLE_SCHEMAS,
+  TRAFFIC_BY_LAST_SEEN_INDEX,
+  TRAFFIC_TABLE,
   type AttributeSchema,
   type TableSchema,
 } from '../../lib/contract';

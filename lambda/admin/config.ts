@@ -2,11 +2,13 @@ import {
   ADMIN_ENV,
   DEFAULT_MAX_ENTRIES,
   DEFAULT_PROPAGATION_DELAY_SECONDS,
+  DEFAULT_TRAFFIC_RETENTION_DAYS,
   ENV,
   MAX_DECISION_AGE_SECONDS,
   MAX_MAX_ENTRIES,
   MAX_MEMORY_TTL_SECONDS,
   MAX_PROPAGATION_DELAY_SECONDS,
+  MAX_TRAFFIC_RETENTION_DAYS,
   propagationDelayFault,
   splitPropagationDelay,
   STAGE_LIST_SEPARATOR,
@@ -21,7 +23,15 @@ import { StageTarget } from '../adapters/stage-cache';
  */
 
 export interface AdminConfig {
-  readonly tables: { readonly allowlists: string; readonly apiKeys: string; readonly auditLog: string };
+  readonly tables: {
+    readonly allowlists: string;
+    readonly apiKeys: string;
+    readonly auditLog: string;
+    /** Undefined: the deployment records no traffic (tables imported without a Traffic table). */
+    readonly traffic?: string;
+  };
+  /** How long the authorizer keeps a sighting after it was last seen: the longest a traffic read can look back. */
+  readonly trafficRetentionSeconds: number;
   readonly maxEntries: number;
   /** The authorizer's propagation delay P: API Gateway's TTL plus the decision age bound. */
   readonly propagationDelaySeconds: number;
@@ -37,6 +47,8 @@ export interface AdminConfig {
   /** The stages whose authorizer cache is flushed after each write; empty: no flush. */
   readonly protectedStages: readonly StageTarget[];
 }
+
+const DAY_SECONDS = 86_400;
 
 export class AdminConfigError extends Error {
   constructor(message: string) {
@@ -74,7 +86,14 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
     allowlists: required(ENV.allowlistsTable),
     apiKeys: required(ENV.apiKeysTable),
     auditLog: required(ENV.auditLogTable),
+    traffic: env[ENV.trafficTable]?.trim() || undefined,
   };
+  const trafficRetentionSeconds = wholeNumber(
+    ENV.trafficRetentionSeconds,
+    DAY_SECONDS,
+    MAX_TRAFFIC_RETENTION_DAYS * DAY_SECONDS,
+    DEFAULT_TRAFFIC_RETENTION_DAYS * DAY_SECONDS,
+  );
   const maxEntries = wholeNumber(ADMIN_ENV.maxEntries, 1, MAX_MAX_ENTRIES, DEFAULT_MAX_ENTRIES);
   const propagationDelaySeconds = delaySeconds(ADMIN_ENV.propagationDelaySeconds, DEFAULT_PROPAGATION_DELAY_SECONDS);
   // Without the variable, assume the split the construct would make: never under-report the delay.
@@ -107,6 +126,7 @@ export function loadAdminConfig(env: Readonly<Record<string, string | undefined>
 
   return {
     tables,
+    trafficRetentionSeconds,
     maxEntries,
     propagationDelaySeconds,
     memoryCacheTtlSeconds,

@@ -1,4 +1,5 @@
 import type { AdminStore, AuditEvent } from '../adapters/admin-store';
+import type { TrafficReader } from '../adapters/traffic-store';
 import type { StageCacheFlusher } from '../adapters/stage-cache';
 import type { AdminConfig } from './config';
 import type { AdminMetrics } from './metrics';
@@ -8,11 +9,15 @@ import type { PathParams, RouteDefinition } from './routes';
 /** What the handlers are given: the store, the flusher and the configuration, injected so tests use real ones. */
 export interface AdminDependencies {
   readonly store: AdminStore;
+  /** The Traffic table's reader; undefined when the deployment records no traffic. */
+  readonly traffic?: TrafficReader;
   readonly flusher: StageCacheFlusher;
   readonly config: Pick<
     AdminConfig,
     'maxEntries' | 'propagationDelaySeconds' | 'memoryCacheTtlSeconds' | 'maxDecisionAgeSeconds'
   > & {
+    /** @default - 30 days (DEFAULT_TRAFFIC_RETENTION_DAYS) */
+    readonly trafficRetentionSeconds?: AdminConfig['trafficRetentionSeconds'];
     readonly protectedStages?: AdminConfig['protectedStages'];
     /** @default - the split of `propagationDelaySeconds` (`splitPropagationDelay` in lib/contract.ts) */
     readonly gatewayTtlSeconds?: AdminConfig['gatewayTtlSeconds'];

@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { AdminStore, createAdminDynamoDbClient } from '../adapters/admin-store';
 import { createApiGatewayClient, createStageCacheFlusher } from '../adapters/stage-cache';
+import { TrafficReader } from '../adapters/traffic-store';
 import { createAdminHandler } from './app';
 import { METRICS_NAMESPACE, METRICS_SERVICE_ENV } from '../authorizer/metrics';
 import { loadAdminConfig } from './config';
@@ -24,6 +25,7 @@ const dynamodb = createAdminDynamoDbClient();
 
 const run = createAdminHandler({
   store: new AdminStore(dynamodb, config.tables, logger),
+  traffic: config.tables.traffic === undefined ? undefined : new TrafficReader(dynamodb, config.tables.traffic),
   flusher: createStageCacheFlusher(createApiGatewayClient(), config.protectedStages, logger),
   config,
   logger,

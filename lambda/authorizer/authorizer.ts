@@ -27,7 +27,7 @@ export interface AuthorizerLogger {
 }
 
 /** Counters the authorizer reports; see `metrics.ts` for the CloudWatch side. */
-export type AuthorizerOutcome = Exclude<keyof typeof AUTHORIZER_METRIC_NAMES, 'storeReads'>;
+export type AuthorizerOutcome = Exclude<keyof typeof AUTHORIZER_METRIC_NAMES, 'storeReads' | 'trafficWriteErrors'>;
 
 export interface AuthorizerMetrics {
   /**

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLE_SCHEMAS, TableSchema } from '../../lambda/adapters/schema';
+import { TABLE_SCHEMAS, TableSchema, TRAFFIC_TABLE } from '../../lambda/adapters/schema';
 import { startDynamoDbLocal as startLocalModeDynamoDb } from '../../local/dynamodb-local';
 
 /** A free TCP port on loopback, chosen by the kernel. */
@@ -53,6 +53,7 @@ export interface TableNames {
   readonly allowlists: string;
   readonly apiKeys: string;
   readonly auditLog: string;
+  readonly traffic: string;
 }
 
 /**
@@ -76,12 +77,12 @@ export function localTablesEnv(
 /** Creates the product's tables (from the one schema the construct also uses) under a unique prefix. */
 export async function createTables(client: DynamoDBClient, prefix: string): Promise<TableNames> {
   const names: Record<string, string> = {};
-  for (const schema of TABLE_SCHEMAS) {
+  for (const schema of [...TABLE_SCHEMAS, TRAFFIC_TABLE]) {
     const tableName = `${prefix}-${schema.logicalName}`;
     await client.send(new CreateTableCommand(createTableInput(schema, tableName)));
     names[schema.logicalName] = tableName;
   }
-  return { allowlists: names.Allowlists, apiKeys: names.ApiKeys, auditLog: names.AuditLog };
+  return { allowlists: names.Allowlists, apiKeys: names.ApiKeys, auditLog: names.AuditLog, traffic: names.Traffic };
 }
 
 export function createTableInput(schema: TableSchema, tableName: string) {

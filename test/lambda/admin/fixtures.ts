@@ -1,10 +1,13 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AdminStore, auditEventFromItem, AuditEvent } from '../../../lambda/adapters/admin-store';
 import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { createStageCacheFlusher, StageCacheFlusher, NO_STAGE_FLUSHER } from '../../../lambda/adapters/stage-cache';
+import { sightingUpdateInput } from '../../../lambda/adapters/traffic-items';
+import { TrafficReader } from '../../../lambda/adapters/traffic-store';
+import type { SightingUpdate } from '../../../lambda/core/traffic';
 import { AdminHandler, createAdminHandler } from '../../../lambda/admin/app';
 import { AdminDependencies, AdminLogger } from '../../../lambda/admin/context';
 import { eventIdentity, multiValueOf } from '../../support/api-gateway-events';
@@ -134,6 +137,11 @@ export interface Harness {
   /** The handler itself, for callers that bring their own proxy events (integ/'s, from its snapshot). */
   readonly handler: AdminHandler;
   call(method: string, path: string, options?: EventOptions): Promise<Reply>;
+  /**
+   * Records sightings as the authorizer does (the same UpdateItem), for tests of the routes that read traffic.
+   * `retentionSeconds` defaults to 30 days.
+   */
+  recordSightings(updates: readonly SightingUpdate[], retentionSeconds?: number): Promise<void>;
   /** Every audit record of an organization, newest first, read straight from the table. */
   auditRecords(organizationId: string): Promise<AuditEvent[]>;
   destroy(): void;
@@ -153,6 +161,8 @@ export interface HarnessOptions {
   readonly handlerClient?: DynamoDBClient;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /** @default - 30 days */
+  readonly trafficRetentionSeconds?: number;
 }
 
 export async function makeHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -162,6 +172,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const store = new AdminStore(options.handlerClient ?? ddb, names, logger);
   const deps: AdminDependencies = {
     store,
+    traffic: new TrafficReader(options.handlerClient ?? ddb, names.traffic),
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
     config: {
       maxEntries: options.maxEntries ?? 50,
@@ -170,6 +181,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       maxDecisionAgeSeconds: options.maxDecisionAgeSeconds ?? 1,
       gatewayTtlSeconds: options.gatewayTtlSeconds,
       protectedStages: options.protectedStages,
+      trafficRetentionSeconds: options.trafficRetentionSeconds,
     },
     logger,
     sleep: options.sleep,
@@ -191,6 +203,11 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
         body: JSON.parse(res.body),
         headers: (res.headers ?? {}) as Record<string, string>,
       };
+    },
+    async recordSightings(updates, retentionSeconds = 30 * 86_400) {
+      for (const update of updates) {
+        await ddb.send(new UpdateItemCommand(sightingUpdateInput(names.traffic, update, retentionSeconds)));
+      }
     },
     async auditRecords(organizationId) {
       const out = await ddb.send(
