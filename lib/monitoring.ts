@@ -130,7 +130,8 @@ const BLOCKED_FILTERS = [{ Match: '$.outcome', In: ['blocked'] }];
 
 /**
  * CloudWatch monitoring of an IP allowlist, as CloudWatch users expect it: a dashboard of the authorizer's decisions
- * (allowed, blocked, would-block, invalid and missing keys), its store errors, its Lambda's latency, errors and
+ * (allowed, blocked, would-block, invalid and missing keys), its store errors (reads that failed a decision, and
+ * sightings it could not record), its Lambda's latency, errors and
  * throttles, and the admin API's writes; alarms on store errors and on authorizer errors; and a Contributor
  * Insights rule ranking the (organization, source IP) pairs of blocked requests.
  *
@@ -226,9 +227,14 @@ export class IpAllowlistMonitoring extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
-      graph('Store errors', [authorizer.metricStoreErrors({ ...sum, label: 'Store errors (503)' })], {
-        leftAnnotations: [this.storeErrorsAlarm.toAnnotation()],
-      }),
+      graph(
+        'Store errors',
+        [
+          authorizer.metricStoreErrors({ ...sum, label: 'Store errors (503)' }),
+          authorizer.metricTrafficWriteErrors({ ...sum, label: 'Traffic write errors (decision unaffected)' }),
+        ],
+        { leftAnnotations: [this.storeErrorsAlarm.toAnnotation()] },
+      ),
       graph(
         'Authorizer Lambda errors and throttles',
         [

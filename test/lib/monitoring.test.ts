@@ -87,7 +87,13 @@ describe('dashboard', () => {
           [ns, a.missingKey, authorizerService, 'Missing key', 'Sum'],
         ],
       },
-      { title: 'Store errors', metrics: [[ns, a.storeError, authorizerService, 'Store errors (503)', 'Sum']] },
+      {
+        title: 'Store errors',
+        metrics: [
+          [ns, a.storeError, authorizerService, 'Store errors (503)', 'Sum'],
+          [ns, a.trafficWriteErrors, authorizerService, 'Traffic write errors (decision unaffected)', 'Sum'],
+        ],
+      },
       {
         title: 'Authorizer Lambda errors and throttles',
         metrics: [
