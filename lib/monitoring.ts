@@ -131,9 +131,9 @@ const BLOCKED_FILTERS = [{ Match: '$.outcome', In: ['blocked'] }];
 /**
  * CloudWatch monitoring of an IP allowlist, as CloudWatch users expect it: a dashboard of the authorizer's decisions
  * (allowed, blocked, would-block, invalid and missing keys), its store errors (reads that failed a decision, and
- * sightings it could not record), its Lambda's latency, errors and
- * throttles, and the admin API's writes; alarms on store errors and on authorizer errors; and a Contributor
- * Insights rule ranking the (organization, source IP) pairs of blocked requests.
+ * sightings it could not record), its Lambda's latency, errors and throttles, and the admin API's writes; alarms on
+ * store errors and on authorizer errors; and a Contributor Insights rule ranking the (organization, source IP) pairs
+ * of blocked requests.
  *
  * `IpAllowlistedApi.addMonitoring()` creates one for the API it built; for an authorizer and an admin API composed
  * by hand, `new IpAllowlistMonitoring(this, 'Monitoring', { authorizer, adminApi })`. The alarms have no action
