@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { App, CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { createHandlerFunction } from '../lib/handler-function';
-import { IpAllowlistedApi, Upstream } from '../lib';
+import { IpAllowlistedApi, IpAllowlistMonitoring, Upstream } from '../lib';
 import { MAX_PROPAGATION_DELAY_SECONDS } from '../lib/contract';
 
 /**
@@ -13,7 +15,10 @@ import { MAX_PROPAGATION_DELAY_SECONDS } from '../lib/contract';
  *
  * Context (`cdk synth -c name=value`):
  * - `upstreamUrl`: proxy to this HTTP(S) URL instead of the echo Lambda;
- * - `propagationDelaySeconds`: the propagation delay (0 to 3600, default 300).
+ * - `propagationDelaySeconds`: the propagation delay (0 to 3600, default 300);
+ * - `monitoring`: `true` adds the dashboard, alarms and Contributor Insights rule of docs/monitoring.md (billed per
+ *   month, unlike the rest of the stack, so off unless asked for);
+ * - `alarmTopicArn`: an existing SNS topic the alarms notify (implies `monitoring`).
  */
 
 export const EXAMPLE_STACK_NAME = 'CdkIpAllowlistExample';
@@ -23,10 +28,16 @@ export interface ExampleStackProps extends StackProps {
   readonly upstreamUrl?: string;
   /** @default 300 */
   readonly propagationDelaySeconds?: number;
+  /** @default - true when `alarmTopicArn` is given, else false */
+  readonly monitoring?: boolean;
+  /** @default - the alarms have no action */
+  readonly alarmTopicArn?: string;
 }
 
 export class ExampleStack extends Stack {
   public readonly allowlistedApi: IpAllowlistedApi;
+  /** Present with the `monitoring` prop. */
+  public readonly monitoring?: IpAllowlistMonitoring;
 
   constructor(scope: Construct, id: string, props: ExampleStackProps = {}) {
     super(scope, id, props);
@@ -53,6 +64,14 @@ export class ExampleStack extends Stack {
       propagationDelay:
         props.propagationDelaySeconds === undefined ? undefined : Duration.seconds(props.propagationDelaySeconds),
     });
+
+    if (props.monitoring ?? props.alarmTopicArn !== undefined) {
+      // docs/dashboard.svg is drawn from this dashboard (scripts/render-dashboard.ts).
+      const topic = props.alarmTopicArn && sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+      this.monitoring = this.allowlistedApi.addMonitoring({
+        alarmActions: topic ? [new cloudwatchActions.SnsAction(topic)] : undefined,
+      });
+    }
 
     new CfnOutput(this, 'AllowlistsTableName', { value: this.allowlistedApi.tables.allowlistsTable.tableName });
     new CfnOutput(this, 'ApiKeysTableName', { value: this.allowlistedApi.tables.apiKeysTable.tableName });
@@ -82,6 +101,8 @@ export function buildExampleApp(options: BuildExampleAppOptions = {}): ExampleAp
     description: 'cdk-ip-allowlist example: an IP-allowlisted REST API in front of an echo Lambda',
     upstreamUrl: optionalString('upstreamUrl', app.node.tryGetContext('upstreamUrl')),
     propagationDelaySeconds: wholeSeconds('propagationDelaySeconds', app.node.tryGetContext('propagationDelaySeconds')),
+    monitoring: optionalBoolean('monitoring', app.node.tryGetContext('monitoring')),
+    alarmTopicArn: optionalString('alarmTopicArn', app.node.tryGetContext('alarmTopicArn')),
   });
   return { app, stack };
 }
@@ -90,6 +111,14 @@ function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new Error(`context ${name} must be a string, got ${JSON.stringify(value)}`);
   return value;
+}
+
+function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  // `cdk -c` gives strings; a context set in code or cdk.json may give a boolean.
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`context ${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
 function wholeSeconds(name: string, value: unknown): number | undefined {

@@ -11,6 +11,9 @@ import type {
   CheckView,
   CreateApiKeyBody,
   EntryInputBody,
+  ImpactAddressView,
+  PreviewBody,
+  PreviewView,
   PropagationView,
   ReplaceAllowlistBody,
 } from '../lambda/admin/contract/schemas';
@@ -58,17 +61,30 @@ export type { AllowlistTarget };
 
 // The answers' and requests' shapes are the contract's schemas (lambda/admin/contract), imported as types only: the
 // CLI bundle carries no zod.
-export type { AllowlistView, CheckView };
+export type { AllowlistView, CheckView, ImpactAddressView, PreviewView };
 export type Propagation = PropagationView;
 /** An entry with a description (an entry may also be sent as a bare string). */
 export type EntryInput = Exclude<EntryInputBody, string>;
-/** An allowlist as a read or a write answers it: a write adds `propagation`. */
-export type AllowlistWriteView = AllowlistView & Partial<Pick<OperationResult<'replaceAllowlist'>, 'propagation'>>;
+/**
+ * An allowlist as a read or a write answers it: a read adds each entry's `lastMatchedAt` and `warnings`, a write
+ * `propagation`.
+ */
+export type AllowlistWriteView = AllowlistView | OperationResult<'replaceAllowlist'>;
+export type TrafficView = OperationResult<'listTraffic'>;
+/** The traffic log's filters (`since`: ISO-8601, as sent). */
+export interface TrafficFilters {
+  readonly project?: string;
+  readonly key?: string;
+  readonly outcome?: string;
+  readonly since?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
 export type ApiKeyView = OperationResult<'getApiKey'>;
 export type AuditView = AuditEventView;
 export type WhoamiView = OperationResult<'whoami'>;
 /** A page of a listing (API keys, audit events): the shape the contract's `*List` schemas share. */
-export type ListView<T> = Readonly<Omit<OperationResult<'listApiKeys' | 'listAuditLog'>, 'data'>> & {
+export type ListView<T> = Readonly<Omit<OperationResult<'listApiKeys' | 'listAuditLog' | 'listTraffic'>, 'data'>> & {
   readonly data: readonly T[];
 };
 
@@ -264,26 +280,36 @@ export class AdminClient {
     return this.request<OperationResult<'getAllowlist'>>('GET', allowlistPath(t));
   }
 
-  replaceAllowlist(t: AllowlistTarget, entries: readonly EntryInput[], enabled?: boolean, ifMatch?: number) {
-    const body: ReplaceAllowlistBody = { entries: [...entries], ...(enabled === undefined ? {} : { enabled }) };
+  replaceAllowlist(
+    t: AllowlistTarget,
+    entries: readonly EntryInput[],
+    enabled?: boolean,
+    ifMatch?: number,
+    force?: boolean,
+  ) {
+    const body: ReplaceAllowlistBody = {
+      entries: [...entries],
+      ...(enabled === undefined ? {} : { enabled }),
+      ...forceField(force),
+    };
     return this.request<OperationResult<'replaceAllowlist'>>('PUT', allowlistPath(t), {
       body,
       headers: ifMatchHeader(ifMatch),
     });
   }
 
-  addEntries(t: AllowlistTarget, entries: readonly EntryInput[], ifMatch?: number) {
-    const body: AddEntriesBody = { entries: [...entries] };
+  addEntries(t: AllowlistTarget, entries: readonly EntryInput[], ifMatch?: number, force?: boolean) {
+    const body: AddEntriesBody = { entries: [...entries], ...forceField(force) };
     return this.request<OperationResult<'addAllowlistEntries'>>('POST', `${allowlistPath(t)}/entries`, {
       body,
       headers: ifMatchHeader(ifMatch),
     });
   }
 
-  removeEntry(t: AllowlistTarget, value: string, ifMatch?: number) {
+  removeEntry(t: AllowlistTarget, value: string, ifMatch?: number, force?: boolean) {
     // The query form keeps the `/` of a CIDR out of the path, where proxies and signers treat it differently.
     return this.request<OperationResult<'deleteAllowlistEntryByQuery'>>('DELETE', `${allowlistPath(t)}/entries`, {
-      query: { value },
+      query: { value, force: force ? 'true' : undefined },
       headers: ifMatchHeader(ifMatch),
     });
   }
@@ -292,16 +318,25 @@ export class AdminClient {
     return this.setMode(t, enabled ? 'enforce' : 'off', ifMatch);
   }
 
-  /** `enforce` and `off` send no body, as before modes existed; `report_only` sends `{"mode":"report_only"}`. */
-  setMode(t: AllowlistTarget, mode: AllowlistMode, ifMatch?: number) {
+  /**
+   * `enforce` and `off` send no body, as before modes existed; `report_only` sends `{"mode":"report_only"}`, and
+   * `force` (the lockout guard's override, for enable) `{"force":true}`.
+   */
+  setMode(t: AllowlistTarget, mode: AllowlistMode, ifMatch?: number, force?: boolean) {
+    const body = { ...(mode === 'report_only' ? { mode } : {}), ...(mode === 'off' ? {} : forceField(force)) };
     return this.request<OperationResult<'enableAllowlist'>>(
       'POST',
       `${allowlistPath(t)}/${mode === 'off' ? 'disable' : 'enable'}`,
       {
-        ...(mode === 'report_only' ? { body: { mode } } : {}),
+        ...(Object.keys(body).length > 0 ? { body } : {}),
         headers: ifMatchHeader(ifMatch),
       },
     );
+  }
+
+  /** The impact preview of a draft of this list (entries and mode default to the stored ones). */
+  preview(t: AllowlistTarget, draft: PreviewBody = {}) {
+    return this.request<PreviewView>('POST', `${allowlistPath(t)}/preview`, { body: draft });
   }
 
   check(t: AllowlistTarget, ip: string, draftEntries?: readonly EntryInput[]) {
@@ -341,11 +376,22 @@ export class AdminClient {
       query: { limit: limit === undefined ? undefined : String(limit), cursor },
     });
   }
+
+  traffic(org: string, filters: TrafficFilters = {}) {
+    const { limit, ...rest } = filters;
+    return this.request<TrafficView>('GET', resourceUrlPath({ org }, 'traffic'), {
+      query: { ...rest, limit: limit === undefined ? undefined : String(limit) },
+    });
+  }
 }
 
 export function allowlistPath(t: AllowlistTarget): string {
   if (t.keyId !== undefined && t.project === undefined) throw new Error('a per-key allowlist needs the project too');
   return resourceUrlPath(t, 'ip_allowlist');
+}
+
+function forceField(force: boolean | undefined): { force?: true } {
+  return force ? { force: true } : {};
 }
 
 function ifMatchHeader(version: number | undefined): Record<string, string> {

@@ -2,6 +2,7 @@ import { Argument, Command, CommanderError } from 'commander';
 import { DEFAULT_ADMIN_PORT } from '../local/state';
 import { AdminApiError } from './admin-client';
 import { COMMAND_GROUPS } from './commands';
+import { lockoutText } from './commands/allowlist';
 import { CliIo, commandContext, EXIT, Run, UsageError } from './context';
 import { ENV } from './endpoint';
 import { printable, printableOutput } from './format';
@@ -123,6 +124,7 @@ function reportError(err: unknown, io: CliIo, json: boolean): number {
         .join(', ');
       const suffix = details && !err.message.includes(`HTTP ${err.status}`) ? ` (${printable(details)})` : '';
       io.stderr(`error: ${printable(err.message)}${suffix}\n`);
+      if (err.code === 'would_block_recent_traffic') io.stderr(lockoutText(err.body));
     }
     return EXIT.error;
   }

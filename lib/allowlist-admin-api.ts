@@ -335,21 +335,24 @@ export class AllowlistAdminApi extends Construct {
   }
 
   /**
-   * Lets `grantee` read one organization's allowlists, API keys (never secrets) and audit log, and use the check
-   * tool: GET on every path of the organization, and POST on its `ip_allowlist/check` paths. Like every grant of
-   * this API, it includes `GET /v1/whoami`, which tells a caller only its own address and principal.
+   * Lets `grantee` read one organization's allowlists, API keys (never secrets), audit log and traffic log, and use
+   * the check tool and the impact preview: GET on every path of the organization, and POST on its
+   * `ip_allowlist/check` and `ip_allowlist/preview` paths (both write nothing). Like every grant of this API, it
+   * includes `GET /v1/whoami`, which tells a caller only its own address and principal.
    *
    * @param organizationId the organization; omit it to grant every organization
    */
   public grantRead(grantee: iam.IGrantable, organizationId?: string): iam.Grant {
     const org = this.organizationRef(organizationId);
-    const check = (ref: ResourceRef) =>
-      this.executeApiArn('POST', `${resourceUrlPath(ref, 'ip_allowlist', RAW)}/check`);
+    const readOnlyPosts = (ref: ResourceRef) =>
+      ['check', 'preview'].map((tool) =>
+        this.executeApiArn('POST', `${resourceUrlPath(ref, 'ip_allowlist', RAW)}/${tool}`),
+      );
     return this.grantInvoke(grantee, [
       this.executeApiArn('GET', `${resourceUrlPath(org, undefined, RAW)}/*`),
-      check(org),
-      check({ ...org, project: '*' }),
-      check({ ...org, project: '*', keyId: '*' }),
+      ...readOnlyPosts(org),
+      ...readOnlyPosts({ ...org, project: '*' }),
+      ...readOnlyPosts({ ...org, project: '*', keyId: '*' }),
     ]);
   }
 

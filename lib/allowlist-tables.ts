@@ -65,7 +65,8 @@ export interface IAllowlistTables extends IConstruct {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * What the authorizer saw (sightings), with its `byLastSeen` index and the TTL attribute `expiresAt`.
+   * What the authorizer saw (sightings, with the `byLastSeen` index and the TTL attribute `expiresAt`), read by
+   * the admin API's traffic log and `lastMatchedAt`.
    *
    * @default - none: the authorizer records no traffic
    */

@@ -7,5 +7,6 @@ export * from './allowlist-admin-api';
 export * from './allowlist-tables';
 export * from './ip-allowlist-authorizer';
 export * from './ip-allowlisted-api';
+export * from './monitoring';
 export { Upstream } from './upstream';
 export type { HttpUpstreamOptions, LambdaUpstreamOptions, UpstreamIntegrations } from './upstream';

@@ -7,6 +7,7 @@ import { AllowlistAdminApi } from './allowlist-admin-api';
 import { AllowlistTables, IAllowlistTables } from './allowlist-tables';
 import { instanceName, useSharedCloudWatchRole } from './instance';
 import { IpAllowlistAuthorizer } from './ip-allowlist-authorizer';
+import { IpAllowlistMonitoring, IpAllowlistMonitoringOptions } from './monitoring';
 import { acknowledgeNagRules } from './nag';
 import { loggedStageOptions } from './stage-options';
 import { Upstream } from './upstream';
@@ -312,6 +313,21 @@ export class IpAllowlistedApi extends Construct {
     return this.admin;
   }
 
+  /**
+   * Adds CloudWatch monitoring of this API's authorizer and admin API (construct id `Monitoring`): a dashboard, alarms
+   * on store errors and authorizer errors, and a Contributor Insights rule ranking blocked callers. Once per API.
+   */
+  public addMonitoring(options: IpAllowlistMonitoringOptions = {}): IpAllowlistMonitoring {
+    if (this.node.tryFindChild(MONITORING_ID)) {
+      throw new Error(`IpAllowlistedApi ${this.node.path} already has monitoring: addMonitoring may be called once`);
+    }
+    return new IpAllowlistMonitoring(this, MONITORING_ID, {
+      ...options,
+      authorizer: this.authorizer,
+      adminApi: this.admin,
+    });
+  }
+
   /** Whether this construct created an admin API (`adminApi` was not false). */
   public get hasAdminApi(): boolean {
     return this.admin !== undefined;
@@ -322,6 +338,8 @@ export class IpAllowlistedApi extends Construct {
     return this.api.url;
   }
 }
+
+const MONITORING_ID = 'Monitoring';
 
 /** Refuses props that have no effect unless `applies`, naming them and why. */
 function refuseWithout(applies: boolean, why: string, props: { [name: string]: unknown }): void {

@@ -14,8 +14,8 @@ export interface ResourceRef {
   readonly keyId?: string;
 }
 
-/** What below the resource: its allowlist, a project's key collection, an organization's audit log. */
-export type ResourceLeaf = 'ip_allowlist' | 'api_keys' | 'audit_log';
+/** What below the resource: its allowlist, a project's key collection, an organization's audit log or traffic. */
+export type ResourceLeaf = 'ip_allowlist' | 'api_keys' | 'audit_log' | 'traffic';
 
 export const API_VERSION_PREFIX = '/v1';
 

@@ -44,14 +44,16 @@ export const AUTHORIZER_TABLE_ACTIONS: TableActions = {
  * lost). On the audit log IAM grants no UpdateItem or DeleteItem, but PutItem alone could replace a record: it
  * stays append-only only because every Put the code sends there is conditioned on attribute_not_exists(eventId)
  * (pinned by test/lambda/table-access.test.ts). Nothing is ever deleted, so no DeleteItem or BatchWriteItem anywhere.
+ * On the Traffic table it only reads (lambda/adapters/traffic-store.ts): a Query of one scope's sightings for
+ * `lastMatchedAt`, and a Query of the `byLastSeen` index for the traffic log.
  */
 export const ADMIN_TABLE_ACTIONS: TableActions = {
   allowlists: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   apiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   apiKeysByProject: ['dynamodb:Query'],
   auditLog: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  traffic: [],
-  trafficByLastSeen: [],
+  traffic: ['dynamodb:Query'],
+  trafficByLastSeen: ['dynamodb:Query'],
 };
 
 /** Grants the authorizer's Lambda AUTHORIZER_TABLE_ACTIONS (and decryption with a customer-managed key). */

@@ -1,11 +1,20 @@
 import * as fs from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { Command, Option } from 'commander';
-import type { AdminClient, AllowlistView, AllowlistWriteView, CheckView, EntryInput } from '../admin-client';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_EXPIRY_SECONDS } from '../../lambda/core/expiry';
+import type {
+  AdminClient,
+  AllowlistWriteView,
+  CheckView,
+  EntryInput,
+  ImpactAddressView,
+  PreviewView,
+} from '../admin-client';
 import {
   CommandContext,
   EXIT,
   ifMatchOption,
+  positiveWholeNumber,
   propagationLine,
   Register,
   Run,
@@ -17,15 +26,26 @@ import {
 import { shortTime, table } from '../format';
 import { myAddress } from '../whoami';
 
-/** `allowlist show|add|remove|replace|enable|disable|check`: one scope's list (routes .../ip_allowlist). */
+/** `allowlist show|add|remove|replace|enable|disable|check|preview`: one scope's list (routes .../ip_allowlist). */
 
 interface WriteOptions extends ScopeOptions {
   readonly ifMatch?: number;
   readonly description?: string;
+  /** Seconds, from --expires-in. */
+  readonly expiresIn?: number;
   readonly file?: string;
   readonly enable?: boolean;
   readonly disable?: boolean;
   readonly reportOnly?: boolean;
+  readonly force?: boolean;
+}
+
+/** --force: the lockout guard's override, on every write that can leave a list enforced. */
+function forceOption(): Option {
+  return new Option(
+    '--force',
+    'apply the change even if it would block addresses whose requests went through in the last 24 hours (the lockout guard)',
+  );
 }
 
 export const registerAllowlist: Register = (program, run) => {
@@ -38,7 +58,9 @@ export const registerAllowlist: Register = (program, run) => {
 
   withScope(allowlist.command('show'))
     .summary('the list, its state and version')
-    .description("Shows the list: enabled or not, entries, version, and the deployment's propagation delay.")
+    .description(
+      "Shows the list: enabled or not, entries (with when each expires, if it does), warnings (such as an enforced list whose entries have all expired: it blocks every request), version, and the deployment's propagation delay.",
+    )
     .action(
       run(async (ctx, cmd) => {
         const { body } = await ctx.client().getAllowlist(scopeTarget(cmd.opts<ScopeOptions>()));
@@ -53,10 +75,24 @@ export const registerAllowlist: Register = (program, run) => {
     )
     .argument('<entries...>', 'entries to add, e.g. 203.0.113.7 or 198.51.100.0/24')
     .option('--description <text>', 'note stored with each added entry (at most 140 characters)')
+    .addOption(
+      new Option(
+        '--expires-in <duration>',
+        'the added entries stop matching after this long: a number with a unit s, m, h or d (90m, 24h, 7d; at most 90d). They are shown as expired, then pruned by the next write',
+      ).argParser(durationSeconds),
+    )
     .addOption(ifMatchOption())
+    .addOption(forceOption())
     .action(
       write(run, (client, o, args) =>
-        client.addEntries(scopeTarget(o), withDescription(args, o.description), o.ifMatch),
+        client.addEntries(
+          scopeTarget(o),
+          withDescription(args, o.description).map((e) =>
+            o.expiresIn === undefined ? e : { ...e, expiresIn: o.expiresIn },
+          ),
+          o.ifMatch,
+          o.force,
+        ),
       ),
     );
 
@@ -65,7 +101,8 @@ export const registerAllowlist: Register = (program, run) => {
     .description('Removes one entry; 10.0.0.1 and 10.0.0.1/32 name the same entry.')
     .argument('<entry>', 'entry to remove')
     .addOption(ifMatchOption())
-    .action(write(run, (client, o, [entry]) => client.removeEntry(scopeTarget(o), entry, o.ifMatch)));
+    .addOption(forceOption())
+    .action(write(run, (client, o, [entry]) => client.removeEntry(scopeTarget(o), entry, o.ifMatch, o.force)));
 
   withScope(allowlist.command('replace'))
     .summary('replace the whole list (all-or-nothing)')
@@ -78,12 +115,13 @@ export const registerAllowlist: Register = (program, run) => {
     .addOption(new Option('--enable', 'also enable the list (set its state)').conflicts('disable'))
     .addOption(new Option('--disable', 'also disable the list (set its state)').conflicts('enable'))
     .addOption(ifMatchOption())
+    .addOption(forceOption())
     .action(
       write(run, (client, o, args) => {
         const entries = withDescription(args, o.description);
         if (o.file) entries.push(...readEntriesFile(o.file));
         const enabled = o.enable ? true : o.disable ? false : undefined;
-        return client.replaceAllowlist(scopeTarget(o), entries, enabled, o.ifMatch);
+        return client.replaceAllowlist(scopeTarget(o), entries, enabled, o.ifMatch, o.force);
       }),
     );
 
@@ -94,12 +132,18 @@ export const registerAllowlist: Register = (program, run) => {
         "replaces the organization's for that project. Enabling an empty list is refused.\n\n" +
         'With --report-only the list blocks nothing: requests it would block pass and are recorded as would_block ' +
         '(metric WouldBlockRequests and a log line naming the list). A report-only project list does not replace ' +
-        "the organization's list until it is enforced. Run enable again without --report-only to enforce it.",
+        "the organization's list until it is enforced. Run enable again without --report-only to enforce it.\n\n" +
+        'Enforcing is refused (exit 1, nothing changes) when it would block addresses whose requests went through in ' +
+        "the last 24 hours: they are listed. Add them, or repeat with --force. 'allowlist preview --mode enforce' " +
+        'shows the same beforehand.',
     )
     .option('--report-only', 'record what the list would block instead of blocking it')
     .addOption(ifMatchOption())
+    .addOption(forceOption())
     .action(
-      write(run, (client, o) => client.setMode(scopeTarget(o), o.reportOnly ? 'report_only' : 'enforce', o.ifMatch)),
+      write(run, (client, o) =>
+        client.setMode(scopeTarget(o), o.reportOnly ? 'report_only' : 'enforce', o.ifMatch, o.force),
+      ),
     );
 
   withScope(allowlist.command('disable'))
@@ -107,6 +151,8 @@ export const registerAllowlist: Register = (program, run) => {
     .description('Stops enforcing (or reporting on) the list (its entries are kept).')
     .addOption(ifMatchOption())
     .action(write(run, (client, o) => client.setMode(scopeTarget(o), 'off', o.ifMatch)));
+
+  registerPreview(allowlist, run);
 
   withScope(allowlist.command('check'))
     .summary('would a request from this IP pass? (exit 3 if not)')
@@ -142,6 +188,98 @@ export const registerAllowlist: Register = (program, run) => {
     );
 };
 
+function registerPreview(allowlist: Command, run: Run): void {
+  withScope(allowlist.command('preview'))
+    .summary('which real callers a change would block or let through')
+    .description(
+      'Decides the callers the authorizer saw in the last --days (key and source address) now, on the stored lists ' +
+        'and with a draft of this list in their place, and lists the addresses the draft would block, those it ' +
+        'would let through, and those it would let through recorded as would_block. The draft is the stored list ' +
+        'with --mode and the entries of --entry / --entries-file, when given. For a report-only list, --mode ' +
+        'enforce shows what enforcing it would cut off. Nothing is changed.',
+    )
+    .addOption(new Option('--mode <mode>', "the draft's mode (default: the stored one)").choices(MODES))
+    .option('--entry <entry>', 'an entry of the draft (repeat it; default: the stored entries)', collect, [])
+    .option('--entries-file <file>', 'entries of the draft, one a line as for replace --file')
+    .addOption(
+      new Option('--days <n>', 'how many days of traffic (default 7, at most the retention)').argParser(
+        positiveWholeNumber,
+      ),
+    )
+    .action(
+      run(async (ctx, cmd) => {
+        const o = cmd.opts<ScopeOptions & { mode?: Mode; entry: string[]; entriesFile?: string; days?: number }>();
+        const target = scopeTarget(o);
+        const entries: EntryInput[] = o.entry.map((value) => ({ value }));
+        if (o.entriesFile) entries.push(...readEntriesFile(o.entriesFile));
+        const drafted = o.entry.length > 0 || o.entriesFile !== undefined;
+        const { body } = await ctx.client().preview(target, {
+          ...(drafted ? { entries } : {}),
+          ...(o.mode ? { mode: o.mode } : {}),
+          ...(o.days === undefined ? {} : { days: o.days }),
+        });
+        if (ctx.json) ctx.printJson(body);
+        else ctx.io.stdout(previewText(body));
+        return EXIT.ok;
+      }),
+    );
+}
+
+const MODES = ['enforce', 'report_only', 'off'] as const;
+type Mode = (typeof MODES)[number];
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function previewText(p: PreviewView): string {
+  const where =
+    p.scope === 'organization'
+      ? `organization ${p.organizationId}`
+      : p.scope === 'project'
+        ? `project ${p.organizationId}/${p.projectId}`
+        : `API key ${p.apiKeyId} (${p.organizationId}/${p.projectId})`;
+  const draft = p.draft.stored
+    ? `the stored list (${p.draft.mode}, ${p.draft.entryCount} entries)`
+    : `a draft (${p.draft.mode}, ${p.draft.entryCount} entries)`;
+  let out =
+    `Preview of ${where}: ${draft}, on the traffic of the last ${p.window.days} day${p.window.days === 1 ? '' : 's'} ` +
+    `(${p.sightingsRead} sightings read)\n`;
+  const section = (title: string, addresses: readonly ImpactAddressView[]) => {
+    out += `\n${title}: ${addresses.length === 0 ? 'none' : addresses.length}\n`;
+    if (addresses.length > 0) out += `${addressTable(addresses)}\n`;
+  };
+  section('Would be BLOCKED (pass today)', p.wouldBlock);
+  section('Would PASS (blocked today)', p.wouldPass);
+  section('Would pass, recorded as would_block', p.wouldReport);
+  if (p.truncated)
+    out +=
+      '\nnote: the traffic read stopped at its cap: there is more traffic than was previewed, so the lists may be incomplete\n';
+  if (p.unreadable > 0) out += `note: ${p.unreadable} traffic items could not be read and were skipped\n`;
+  return out;
+}
+
+/** Addresses and their keys, one row per key: what a preview lists and what the lockout guard refuses. */
+export function addressTable(addresses: readonly ImpactAddressView[]): string {
+  return table(
+    ['ADDRESS', 'KEY', 'PROJECT', 'TODAY', 'DRAFT', 'LAST SEEN', 'DECISIONS'],
+    addresses.flatMap((a) =>
+      a.keys.map((k) => [a.ip, k.keyId, k.projectId, k.today, k.draft, shortTime(k.lastSeen), String(k.count)]),
+    ),
+  );
+}
+
+/** The lockout guard's refusal as a reader wants it: whom the change would cut off, and the two ways forward. */
+export function lockoutText(body: unknown): string {
+  const error = (body as { error?: { wouldBlock?: ImpactAddressView[]; truncated?: boolean } } | undefined)?.error;
+  if (!error?.wouldBlock) return '';
+  return (
+    `${addressTable(error.wouldBlock)}\n` +
+    (error.truncated ? 'note: the traffic read was capped: more addresses may be affected\n' : '') +
+    'hint: add these addresses to the list (allowlist add), or repeat the command with --force to apply it anyway\n'
+  );
+}
+
 /** The action of a write: one request, its answer printed as the list with when the change applies. */
 function write(
   run: Run,
@@ -156,6 +294,21 @@ function write(
 /** The positional arguments, a variadic one flattened. */
 function argumentList(cmd: Command): string[] {
   return (cmd.processedArgs as Array<string | string[] | undefined>).flat().filter((a) => a !== undefined);
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90m`, `24h`, `7d`, `30s` -> seconds; at most the 90 days an entry may live. */
+export function durationSeconds(text: string): number {
+  const m = /^(\d{1,9})([smhd])$/.exec(text.trim());
+  if (!m)
+    throw new InvalidArgumentError(
+      `must be a whole number with a unit s, m, h or d (e.g. 90m, 24h, 7d), got ${JSON.stringify(text)}`,
+    );
+  const seconds = Number(m[1]) * DURATION_UNITS[m[2]];
+  if (seconds < 1 || seconds > MAX_EXPIRY_SECONDS)
+    throw new InvalidArgumentError(`must be from 1s to 90d (${MAX_EXPIRY_SECONDS}s), got ${JSON.stringify(text)}`);
+  return seconds;
 }
 
 function withDescription(values: readonly string[], description: string | undefined): EntryInput[] {
@@ -208,13 +361,13 @@ function addressFamilyNote(ip: string): string {
         'is checked by its IPv6 address, not this one: allowlist (and check) that address too';
 }
 
-function scopeLabel(v: AllowlistView): string {
+function scopeLabel(v: AllowlistWriteView): string {
   if (v.scope === 'organization') return `organization ${v.organizationId}`;
   if (v.scope === 'project') return `project ${v.organizationId}/${v.projectId}`;
   return `API key ${v.apiKeyId} (${v.organizationId}/${v.projectId})`;
 }
 
-function scopeFlags(v: AllowlistView): string {
+function scopeFlags(v: AllowlistWriteView): string {
   return [
     `--org ${v.organizationId}`,
     v.projectId ? `--project ${v.projectId}` : '',
@@ -228,7 +381,7 @@ function scopeFlags(v: AllowlistView): string {
  * The delay `show` reports, in the terms a write's answer uses: a write flushes the authorizer cache (0 s once
  * that worked) and otherwise reports the deployment's worst case, which is what the list's view carries.
  */
-function showDelayLine(v: AllowlistView): string {
+function showDelayLine(v: AllowlistWriteView): string {
   if (v.propagationDelaySeconds === undefined) return '';
   return (
     `A change applies within 0 s when the admin API flushes the authorizer cache (it does after each write), ` +
@@ -244,20 +397,44 @@ function printAllowlist(ctx: CommandContext, v: AllowlistWriteView, answer: 'sho
   const state = v.enabled ? 'ENABLED' : v.mode === 'report_only' ? 'REPORT-ONLY' : 'disabled';
   const limits = v.maxEntries === undefined ? '' : `, ${v.entries.length}/${v.maxEntries} entries`;
   let out = `Allowlist of ${scopeLabel(v)}: ${state} (version ${v.version}${limits})\n`;
+  // A read, not a write's answer: only a read carries when each entry last matched.
+  const read = 'propagation' in v ? undefined : v;
   if (v.entries.length === 0) out += '(no entries)\n';
   else {
+    // The EXPIRES column only when an entry expires, so lists without expiry read as they always did; LAST MATCHED
+    // only on a read (a write's answer does not carry it): "never" is what finds the stale entries.
+    const expiring = v.entries.some((e) => e.expiresAt);
     out += `${table(
-      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY'],
-      v.entries.map((e) => [e.value, e.description || '-', shortTime(e.createdAt), e.createdBy || '-']),
+      ['VALUE', 'DESCRIPTION', 'ADDED', 'BY', ...(expiring ? ['EXPIRES'] : []), ...(read ? ['LAST MATCHED'] : [])],
+      v.entries.map((e, i) => [
+        e.value,
+        e.description || '-',
+        shortTime(e.createdAt),
+        e.createdBy || '-',
+        ...(expiring ? [e.expiresAt ? `${shortTime(e.expiresAt)}${e.expired ? ' (expired)' : ''}` : 'never'] : []),
+        ...(read ? [lastMatchedText(read, read.entries[i].lastMatchedAt)] : []),
+      ]),
     )}\n`;
   }
+  for (const w of v.warnings ?? []) out += `warning (${w.code}): ${w.message}\n`;
   if (v.mode === 'report_only')
     out +=
       'Not enforced: requests it would block pass and are recorded as would_block. ' +
       `Enforce it: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
   else if (!v.enabled && v.entries.length > 0)
     out += `Not enforced until enabled: cdk-ip-allowlist allowlist enable ${scopeFlags(v)}\n`;
-  out += answer === 'write' && v.propagation ? propagationLine(v.propagation) : showDelayLine(v);
+  out += answer === 'write' && 'propagation' in v ? propagationLine(v.propagation) : showDelayLine(v);
   ctx.io.stdout(out);
   return EXIT.ok;
+}
+
+/** Whether a read's null `lastMatchedAt` may hide a match (no traffic, or not all of it, could be read). */
+function trafficUnknown(v: { readonly warnings: readonly { readonly code: string }[] }): boolean {
+  return v.warnings.some((w) => w.code.startsWith('traffic_'));
+}
+
+/** An entry's LAST MATCHED cell: its time, `never`, or `unknown` when the traffic could not be (fully) read. */
+function lastMatchedText(read: Parameters<typeof trafficUnknown>[0], at: string | null): string {
+  if (at !== null) return shortTime(at);
+  return trafficUnknown(read) ? 'unknown' : 'never';
 }

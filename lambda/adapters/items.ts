@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { AllowlistEntryError, normalizeAllowlistEntry } from '../core/allowlist';
+import { parseStoredExpiresAt } from '../core/expiry';
 import {
   ALLOWLIST_MODES,
   AllowlistEntry,
@@ -110,6 +111,8 @@ export function allowlistToAttributes(settings: AllowlistSettings): Item {
           description: { S: e.description },
           createdAt: { S: e.createdAt },
           createdBy: { S: e.createdBy },
+          // Only when set: an entry that never expires is stored as before expiry existed.
+          ...(e.expiresAt === undefined ? {} : { expiresAt: { S: e.expiresAt } }),
         },
       })),
     },
@@ -153,12 +156,20 @@ export function allowlistFromAttributes(item: Item | undefined): AllowlistSettin
       if (v !== undefined && v.S === undefined) fail(`an entry's ${name} is not a string`);
       return v?.S ?? '';
     };
-    return {
+    const entry: AllowlistEntry = {
       value,
       description: optional('description'),
       createdAt: optional('createdAt'),
       createdBy: optional('createdBy'),
     };
+    // Absent in items written before expiry existed: such an entry never expires. Present but unreadable, it cannot
+    // be told whether the entry still matches, so the list is corrupt (the authorizer fails closed on it).
+    const expiresAt = m.expiresAt;
+    if (expiresAt === undefined) return entry;
+    if (expiresAt.S === undefined) return fail("an entry's expiresAt is not a string");
+    if (parseStoredExpiresAt(expiresAt.S) === undefined)
+      return fail(`an entry's expiresAt ${JSON.stringify(expiresAt.S.slice(0, 40))} is not an ISO-8601 UTC time`);
+    return { ...entry, expiresAt: expiresAt.S };
   });
   const version = Number(item.version?.N);
   if (!Number.isInteger(version) || version < 0) return fail('version is not a whole number');

@@ -1,4 +1,4 @@
-import { AllowlistTarget } from '../adapters/admin-store';
+import { AllowlistTarget, StoreUnavailableError } from '../adapters/admin-store';
 import { CorruptAllowlist, CorruptAllowlistError } from '../adapters/items';
 import { normalizeAllowlistEntry } from '../core/allowlist';
 import { decideIpWithReportFromSettings } from '../core/decision';
@@ -6,6 +6,7 @@ import { allowlistMode, AllowlistSettings, ApiKeyRecord, EMPTY_ALLOWLIST, modeFl
 import {
   ChangeContext,
   addEntries,
+  draftEntries,
   normalizedOr400,
   refuseWholeFamily,
   removeEntry,
@@ -14,7 +15,7 @@ import {
 } from './allowlist-ops';
 import { auditEvent } from './audit';
 import { ResourceRef, resourcePath } from './contract/paths';
-import { AuditAction } from './contract/schemas';
+import { AuditAction, WarningView } from './contract/schemas';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
 import {
   AdminError,
@@ -23,9 +24,14 @@ import {
   apiKeyRevoked,
   apiKeyRevokedForCheck,
   missingParameter,
+  trafficUnavailable,
   versionMismatch,
+  wouldBlockRecentTraffic,
 } from './errors';
-import { AllowlistLocation, allowlistSnapshot, allowlistView } from './views';
+import { assessImpact, lockedOut, trafficScopeOf } from './impact';
+import { lastMatched } from './last-matched';
+import type { RouteDefinition } from './routes';
+import { AllowlistLocation, allowlistSnapshot, allowlistView, listedAllowlistView } from './views';
 import { clock, propagate, withConflictRetry, worstCaseDelaySeconds } from './writes';
 
 /**
@@ -59,7 +65,7 @@ function resourceOf(target: AllowlistTarget): ResourceRef {
   return { org: target.organizationId, project: target.projectId, keyId: target.keyId };
 }
 
-interface LoadedList {
+export interface LoadedList {
   readonly settings: AllowlistSettings;
   /** The key whose list it is (key scope only). */
   readonly key?: ApiKeyRecord;
@@ -67,7 +73,7 @@ interface LoadedList {
   readonly corrupt?: CorruptAllowlist;
 }
 
-async function loadList(deps: AdminDependencies, target: AllowlistTarget): Promise<LoadedList> {
+export async function loadList(deps: AdminDependencies, target: AllowlistTarget): Promise<LoadedList> {
   if (target.scope !== 'key') {
     let settings: AllowlistSettings;
     try {
@@ -91,7 +97,7 @@ function listName(target: AllowlistTarget): string {
   return `of API key ${target.keyId} (${target.organizationId}/${target.projectId})`;
 }
 
-function corruptError(target: AllowlistTarget, corrupt: CorruptAllowlist): AdminError {
+export function corruptError(target: AllowlistTarget, corrupt: CorruptAllowlist): AdminError {
   return allowlistCorrupt(listName(target), corrupt.reason, corrupt.version);
 }
 
@@ -102,19 +108,89 @@ function etag(version: number): string {
 function view(deps: AdminDependencies, target: AllowlistTarget, settings: AllowlistSettings) {
   // The worst case without a flush, as the OpenAPI document defines it: the figure an unflushed write reports too.
   const propagationDelaySeconds = worstCaseDelaySeconds(deps.config);
-  return allowlistView(locationOf(target), settings, { maxEntries: deps.config.maxEntries, propagationDelaySeconds });
+  return allowlistView(
+    locationOf(target),
+    settings,
+    { maxEntries: deps.config.maxEntries, propagationDelaySeconds },
+    clock(deps),
+  );
 }
 
 export async function getAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
   const target = targetOf(req);
-  const { settings, corrupt } = await loadList(deps, target);
+  // Side by side: the traffic read never fails (it answers warnings instead), and waits for nothing of the list.
+  const [{ settings, corrupt }, matched] = await Promise.all([
+    loadList(deps, target),
+    lastMatched(deps, target, req.deadlineMs),
+  ]);
   if (corrupt) throw corruptError(target, corrupt);
-  return { statusCode: 200, body: view(deps, target, settings), headers: { ETag: etag(settings.version) } };
+  return {
+    statusCode: 200,
+    body: listedAllowlistView(view(deps, target, settings), matched.times, matched.warnings),
+    headers: { ETag: etag(settings.version) },
+  };
+}
+
+/** How far back the lockout guard looks for callers a change would cut off. */
+export const LOCKOUT_WINDOW_MS = 24 * 3600 * 1000;
+
+/** How a route says force: in its body, or (routes without one) in the query. */
+function forceHint(route: RouteDefinition): string {
+  return route.body ? '"force": true' : '?force=true';
+}
+
+/**
+ * The lockout guard: a change that leaves the list enforced must not block source addresses whose requests went
+ * through in the last 24 hours (impact.ts decides, as the preview does). Reads the traffic once per write (`read`
+ * keeps it across conflict retries); the lists are those the attempt read. Throws 409 listing the addresses, or
+ * 503 when the traffic cannot be read; answers the warnings of a change it could not fully check.
+ */
+async function lockoutGuard(
+  deps: AdminDependencies,
+  req: AdminRequest,
+  drafted: Parameters<typeof assessImpact>[1],
+  nowMs: number,
+  read: { recent?: Awaited<ReturnType<NonNullable<AdminDependencies['traffic']>['readScope']>> },
+): Promise<WarningView[]> {
+  if (!deps.traffic) {
+    return [
+      {
+        code: 'lockout_guard_unavailable',
+        message:
+          'This deployment records no traffic, so the lockout guard could not check whether this change blocks callers. Check addresses with POST .../ip_allowlist/check.',
+      },
+    ];
+  }
+  const { target } = drafted;
+  if (!read.recent) {
+    try {
+      read.recent = await deps.traffic.readScope(
+        trafficScopeOf(target, nowMs - LOCKOUT_WINDOW_MS),
+        nowMs,
+        deps.config.trafficReadMaxItems,
+      );
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw trafficUnavailable(forceHint(req.route));
+      throw err;
+    }
+  }
+  const { sightings, truncated } = read.recent;
+  const cut = lockedOut(await assessImpact(deps, drafted, sightings, nowMs));
+  if (cut.length > 0) throw wouldBlockRecentTraffic({ wouldBlock: cut, truncated }, forceHint(req.route));
+  return truncated
+    ? [
+        {
+          code: 'lockout_guard_partial',
+          message: `The lockout guard read only the first ${sightings.length} sightings of the last 24 hours (the read is capped): callers beyond them were not checked.`,
+        },
+      ]
+    : [];
 }
 
 /**
  * The shared write path of every allowlist change. `repair` is how the change applies to a list that is stored
  * but unreadable; a change without one is refused there (only a replacement of the whole list can repair it).
+ * A change that leaves the list enforced passes the lockout guard first, unless `force`.
  */
 async function writeAllowlist(
   deps: AdminDependencies,
@@ -122,9 +198,12 @@ async function writeAllowlist(
   action: AuditAction,
   change: Change,
   repair?: (corrupt: CorruptAllowlist, ctx: ChangeContext) => AllowlistSettings,
+  force = false,
 ): Promise<AdminResponse> {
   const target = targetOf(req);
   let committedAt = 0;
+  let warnings: WarningView[] = [];
+  const read = {};
   const written = await withConflictRetry(deps, async () => {
     const { settings: loaded, key, corrupt } = await loadList(deps, target);
     if (key && key.status !== 'active') throw apiKeyRevoked(key.keyId);
@@ -133,8 +212,12 @@ async function writeAllowlist(
     if (req.ifMatch !== undefined && req.ifMatch !== currentVersion) throw versionMismatch(req.ifMatch, currentVersion);
     const nowMs = clock(deps);
     const now = new Date(nowMs).toISOString();
-    const ctx: ChangeContext = { actor: req.actor, now, maxEntries: deps.config.maxEntries };
+    const ctx: ChangeContext = { actor: req.actor, now, nowMs, maxEntries: deps.config.maxEntries };
     const next = corrupt ? repair!(corrupt, ctx) : change(loaded, ctx);
+    if (next.enabled && !force) {
+      const drafted = { target, today: corrupt ? undefined : loaded, draft: next, key };
+      warnings = await lockoutGuard(deps, req, drafted, nowMs, read);
+    }
     const audit = auditEvent(req, now, {
       organizationId: target.organizationId,
       action,
@@ -142,7 +225,8 @@ async function writeAllowlist(
       target: resourcePath(resourceOf(target), 'ip_allowlist'),
       // What was there, as far as it can be told: a corrupt list is recorded as such, with why.
       before: corrupt ? { corrupt: corrupt.reason, version: corrupt.version } : allowlistSnapshot(loaded),
-      after: allowlistSnapshot(next),
+      // `force`: the request skipped the lockout guard, which the record says beside the list it left.
+      after: force ? { ...allowlistSnapshot(next), force: true } : allowlistSnapshot(next),
     });
     if (target.scope === 'key') await deps.store.commitKeyList(key!, currentVersion, next, audit, corrupt);
     else await deps.store.commitScopeList(target, currentVersion, next, audit, corrupt);
@@ -150,9 +234,11 @@ async function writeAllowlist(
     return next;
   });
   const propagation = await propagate(deps, committedAt, req.deadlineMs);
+  const answer = view(deps, target, written);
   return {
     statusCode: 200,
-    body: { ...view(deps, target, written), propagation },
+    // The list's own warnings (as of the answer), then what the change met on its way.
+    body: { ...answer, warnings: [...answer.warnings, ...warnings], propagation },
     headers: { ETag: etag(written.version) },
   };
 }
@@ -161,7 +247,7 @@ export async function replaceAllowlist(
   deps: AdminDependencies,
   req: AdminRequest<'replaceAllowlist'>,
 ): Promise<AdminResponse> {
-  const { entries, mode } = req.input.body;
+  const { entries, mode, force } = req.input.body;
   return writeAllowlist(
     deps,
     req,
@@ -180,6 +266,7 @@ export async function replaceAllowlist(
       }
       return replaceEntries({ ...modeFlags(kept), entries: [], version: corrupt.version }, entries, kept, ctx);
     },
+    force,
   );
 }
 
@@ -187,20 +274,40 @@ export async function addAllowlistEntries(
   deps: AdminDependencies,
   req: AdminRequest<'addAllowlistEntries'>,
 ): Promise<AdminResponse> {
-  const { entries, paramPrefix } = req.input.body;
-  return writeAllowlist(deps, req, 'ip_allowlist.entries.add', (current, ctx) =>
-    addEntries(current, entries, ctx, paramPrefix),
+  const { entries, paramPrefix, force } = req.input.body;
+  return writeAllowlist(
+    deps,
+    req,
+    'ip_allowlist.entries.add',
+    (current, ctx) => addEntries(current, entries, ctx, paramPrefix),
+    undefined,
+    force,
   );
 }
 
-function removeAllowlistEntry(deps: AdminDependencies, req: AdminRequest, raw: string): Promise<AdminResponse> {
+function removeAllowlistEntry(
+  deps: AdminDependencies,
+  req: AdminRequest,
+  raw: string,
+  force = false,
+): Promise<AdminResponse> {
   const value = normalizedOr400(normalizeAllowlistEntry, raw, 'invalid_ip_allowlist_entry', 'value');
-  return writeAllowlist(deps, req, 'ip_allowlist.entry.delete', (current, ctx) => removeEntry(current, value, ctx));
+  return writeAllowlist(
+    deps,
+    req,
+    'ip_allowlist.entry.delete',
+    (current, ctx) => removeEntry(current, value, ctx),
+    undefined,
+    force,
+  );
 }
 
 /** DELETE by path (`/entries/{value}`, value URL-encoded): the router only matches it with a value. */
-export async function deleteAllowlistEntry(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  return removeAllowlistEntry(deps, req, req.params.value ?? '');
+export async function deleteAllowlistEntry(
+  deps: AdminDependencies,
+  req: AdminRequest<'deleteAllowlistEntry'>,
+): Promise<AdminResponse> {
+  return removeAllowlistEntry(deps, req, req.params.value ?? '', req.input.query.force);
 }
 
 /** DELETE by query (`/entries?value=...`). */
@@ -208,7 +315,7 @@ export async function deleteAllowlistEntryByQuery(
   deps: AdminDependencies,
   req: AdminRequest<'deleteAllowlistEntryByQuery'>,
 ): Promise<AdminResponse> {
-  return removeAllowlistEntry(deps, req, req.input.query.value);
+  return removeAllowlistEntry(deps, req, req.input.query.value, req.input.query.force);
 }
 
 export async function enableAllowlist(
@@ -216,7 +323,14 @@ export async function enableAllowlist(
   req: AdminRequest<'enableAllowlist'>,
 ): Promise<AdminResponse> {
   const mode = req.input.body.mode ?? 'enforce';
-  return writeAllowlist(deps, req, 'ip_allowlist.enable', (current, ctx) => setMode(current, mode, ctx));
+  return writeAllowlist(
+    deps,
+    req,
+    'ip_allowlist.enable',
+    (current, ctx) => setMode(current, mode, ctx),
+    undefined,
+    req.input.body.force === true,
+  );
 }
 
 export async function disableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
@@ -230,13 +344,15 @@ export async function disableAllowlist(deps: AdminDependencies, req: AdminReques
  */
 export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkIp'>): Promise<AdminResponse> {
   const { ip, entries } = req.input.body;
+  // One instant for the draft's expiries and the decision: the authorizer deciding then would answer the same.
+  const now = clock(deps);
   let draft: AllowlistSettings | undefined;
   if (entries !== undefined) {
     // A draft that could never be saved is answered as saving it would be.
     refuseWholeFamily(entries);
     draft = {
       enabled: true,
-      entries: entries.map((e) => ({ value: e.value, description: e.description, createdAt: '', createdBy: '' })),
+      entries: draftEntries(entries, now),
       version: 0,
     };
   }
@@ -274,7 +390,7 @@ export async function checkIp(deps: AdminDependencies, req: AdminRequest<'checkI
   };
   const own =
     target.scope === 'organization' ? lists.organization : target.scope === 'project' ? lists.project : lists.key!;
-  const { decision, wouldBlock } = decideIpWithReportFromSettings(lists, ip);
+  const { decision, wouldBlock } = decideIpWithReportFromSettings(lists, ip, now);
   const body200: Record<string, unknown> = {
     object: 'ip_allowlist_check',
     allowed: decision.allowed,

@@ -1,4 +1,5 @@
 import { AllowlistEntryError, familiesCoveredBy, normalizeAllowlistEntry } from '../core/allowlist';
+import { liveEntries, MAX_EXPIRY_SECONDS, parseIsoInstant } from '../core/expiry';
 import { AllowlistEntry, AllowlistMode, allowlistMode, AllowlistSettings, modeFlags } from '../core/model';
 import { findUnsafeCharacter, unsafeCharacterReason } from '../core/text';
 import {
@@ -9,6 +10,7 @@ import {
   coversWholeFamily,
   emptyAllowlist,
   entryNotFound,
+  expiryOutOfRange,
   limitExceeded,
 } from './errors';
 
@@ -28,18 +30,33 @@ export interface EntryInput {
   /** Any JSON value as sent (JSON has no `undefined`); a non-string is rejected with the others. */
   readonly value: NonNullable<unknown> | null;
   readonly description?: unknown;
+  /** ISO-8601 date-time with an offset, as sent. */
+  readonly expiresAt?: unknown;
+  /** Whole seconds from the change, as sent. */
+  readonly expiresIn?: unknown;
 }
 
-/** An entry that passed validation: canonical value, checked description. */
+/**
+ * An entry's requested expiry, checked for shape only: whether it is in the future and within 90 days depends on
+ * the time of the change, so `resolveExpiry` checks that against the state the write lands on.
+ */
+export type RequestedExpiry =
+  | { readonly field: string; readonly at: number; readonly sent: string }
+  | { readonly field: string; readonly inSeconds: number };
+
+/** An entry that passed validation: canonical value, checked description, well-formed expiry. */
 export interface ValidEntry {
   readonly value: string;
   readonly description: string;
+  readonly expiry?: RequestedExpiry;
 }
 
 export interface ChangeContext {
   readonly actor: string;
   /** ISO-8601 time of the change. */
   readonly now: string;
+  /** The same time in epoch ms: entries expired by then are pruned, requested expiries are counted from it. */
+  readonly nowMs: number;
   readonly maxEntries: number;
 }
 
@@ -109,6 +126,11 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
       });
       return;
     }
+    const expiry = requestedExpiry(input, paramPrefix ? `${where}.` : '');
+    if (expiry !== undefined && 'code' in expiry) {
+      rejected.push({ index, value: input.value, code: expiry.code, reason: expiry.reason });
+      return;
+    }
     const first = firstIndexOf.get(value);
     if (first !== undefined) {
       rejected.push({
@@ -120,20 +142,121 @@ export function validateEntries(inputs: readonly EntryInput[], paramPrefix: stri
       return;
     }
     firstIndexOf.set(value, index);
-    valid.push({ value, description: description.trim() });
+    valid.push({ value, description: description.trim(), ...(expiry === undefined ? {} : { expiry }) });
   });
   if (rejected.length > 0) throw rejectedEntriesError(400, rejected, paramPrefix);
   return valid;
 }
 
+/**
+ * The shape of an entry's `expiresAt` / `expiresIn` (`prefix`: `entries[2].` or ``); undefined when it has neither.
+ * Whether the time is acceptable is `resolveExpiry`'s question.
+ */
+function requestedExpiry(
+  input: EntryInput,
+  prefix: string,
+): RequestedExpiry | { readonly code: RejectedEntry['code']; readonly reason: string } | undefined {
+  const { expiresAt, expiresIn } = input;
+  if (expiresAt !== undefined && expiresIn !== undefined) {
+    return {
+      code: 'conflicting_expiry',
+      reason: `both ${prefix}expiresAt and ${prefix}expiresIn were given: give either expiresAt (a time) or expiresIn (seconds from now), not both`,
+    };
+  }
+  if (expiresAt !== undefined) {
+    const at = typeof expiresAt === 'string' ? parseIsoInstant(expiresAt) : undefined;
+    if (typeof expiresAt !== 'string' || at === undefined) {
+      return {
+        code: 'invalid_expires_at',
+        reason:
+          `invalid ${prefix}expiresAt: ${JSON.stringify(expiresAt)?.slice(0, 60)} is not an ISO-8601 date-time with a ` +
+          'time zone; send e.g. "2026-07-01T12:00:00Z"',
+      };
+    }
+    return { field: `${prefix}expiresAt`, at, sent: expiresAt };
+  }
+  if (expiresIn !== undefined) {
+    if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn)) {
+      return {
+        code: 'invalid_expires_in',
+        reason: `invalid ${prefix}expiresIn: expected whole seconds from 1 to ${MAX_EXPIRY_SECONDS}, got ${JSON.stringify(expiresIn)?.slice(0, 60)}`,
+      };
+    }
+    return { field: `${prefix}expiresIn`, inSeconds: expiresIn };
+  }
+  return undefined;
+}
+
+/**
+ * The stored `expiresAt` of a requested expiry at the time of the change, or why it is refused: it must be after
+ * the change and at most 90 days after it.
+ */
+function resolveExpiry(expiry: RequestedExpiry, nowMs: number): { expiresAt: string } | { problem: string } {
+  const latest = nowMs + MAX_EXPIRY_SECONDS * 1000;
+  if ('inSeconds' in expiry) {
+    if (expiry.inSeconds >= 1 && expiry.inSeconds <= MAX_EXPIRY_SECONDS)
+      return { expiresAt: new Date(nowMs + expiry.inSeconds * 1000).toISOString() };
+    return {
+      problem: `${expiry.field} is ${expiry.inSeconds}; give whole seconds from 1 to ${MAX_EXPIRY_SECONDS} (90 days)`,
+    };
+  }
+  if (expiry.at <= nowMs) {
+    return {
+      problem: `${expiry.field} ${expiry.sent} is not in the future (it is now ${new Date(nowMs).toISOString()}); give a later time, at most 90 days ahead, or expiresIn seconds`,
+    };
+  }
+  if (expiry.at > latest) {
+    return {
+      problem: `${expiry.field} ${expiry.sent} is more than 90 days ahead; give a time no later than ${new Date(latest).toISOString()}`,
+    };
+  }
+  return { expiresAt: new Date(expiry.at).toISOString() };
+}
+
+/** The stored entries of validated ones at the time of the change; 422 naming every refused expiry. */
+function withExpiries(
+  entries: readonly ValidEntry[],
+  ctx: ChangeContext,
+  created: (e: ValidEntry) => Pick<AllowlistEntry, 'createdAt' | 'createdBy'>,
+): AllowlistEntry[] {
+  const problems: RejectedEntry[] = [];
+  let firstField = '';
+  const stored = entries.map((e, index): AllowlistEntry => {
+    const entry: AllowlistEntry = { value: e.value, description: e.description, ...created(e) };
+    if (e.expiry === undefined) return entry;
+    const resolved = resolveExpiry(e.expiry, ctx.nowMs);
+    if ('problem' in resolved) {
+      firstField ||= e.expiry.field;
+      problems.push({ index, value: e.value, code: 'expiry_out_of_range', reason: resolved.problem });
+      return entry;
+    }
+    return { ...entry, expiresAt: resolved.expiresAt };
+  });
+  if (problems.length > 0) throw expiryOutOfRange(problems, firstField);
+  return stored;
+}
+
+/** A check tool's draft as it would be stored at `nowMs` (its expiries held to the same window as a write's). */
+export function draftEntries(entries: readonly ValidEntry[], nowMs: number): AllowlistEntry[] {
+  const ctx: ChangeContext = { actor: '', now: '', nowMs, maxEntries: Infinity };
+  return withExpiries(entries, ctx, () => ({ createdAt: '', createdBy: '' }));
+}
+
 /** Codes of a rejected entry that are about its description, not its value. */
 const DESCRIPTION_CODES: ReadonlySet<string> = new Set(['invalid_characters', 'description_too_long']);
+
+/** Codes of a rejected entry about its expiry, with the field a single-entry request names. */
+const EXPIRY_PARAMS: ReadonlyMap<string, string> = new Map([
+  ['invalid_expires_at', 'expiresAt'],
+  ['invalid_expires_in', 'expiresIn'],
+  ['conflicting_expiry', 'expiresIn'],
+]);
 
 function rejectedEntriesError(status: 400 | 409, rejected: readonly RejectedEntry[], paramPrefix: string): AdminError {
   const type = status === 409 ? ADMIN_ERROR_TYPES.conflict : ADMIN_ERROR_TYPES.invalidRequest;
   if (rejected.length === 1 && !paramPrefix) {
     const r = rejected[0];
-    const param = DESCRIPTION_CODES.has(r.code) ? 'description' : 'value';
+    const param = DESCRIPTION_CODES.has(r.code) ? 'description' : (EXPIRY_PARAMS.get(r.code) ?? 'value');
     return new AdminError({
       statusCode: status,
       code: r.code,
@@ -185,14 +308,20 @@ export function refuseWholeFamily(entries: readonly { readonly value: string }[]
   if (covers.length > 0) throw coversWholeFamily(covers);
 }
 
+/**
+ * The settings after a change. Entries expired at the time of the change are pruned here, on every write: they match
+ * nothing any more, and the audit record's `after` shows them gone.
+ */
 function next(
   current: AllowlistSettings,
   ctx: ChangeContext,
   changes: { readonly entries?: readonly AllowlistEntry[]; readonly mode?: AllowlistMode },
 ): AllowlistSettings {
+  const mode = changes.mode ?? allowlistMode(current);
+  const entries = liveEntries(changes.entries ?? current.entries, ctx.nowMs);
   return {
-    ...modeFlags(changes.mode ?? allowlistMode(current)),
-    entries: changes.entries ?? current.entries,
+    ...modeFlags(mode),
+    entries,
     version: current.version + 1,
     updatedAt: ctx.now,
     updatedBy: ctx.actor,
@@ -206,7 +335,9 @@ export function addEntries(
   ctx: ChangeContext,
   paramPrefix: string,
 ): AllowlistSettings {
-  const existing = new Set(current.entries.map((e) => e.value));
+  // An expired entry is as good as gone (this write prunes it): adding its range again is not a duplicate.
+  const kept = liveEntries(current.entries, ctx.nowMs);
+  const existing = new Set(kept.map((e) => e.value));
   const duplicates: RejectedEntry[] = [];
   additions.forEach((entry, index) => {
     if (existing.has(entry.value)) {
@@ -219,16 +350,11 @@ export function addEntries(
     }
   });
   if (duplicates.length > 0) throw rejectedEntriesError(409, duplicates, paramPrefix);
-  if (current.entries.length + additions.length > ctx.maxEntries) {
-    throw limitExceeded(ctx.maxEntries, current.entries.length, additions.length);
+  if (kept.length + additions.length > ctx.maxEntries) {
+    throw limitExceeded(ctx.maxEntries, kept.length, additions.length);
   }
-  const added: AllowlistEntry[] = additions.map((e) => ({
-    value: e.value,
-    description: e.description,
-    createdAt: ctx.now,
-    createdBy: ctx.actor,
-  }));
-  const entries = [...current.entries, ...added];
+  const added = withExpiries(additions, ctx, () => ({ createdAt: ctx.now, createdBy: ctx.actor }));
+  const entries = [...kept, ...added];
   refuseWholeFamily(entries);
   return next(current, ctx, { entries });
 }
@@ -251,14 +377,10 @@ export function replaceEntries(
     );
   }
   const before = new Map(current.entries.map((e) => [e.value, e]));
-  const replaced: AllowlistEntry[] = entries.map((e) => {
+  // The new list says each entry's expiry: one sent without expiresAt/expiresIn does not expire.
+  const replaced = withExpiries(entries, ctx, (e) => {
     const old = before.get(e.value);
-    return {
-      value: e.value,
-      description: e.description,
-      createdAt: old?.createdAt ?? ctx.now,
-      createdBy: old?.createdBy ?? ctx.actor,
-    };
+    return { createdAt: old?.createdAt ?? ctx.now, createdBy: old?.createdBy ?? ctx.actor };
   });
   refuseWholeFamily(replaced);
   return next(current, ctx, { entries: replaced, mode: willBe });
@@ -269,6 +391,8 @@ export function removeEntry(current: AllowlistSettings, value: string, ctx: Chan
   const remaining = current.entries.filter((e) => e.value !== value);
   if (remaining.length === current.entries.length) throw entryNotFound(value);
   if (current.enabled && remaining.length === 0) throw emptyAllowlist('remove the last entry of an enabled allowlist');
+  if (current.enabled && liveEntries(remaining, ctx.nowMs).length === 0)
+    throw emptyAllowlist('remove the last live entry of an enabled allowlist (the others have expired)');
   return next(current, ctx, { entries: remaining });
 }
 
@@ -278,6 +402,9 @@ export function removeEntry(current: AllowlistSettings, value: string, ctx: Chan
  */
 export function setMode(current: AllowlistSettings, mode: AllowlistMode, ctx: ChangeContext): AllowlistSettings {
   if (mode === 'enforce' && current.entries.length === 0) throw emptyAllowlist('enable an allowlist with no entries');
+  // Entries that have all expired are no entries: enforcing them would block every request, as an empty list would.
+  if (mode === 'enforce' && liveEntries(current.entries, ctx.nowMs).length === 0)
+    throw emptyAllowlist('enable an allowlist whose entries have all expired');
   // A list stored before this rule existed may cover a family; it is not put in force, nor rehearsed for it.
   if (mode !== 'off') refuseWholeFamily(current.entries);
   return next(current, ctx, { mode });

@@ -15,6 +15,7 @@ import {
   getAllowlist,
   replaceAllowlist,
 } from './allowlist-handlers';
+import { previewAllowlist } from './preview-handlers';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './api-key-handlers';
 import { listAuditLog } from './audit-handlers';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
@@ -28,6 +29,7 @@ import {
 } from './errors';
 import { clock, propagate, worstCaseDelaySeconds } from './writes';
 import { callerIdentity, parseBody, parseIfMatch, parseInput, parseQuery } from './request';
+import { listTraffic } from './traffic-handlers';
 import { whoami } from './whoami';
 import { OperationName, matchRoute, routingPath } from './routes';
 
@@ -49,11 +51,13 @@ const HANDLERS: { readonly [K in OperationName]: Handler<K> } = {
   enableAllowlist,
   disableAllowlist,
   checkIp,
+  previewAllowlist,
   createApiKey,
   listApiKeys,
   getApiKey,
   revokeApiKey,
   listAuditLog,
+  listTraffic,
   whoami,
 };
 

@@ -19,6 +19,8 @@ export interface AdminDependencies {
     /** @default - 30 days (DEFAULT_TRAFFIC_RETENTION_DAYS) */
     readonly trafficRetentionSeconds?: AdminConfig['trafficRetentionSeconds'];
     readonly protectedStages?: AdminConfig['protectedStages'];
+    /** The most sightings one traffic read returns (preview, lockout guard). @default DEFAULT_MAX_SCOPE_ITEMS */
+    readonly trafficReadMaxItems?: number;
     /** @default - the split of `propagationDelaySeconds` (`splitPropagationDelay` in lib/contract.ts) */
     readonly gatewayTtlSeconds?: AdminConfig['gatewayTtlSeconds'];
   };

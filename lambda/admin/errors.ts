@@ -2,7 +2,7 @@ import type { FamilyCover } from '../core/allowlist';
 import { ApiErrorBody, ApiErrorSpec, errorBody } from '../core/errors';
 import type * as z from 'zod';
 import { resourceUrlPath } from './contract/paths';
-import type { RejectedEntry as RejectedEntrySchema } from './contract/schemas';
+import type { ImpactAddress, RejectedEntry as RejectedEntrySchema } from './contract/schemas';
 
 /**
  * Errors of the admin API. Same body shape as the data plane (`{"error":{"message","type","param","code"}}`),
@@ -24,6 +24,12 @@ export const ADMIN_ERROR_TYPES = {
  */
 export type RejectedEntry = z.output<typeof RejectedEntrySchema>;
 
+/** What the lockout guard's refusal lists: the addresses a change would cut off, and whether the read was capped. */
+export interface LockoutDetails {
+  readonly wouldBlock: readonly z.output<typeof ImpactAddress>[];
+  readonly truncated: boolean;
+}
+
 /** Everything an admin error is made of; status and code are required, the rest have their usual values. */
 export interface AdminErrorOptions {
   readonly statusCode: number;
@@ -37,6 +43,8 @@ export interface AdminErrorOptions {
   readonly rejected?: readonly RejectedEntry[];
   /** Extra response headers (Allow, Retry-After). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** 409 would_block_recent_traffic: the addresses it would block. */
+  readonly lockout?: LockoutDetails;
 }
 
 /**
@@ -50,6 +58,7 @@ export class AdminError extends Error {
   readonly type: string;
   readonly rejected?: readonly RejectedEntry[];
   readonly headers: Readonly<Record<string, string>>;
+  readonly lockout?: LockoutDetails;
 
   constructor(options: AdminErrorOptions) {
     super(options.message);
@@ -61,11 +70,16 @@ export class AdminError extends Error {
       options.type ?? (options.statusCode >= 500 ? ADMIN_ERROR_TYPES.server : ADMIN_ERROR_TYPES.invalidRequest);
     this.rejected = options.rejected;
     this.headers = options.headers ?? {};
+    this.lockout = options.lockout;
   }
 
-  toJSON(): ApiErrorBody | { error: ApiErrorBody['error'] & { rejected: readonly RejectedEntry[] } } {
+  toJSON():
+    | ApiErrorBody
+    | { error: ApiErrorBody['error'] & { rejected: readonly RejectedEntry[] } }
+    | { error: ApiErrorBody['error'] & LockoutDetails } {
     const spec: ApiErrorSpec = { message: this.message, type: this.type, code: this.code };
     const body = errorBody(spec, this.param);
+    if (this.lockout) return { error: { ...body.error, ...this.lockout } };
     return this.rejected ? { error: { ...body.error, rejected: this.rejected } } : body;
   }
 }
@@ -198,6 +212,17 @@ export const limitExceeded = (maxEntries: number, current: number, adding: numbe
     param: 'entries',
   });
 
+/** Well-formed expiries that the time of the change refuses (in the past, beyond 90 days): each is listed. */
+export const expiryOutOfRange = (rejected: readonly RejectedEntry[], firstField: string) =>
+  new UnprocessableError({
+    code: 'expiry_out_of_range',
+    message:
+      `${rejected.length === 1 ? 'An entry expires' : `${rejected.length} entries expire`} outside the allowed window ` +
+      `(after now, at most 90 days ahead) and nothing was changed: ${rejected.map((r) => r.reason).join('; ')}.`,
+    param: firstField,
+    rejected,
+  });
+
 /** DynamoDB refused the item as too large: a limit of the store, not of the list's rules. */
 export const allowlistTooLarge = (detail: string) =>
   new UnprocessableError({
@@ -294,6 +319,63 @@ export const writeOutcomeUnknown = (
         ? '; the authorizer caches were flushed before this answer, so if it was saved before then it is in force now.'
         : '; the authorizer caches were not flushed.'),
   });
+
+/** At most this many addresses are named in the lockout guard's message; `wouldBlock` lists them all. */
+const MAX_NAMED_ADDRESSES = 5;
+
+/**
+ * The lockout guard's refusal: the change would block callers whose requests went through in the last 24 hours.
+ * `forceHint` says how this route says force (`"force": true` in the body, or `?force=true`).
+ */
+export const wouldBlockRecentTraffic = (lockout: LockoutDetails, forceHint: string) => {
+  const named = lockout.wouldBlock
+    .slice(0, MAX_NAMED_ADDRESSES)
+    .map((a) => `${a.ip} (${a.keys.map((k) => k.keyId).join(', ')}; last seen ${a.lastSeen})`)
+    .join(', ');
+  const more =
+    lockout.wouldBlock.length > MAX_NAMED_ADDRESSES
+      ? ` and ${lockout.wouldBlock.length - MAX_NAMED_ADDRESSES} more`
+      : '';
+  const n = lockout.wouldBlock.length;
+  return new ConflictError({
+    code: 'would_block_recent_traffic',
+    message:
+      `This change would block ${n === 1 ? '1 source address' : `${n} source addresses`} whose requests went through in the last 24 hours: ${named}${more} (all in wouldBlock). ` +
+      `Nothing was changed. Add the addresses to the list, or repeat the request with ${forceHint} to apply it anyway.` +
+      (lockout.truncated ? ' The traffic read was capped, so more addresses may be affected.' : ''),
+    lockout,
+  });
+};
+
+/** The Traffic table could not be read: the preview cannot answer, and the lockout guard cannot check. */
+export const trafficUnavailable = (forceHint?: string) =>
+  new ServiceUnavailableError({
+    code: 'traffic_unavailable',
+    message: forceHint
+      ? 'The recent traffic could not be read, so the lockout guard cannot tell whether this change would block callers. ' +
+        `Nothing was changed; retry, or repeat the request with ${forceHint} to apply it unchecked.`
+      : 'The recorded traffic could not be read right now; retry.',
+    headers: { 'Retry-After': '1' },
+  });
+
+/**
+ * A deployment without a Traffic table: its traffic log is not an empty log (which would say nobody called), and
+ * there is nothing to preview from.
+ */
+export const trafficNotRecorded = () =>
+  new ConflictError({
+    code: 'traffic_not_recorded',
+    message:
+      'This deployment records no traffic: its AllowlistTables have no Traffic table (tables imported without ' +
+      'one), so there is no traffic log to read or preview from. Test addresses one by one with POST ' +
+      '.../ip_allowlist/check, or create the tables with a Traffic table to record what the authorizer sees.',
+  });
+
+export const daysOutOfRange = (days: number, maxDays: number) =>
+  invalidValue('days', `days must be a whole number from 1 to ${maxDays} (the traffic retention), got ${days}.`);
+
+export const sinceInFuture = (since: string, now: string) =>
+  invalidValue('since', `since is in the future (${since}, now ${now}): send a time at or before now, or omit it.`);
 
 export const internalError = () =>
   new AdminError({

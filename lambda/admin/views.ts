@@ -1,8 +1,16 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent } from '../adapters/admin-store';
 import type { StoredApiKey } from '../adapters/items';
-import { AllowlistScope, allowlistMode, AllowlistSettings, ApiKeyRecord } from '../core/model';
-import type { AllowlistView, ApiKeyView } from './contract/schemas';
+import { entryExpiry, liveEntries } from '../core/expiry';
+import { AllowlistEntry, AllowlistScope, allowlistMode, AllowlistSettings, ApiKeyRecord } from '../core/model';
+import type {
+  AllowlistEntryView,
+  AllowlistView,
+  AllowlistWriteView,
+  ApiKeyView,
+  ListedAllowlistEntryView,
+  WarningView,
+} from './contract/schemas';
 import { badRequest } from './errors';
 
 /**
@@ -18,11 +26,13 @@ export interface AllowlistLocation {
   readonly apiKeyId?: string;
 }
 
+/** `now`: the time of the answer (epoch ms), which `expired` and `warnings` are as of. */
 export function allowlistView(
   location: AllowlistLocation,
   settings: AllowlistSettings,
   limits: { readonly maxEntries: number; readonly propagationDelaySeconds: number },
-): AllowlistView {
+  now: number,
+): Omit<AllowlistWriteView, 'propagation'> {
   return {
     object: 'ip_allowlist',
     scope: location.scope,
@@ -30,9 +40,79 @@ export function allowlistView(
     projectId: location.projectId ?? null,
     apiKeyId: location.apiKeyId ?? null,
     ...allowlistSnapshot(settings),
+    entries: settings.entries.map((e) => entryView(e, now)),
+    warnings: allowlistWarnings(settings, now),
     maxEntries: limits.maxEntries,
     propagationDelaySeconds: limits.propagationDelaySeconds,
   };
+}
+
+/** One entry as the API shows it, as of `now`. */
+export function entryView(entry: AllowlistEntry, now: number): AllowlistEntryView {
+  return {
+    value: entry.value,
+    description: entry.description,
+    createdAt: entry.createdAt,
+    createdBy: entry.createdBy,
+    expiresAt: entry.expiresAt ?? null,
+    expired: entryExpiry(entry) <= now,
+  };
+}
+
+/** Live entries expiring within this long earn an `entries_expiring_soon` warning. */
+export const EXPIRING_SOON_MS = 24 * 60 * 60 * 1000;
+
+/** What the list's owner should know as of `now`: a list that has stopped admitting anyone, entries about to go. */
+export function allowlistWarnings(settings: AllowlistSettings, now: number): WarningView[] {
+  const mode = allowlistMode(settings);
+  if (mode === 'off' || settings.entries.length === 0) return [];
+  const live = liveEntries(settings.entries, now);
+  if (live.length === 0) {
+    const n = settings.entries.length;
+    const all = n === 1 ? 'Its only entry has expired' : `All ${n} of its entries have expired`;
+    return [
+      {
+        code: 'all_entries_expired',
+        message:
+          mode === 'enforce'
+            ? `${all}, so this enforced allowlist blocks every request it applies to (401 ip_not_authorized). Add an entry, or disable the list.`
+            : `${all}, so this report-only allowlist reports every request it applies to as would_block. Add an entry, or disable the list.`,
+      },
+    ];
+  }
+  const soon = live.filter((e) => entryExpiry(e) <= now + EXPIRING_SOON_MS);
+  if (soon.length === 0) return [];
+  const first = Math.min(...soon.map(entryExpiry));
+  const consequence =
+    soon.length === live.length
+      ? mode === 'enforce'
+        ? ' After that the list blocks every request it applies to, unless entries are added.'
+        : ' After that the list reports every request it applies to as would_block.'
+      : '';
+  return [
+    {
+      code: 'entries_expiring_soon',
+      message:
+        `${soon.length === 1 ? '1 entry expires' : `${soon.length} entries expire`} within 24 hours ` +
+        `(the first at ${new Date(first).toISOString()}).${consequence}`,
+    },
+  ];
+}
+
+/**
+ * The list as a GET shows it: each entry with when it last matched (`lastMatched`: entry value -> ISO time), and
+ * what the reader should know about those times.
+ */
+export function listedAllowlistView(
+  base: Omit<AllowlistWriteView, 'propagation'>,
+  lastMatched: ReadonlyMap<string, string>,
+  warnings: readonly WarningView[],
+): AllowlistView {
+  const entries: ListedAllowlistEntryView[] = base.entries.map((e) => ({
+    ...e,
+    lastMatchedAt: lastMatched.get(e.value) ?? null,
+  }));
+  return { ...base, entries, warnings: [...base.warnings, ...warnings] };
 }
 
 /** The settings as recorded in the audit log's before/after. */
@@ -45,6 +125,8 @@ export function allowlistSnapshot(settings: AllowlistSettings) {
       description: e.description,
       createdAt: e.createdAt,
       createdBy: e.createdBy,
+      // Only when set, so records of entries that never expire read as they always did.
+      ...(e.expiresAt === undefined ? {} : { expiresAt: e.expiresAt }),
     })),
     version: settings.version,
     updatedAt: settings.updatedAt ?? null,

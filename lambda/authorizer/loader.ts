@@ -15,6 +15,11 @@ import { CacheEntry, TtlCache } from './cache';
  * already being read by a concurrent decision is joined, not read again. Either way the decision age bound holds: no
  * decision is made on data read more than `maxDecisionAgeSeconds` ago (lib/contract.ts).
  *
+ * Expiring entries: a list is compiled at the time its read lands (entries expired by then are left out), and a
+ * compiled list (a key's own one included) is not used from its earliest `expiresAt` on: the memory entry is read
+ * again, so no decision at or after an entry's expiry matches it, and the gateway's copy of the last decision that
+ * did lapses at most `propagationDelay` after the expiry (lib/contract.ts: g + B <= P).
+ *
  * Made-up keys: the route is readable in every key, so a made-up key naming a real project makes the cold read
  * fetch that project's lists. They are kept in memory like any others (a stored list is real data whoever asked
  * for it), so N made-up keys cost the project one read of each list per in-memory window plus one key item each.
@@ -130,7 +135,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
   const pendingLists = new Map<string, PendingList>();
 
   function load(token: string, keyHash: string, now: number): Loaded | Promise<Loaded> {
-    const cached = keys.entry(keyHash, now);
+    const cached = unexpired(keys.entry(keyHash, now), keyValidUntil, now);
     if (cached === undefined) {
       const invalid = invalidKeys.entry(keyHash, now);
       if (invalid !== undefined) {
@@ -161,7 +166,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
   }
 
   function cachedList(pk: string, now: number): CacheEntry<CompiledScopeList> | undefined {
-    return lists.entry(pk, now) ?? absentLists.entry(pk, now);
+    return unexpired(lists.entry(pk, now) ?? absentLists.entry(pk, now), listValidUntil, now);
   }
 
   /** The key and its lists from memory, another key's lists included; what is missing, from the store. */
@@ -243,7 +248,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
         projectLoaded.readAt,
       );
       // Without a key in memory there was a read, and it was asked for the key record.
-      const key = cached?.value ?? toKeyEntry(result?.key, route);
+      const key = cached?.value ?? toKeyEntry(result?.key, route, clock());
       if (!key.valid) {
         if (cached === undefined) invalidKeys.set(keyHash, key, readAt);
         return { outcome: 'invalidKey', key, storeReads, oldestRead };
@@ -281,7 +286,7 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
     const pending: PendingList = {
       readAt,
       list: read.then(([settings, stored, what]) => {
-        const entry = { value: compileScopeList(requireList(settings, what)), readAt };
+        const entry = { value: compileScopeList(requireList(settings, what), clock()), readAt };
         (stored ? lists : absentLists).set(pk, entry.value, readAt);
         return entry;
       }),
@@ -318,24 +323,25 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
         projectList: false,
         timeoutMs: maxAgeMs,
       });
-      key = toKeyEntry(keyRead.key, route);
+      key = toKeyEntry(keyRead.key, route, clock());
       if (!key.valid) return { outcome: 'invalidKey', key, storeReads, oldestRead: readAt };
       // What is left of the bound, measured from the key read: a late list read fails closed at its deadline.
       const timeoutMs = maxAgeMs - (clock() - readAt);
       if (timeoutMs <= 0) throw new Error(`the key read took the whole ${maxAgeMs} ms bound (slow storage?)`);
       storeReads = 2;
-      const listRead = await store.read({
+      const listsRead = await store.read({
         organizationId: key.organizationId,
         projectId: key.projectId,
         organizationList: true,
         projectList: true,
         timeoutMs,
       });
+      const landedAt = clock();
       return {
         outcome: 'valid',
         key,
-        organization: compileScopeList(requireList(listRead.organizationList, 'organization')),
-        project: compileScopeList(requireList(listRead.projectList, 'project')),
+        organization: compileScopeList(requireList(listsRead.organizationList, 'organization'), landedAt),
+        project: compileScopeList(requireList(listsRead.projectList, 'project'), landedAt),
         storeReads,
         oldestRead: readAt,
       };
@@ -356,12 +362,25 @@ export function createKeyLoader(options: KeyLoaderOptions): KeyLoader {
   };
 }
 
+const listValidUntil = (list: CompiledScopeList): number => list.validUntil;
+const keyValidUntil = (key: ValidKey): number => key.keyList?.validUntil ?? Infinity;
+
+/** A memory entry, unless what it holds is compiled with an entry that has expired at `now`. */
+function unexpired<V>(
+  entry: CacheEntry<V> | undefined,
+  validUntil: (value: V) => number,
+  now: number,
+): CacheEntry<V> | undefined {
+  return entry !== undefined && validUntil(entry.value) > now ? entry : undefined;
+}
+
 function requireList(list: AllowlistSettings | undefined, what: string): AllowlistSettings {
   if (list === undefined) throw new Error(`the store did not return the requested ${what} allowlist`);
   return list;
 }
 
-function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute): KeyEntry {
+/** `now`: when the key record's read landed; its own list is compiled as it stands then. */
+function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute, now: number): KeyEntry {
   const claimed = { keyId: undefined, organizationId: route.organizationId, projectId: route.projectId };
   if (record === undefined) throw new Error('the store did not return the requested key record');
   if (record === null) return { valid: false, detail: 'unknown', ...claimed };
@@ -371,7 +390,8 @@ function toKeyEntry(record: ApiKeyRecord | null | undefined, route: ApiKeyRoute)
   }
   if (record.status !== 'active') return { valid: false, detail: 'revoked', ...claimed, keyId: record.keyId };
   const own = record.allowlist;
-  const keyList = own !== undefined && (own.enabled || own.reportOnly === true) ? compileScopeList(own) : undefined;
+  const keyList =
+    own !== undefined && (own.enabled || own.reportOnly === true) ? compileScopeList(own, now) : undefined;
   return {
     valid: true,
     keyId: record.keyId,

@@ -1,5 +1,6 @@
 import { CompiledAllowlist, compileAllowlist } from './allowlist';
 import { ApiErrorSpec, ERRORS } from './errors';
+import { entryExpiry } from './expiry';
 import { AllowlistScope, AllowlistSettings } from './model';
 
 /**
@@ -21,6 +22,10 @@ import { AllowlistScope, AllowlistSettings } from './model';
  *
  * An enabled list with no entries matches nothing, so it blocks every IP. That follows the data literally
  * rather than guessing that an empty list meant "off"; the admin API is where empty enabled lists are prevented.
+ *
+ * Expiring entries: the time is an argument (`now`, epoch ms), never read here, so every caller that passes the same
+ * instant gets the same answer. An entry whose `expiresAt` is at or before `now` is left out of the compiled list;
+ * a list whose entries have all expired is an enabled list with no entries (it blocks every IP).
  */
 
 /** An allowlist ready for matching: compile once per load, match on every request. */
@@ -29,6 +34,11 @@ export interface CompiledScopeList {
   /** Evaluated only by the shadow decision (never true with `enabled`). */
   readonly reportOnly: boolean;
   readonly allowlist: CompiledAllowlist;
+  /**
+   * The earliest `expiresAt` (epoch ms) of the entries compiled in; Infinity when none expires. From then on the
+   * compiled list is stale (it still matches an expired entry): compile it again.
+   */
+  readonly validUntil: number;
   /** This list as the shadow decision sees it: itself, or for a report-only list the same entries enforced. */
   readonly shadow: CompiledScopeList;
 }
@@ -128,16 +138,25 @@ let emptyAllowlist: CompiledAllowlist | undefined;
 let offList: CompiledScopeList | undefined;
 
 /**
- * Compiles one stored list. An off list's entries can never decide anything, so they are not compiled; a
- * report-only list's are (the shadow decision matches them).
+ * Compiles one stored list as it stands at `now` (epoch ms): entries expired by then are left out. An off list's
+ * entries can never decide anything, so they are not compiled; a report-only list's are (the shadow decision
+ * matches them).
  * Throws AllowlistEntryError if an entry of an enforced or report-only list is invalid.
  */
-export function compileScopeList(settings: AllowlistSettings): CompiledScopeList {
+export function compileScopeList(settings: AllowlistSettings, now: number): CompiledScopeList {
   if (!settings.enabled && settings.reportOnly !== true)
-    return (offList ??= new ScopeList(false, false, (emptyAllowlist ??= compileAllowlist([]))));
-  const allowlist = compileAllowlist(settings.entries.map((e) => e.value));
-  if (settings.enabled) return new ScopeList(true, false, allowlist);
-  return new ScopeList(false, true, allowlist, new ScopeList(true, false, allowlist));
+    return (offList ??= new ScopeList(false, false, (emptyAllowlist ??= compileAllowlist([])), Infinity));
+  let validUntil = Infinity;
+  const live: string[] = [];
+  for (const entry of settings.entries) {
+    const expiry = entryExpiry(entry);
+    if (expiry <= now) continue;
+    live.push(entry.value);
+    validUntil = Math.min(validUntil, expiry);
+  }
+  const allowlist = compileAllowlist(live);
+  if (settings.enabled) return new ScopeList(true, false, allowlist, validUntil);
+  return new ScopeList(false, true, allowlist, validUntil, new ScopeList(true, false, allowlist, validUntil));
 }
 
 class ScopeList implements CompiledScopeList {
@@ -147,6 +166,7 @@ class ScopeList implements CompiledScopeList {
     public readonly enabled: boolean,
     public readonly reportOnly: boolean,
     public readonly allowlist: CompiledAllowlist,
+    public readonly validUntil: number,
     shadow?: CompiledScopeList,
   ) {
     this.shadow = shadow ?? this;
@@ -157,17 +177,24 @@ class ScopeList implements CompiledScopeList {
  * Decides on stored settings (compiles them first). For one-off checks such as the admin API's "would this IP
  * be allowed?" tool; a hot path should compile once with `compileScopeList` and call `decideIp`.
  */
-export function decideIpFromSettings(lists: DecisionLists<AllowlistSettings>, ip: string): IpDecision {
-  return decideIpWithReportFromSettings(lists, ip).decision;
+export function decideIpFromSettings(lists: DecisionLists<AllowlistSettings>, ip: string, now: number): IpDecision {
+  return decideIpWithReportFromSettings(lists, ip, now).decision;
 }
 
-/** `decideIpWithReport` on stored settings: what the check tool answers, so it cannot disagree with the authorizer. */
-export function decideIpWithReportFromSettings(lists: DecisionLists<AllowlistSettings>, ip: string): ReportedDecision {
+/**
+ * `decideIpWithReport` on stored settings at `now` (epoch ms): what the check tool answers, so it cannot disagree
+ * with the authorizer deciding at the same instant.
+ */
+export function decideIpWithReportFromSettings(
+  lists: DecisionLists<AllowlistSettings>,
+  ip: string,
+  now: number,
+): ReportedDecision {
   return decideIpWithReport(
     {
-      organization: compileScopeList(lists.organization),
-      project: compileScopeList(lists.project),
-      key: lists.key === undefined ? undefined : compileScopeList(lists.key),
+      organization: compileScopeList(lists.organization, now),
+      project: compileScopeList(lists.project, now),
+      key: lists.key === undefined ? undefined : compileScopeList(lists.key, now),
     },
     ip,
   );

@@ -11,6 +11,10 @@ export interface AllowlistEntry {
   readonly createdAt: string;
   /** IAM ARN (or local user name) of whoever added the entry. */
   readonly createdBy: string;
+  /**
+   * When the entry stops matching (core/expiry.ts): canonical ISO-8601 UTC (`toISOString()`). Absent: never.
+   */
+  readonly expiresAt?: string;
 }
 
 /**

@@ -5,6 +5,7 @@ import { buildExampleApp, EXAMPLE_STACK_NAME } from '../../bin/app';
 import { acknowledgementsIn, TempOutdirs } from '../lib/synth-helpers';
 
 const outdirs = new TempOutdirs();
+const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:oncall';
 afterAll(() => outdirs.cleanup());
 
 function example(context: Record<string, unknown> = {}) {
@@ -43,6 +44,10 @@ describe('example app: cdk-nag AwsSolutions', () => {
 
   test('no unacknowledged finding with an HTTP upstream', () => {
     expect(nagFindings({ upstreamUrl: 'https://upstream.example.com' })).toEqual([]);
+  });
+
+  test('no unacknowledged finding with monitoring and an alarm topic', () => {
+    expect(nagFindings({ monitoring: 'true', alarmTopicArn: ALARM_TOPIC_ARN })).toEqual([]);
   });
 
   test('synthesis itself runs the checks: a non-compliant resource added to the example stack fails it', () => {
@@ -123,6 +128,38 @@ describe('example app: context', () => {
     expect(() => example({ upstreamUrl: { url: 'https://upstream.example.com' } })).toThrow(
       'context upstreamUrl must be a string, got {"url":"https://upstream.example.com"}',
     );
+  });
+
+  test('without monitoring (the default): no dashboard, alarm or Contributor Insights rule, nothing billed per month', () => {
+    const template = Template.fromStack(example().stack);
+    for (const type of ['AWS::CloudWatch::Dashboard', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::InsightRule']) {
+      template.resourceCountIs(type, 0);
+    }
+  });
+
+  test.each([[true], ['true']])(
+    'monitoring=%j adds the dashboard, both alarms (no action) and the rule',
+    (monitoring) => {
+      const { stack } = example({ monitoring });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      template.resourceCountIs('AWS::CloudWatch::InsightRule', 1);
+      expect(
+        Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmActions),
+      ).toEqual([undefined, undefined]);
+      expect(stack.monitoring?.dashboard).toBeDefined();
+    },
+  );
+
+  test('alarmTopicArn adds the monitoring, and both alarms notify that topic', () => {
+    const template = Template.fromStack(example({ alarmTopicArn: ALARM_TOPIC_ARN }).stack);
+    expect(
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmActions),
+    ).toEqual([[ALARM_TOPIC_ARN], [ALARM_TOPIC_ARN]]);
+  });
+
+  test('a monitoring that is not true or false is rejected, naming the context key', () => {
+    expect(() => example({ monitoring: 'yes' })).toThrow('context monitoring must be true or false, got "yes"');
   });
 
   test('propagationDelaySeconds above 3600 is rejected by the construct', () => {

@@ -38,4 +38,12 @@ export const CONTROL_TOWER_ACKNOWLEDGEMENTS: readonly ControlTowerAcknowledgemen
       "scoped to this stack's API (an Fn::Join of its execute-api ARN, which the rule cannot evaluate: it accepts " +
       'only a literal string or a plain Ref/GetAtt). control-tower.test.ts checks each flagged permission for both.',
   },
+  {
+    control: 'ct-cloudwatch-pr-1',
+    resourceTypes: ['AWS::CloudWatch::Alarm'],
+    reason:
+      "Alarms without an action, with `-c monitoring=true` alone: whom to notify is the deployer's choice. " +
+      "`-c alarmTopicArn=<SNS topic ARN>` (or the construct's alarmActions) gives both alarms one, and the control " +
+      'passes: control-tower.test.ts synthesizes that variant too.',
+  },
 ];

@@ -16,6 +16,8 @@ afterAll(() => outdirs.cleanup());
 const VARIANTS: Record<string, Record<string, unknown>> = {
   'echo Lambda upstream': {},
   'HTTP upstream': { upstreamUrl: 'https://upstream.example.com' },
+  monitoring: { monitoring: 'true' },
+  'monitoring with an alarm topic': { alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall' },
 };
 
 interface Failure {
@@ -104,6 +106,21 @@ test('every acknowledged control still fires somewhere (an acknowledgement that 
   const fired = new Set([...failures.values()].flat().map((f) => f.control));
 
   expect(CONTROL_TOWER_ACKNOWLEDGEMENTS.map((a) => a.control).filter((c) => !fired.has(c))).toEqual([]);
+});
+
+test('ct-cloudwatch-pr-1 fires on the alarms of -c monitoring=true alone: an alarm topic meets it, as its reason says', () => {
+  const onAlarms = (variant: string) =>
+    failures
+      .get(variant)!
+      .filter((f) => f.control === 'ct-cloudwatch-pr-1')
+      .map((f) => f.logicalId);
+
+  expect(onAlarms('monitoring')).toEqual([
+    expect.stringMatching(/^ApiMonitoringStoreErrorsAlarm/),
+    expect.stringMatching(/^ApiMonitoringAuthorizerErrorsAlarm/),
+  ]);
+  expect(onAlarms('monitoring with an alarm topic')).toEqual([]);
+  expect(onAlarms('echo Lambda upstream')).toEqual([]);
 });
 
 test('every acknowledgement gives a reason', () => {

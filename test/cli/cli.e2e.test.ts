@@ -108,8 +108,9 @@ test('show prints a table, or the API object with --json', async () => {
 
   expect(text.code).toBe(0);
   expect(text.stdout).toMatch(/^Allowlist of project show-org\/p: disabled \(version 1/);
-  expect(text.stdout).toMatch(/^VALUE\s+DESCRIPTION\s+ADDED\s+BY$/m);
-  expect(text.stdout).toMatch(/^2001:db8::\/48\s+office\s+\S+ \S+\s+local:cli-tester$/m);
+  expect(text.stdout).toMatch(/^VALUE\s+DESCRIPTION\s+ADDED\s+BY\s+LAST MATCHED$/m);
+  // No traffic from these ranges: never matched (unknown while local mode records no traffic, with a warning).
+  expect(text.stdout).toMatch(/^2001:db8::\/48\s+office\s+\S+ \S+\s+local:cli-tester\s+(never|unknown)$/m);
   expect(JSON.parse(json.stdout)).toMatchObject({
     scope: 'project',
     enabled: false,

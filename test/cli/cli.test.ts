@@ -21,11 +21,13 @@ const COMMANDS = [
   ['allowlist', 'enable'],
   ['allowlist', 'disable'],
   ['allowlist', 'check'],
+  ['allowlist', 'preview'],
   ['keys'],
   ['keys', 'create'],
   ['keys', 'list'],
   ['keys', 'revoke'],
   ['audit'],
+  ['traffic'],
 ];
 
 test.each(COMMANDS.map((c) => [c.join(' ') || '(none)', c]))(
@@ -55,6 +57,8 @@ test.each([
   [['keys', 'list', '--org', 'o'], /--project is required/],
   [['keys', 'list', '--org', 'o', '--project', 'p', '--limit', '0'], /--limit must be a positive/],
   [['audit'], /--org is required/],
+  [['traffic'], /--org is required/],
+  [['traffic', '--org', 'o', '--limit', '0'], /--limit must be a positive/],
   // The positional KEY_ID is the one documented way: the undocumented --id alias is gone.
   [['keys', 'revoke', '--org', 'o', '--project', 'p', '--id', 'key_1'], /Unknown option '--id'/],
   [
@@ -63,6 +67,20 @@ test.each([
   ],
   [['allowlist', 'show', '--org', 'o', 'extra'], /unexpected argument "extra"/],
   [['allowlist', 'remove', '--org', 'o', '10.0.0.1', '10.0.0.2'], /give exactly one entry to remove/],
+  [
+    ['allowlist', 'add', '--org', 'o', '10.0.0.1', '--expires-in', '24w'],
+    /--expires-in must be a whole number with a unit s, m, h or d/,
+  ],
+  [
+    ['allowlist', 'add', '--org', 'o', '10.0.0.1', '--expires-in', '24'],
+    /--expires-in must be a whole number with a unit/,
+  ],
+  [
+    ['allowlist', 'add', '--org', 'o', '10.0.0.1', '--expires-in', '1.5h'],
+    /--expires-in must be a whole number with a unit/,
+  ],
+  [['allowlist', 'add', '--org', 'o', '10.0.0.1', '--expires-in', '91d'], /--expires-in must be from 1s to 90d/],
+  [['allowlist', 'add', '--org', 'o', '10.0.0.1', '--expires-in', '0s'], /--expires-in must be from 1s to 90d/],
 ])('%j is a usage error (exit 2) that names the problem', async (args, message) => {
   // An endpoint nobody listens on: a usage error must be found before any request.
   const x = io({ env: { CDK_IP_ALLOWLIST_ENDPOINT: 'http://127.0.0.1:1' } });

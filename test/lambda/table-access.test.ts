@@ -121,6 +121,8 @@ test('the admin API calls exactly ADMIN_TABLE_ACTIONS, and never writes an audit
     proxy.clear();
     await ok('DELETE', keyPath);
     await ok('GET', '/v1/organizations/acme/audit_log');
+    // The traffic log, filtered and paginated (the list GETs above read one scope's traffic for lastMatchedAt).
+    await ok('GET', '/v1/organizations/acme/traffic', undefined, { project: 'web', outcome: 'blocked', limit: '5' });
 
     expect(asSorted(observed)).toEqual(asSorted(ADMIN_TABLE_ACTIONS));
     expect(auditPuts.length).toBeGreaterThan(10);

@@ -258,7 +258,34 @@ describe('the Lambda', () => {
       ApiKeys: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       'ApiKeys/index/byProject': ['dynamodb:Query'],
       AuditLog: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      Traffic: ['dynamodb:Query'],
+      'Traffic/index/byLastSeen': ['dynamodb:Query'],
     });
+  });
+
+  test('with a Traffic table: only Query on it (lastMatchedAt) and on its byLastSeen index (the traffic log)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const tables = new AllowlistTables(stack, 'Tables');
+    const trafficTable = tables.trafficTable!;
+    const authorizer = new IpAllowlistAuthorizer(stack, 'Allowlist', { tables });
+    const protectedApi = new apigateway.RestApi(stack, 'Protected');
+    protectedApi.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer });
+    const admin = new AllowlistAdminApi(stack, 'Admin', { authorizers: [authorizer] });
+    const template = Template.fromStack(stack);
+    const trafficId = logicalId(stack, trafficTable.node.defaultChild as never);
+    const onTraffic = (roleId: string) =>
+      statementsOf(template, roleId)
+        .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => [flatten(r), s.Action]))
+        .filter(([r]) => (r as string).includes(trafficId));
+    expect(onTraffic(logicalId(stack, admin.function.role!.node.defaultChild as never))).toEqual([
+      [`\${${trafficId}.Arn}`, 'dynamodb:Query'],
+      [`\${${trafficId}.Arn}/index/byLastSeen`, 'dynamodb:Query'],
+    ]);
+    // The authorizer reads no traffic: it only adds to sightings.
+    expect(onTraffic(logicalId(stack, authorizer.function.role!.node.defaultChild as never))).toEqual([
+      [`\${${trafficId}.Arn}`, 'dynamodb:UpdateItem'],
+    ]);
   });
 });
 
@@ -300,12 +327,15 @@ describe('grants', () => {
     return resources.map((r) => r.slice(apiPrefix.length));
   }
 
-  test("grantRead(org): GET on the organization's paths and POST on its check paths only", () => {
+  test("grantRead(org): GET on the organization's paths and POST on its check and preview paths only", () => {
     expect(grantStatements((admin, role) => admin.grantRead(role, 'acme'))).toEqual([
       '/GET/v1/organizations/acme/*',
       '/POST/v1/organizations/acme/ip_allowlist/check',
+      '/POST/v1/organizations/acme/ip_allowlist/preview',
       '/POST/v1/organizations/acme/projects/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/ip_allowlist/preview',
       '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/check',
+      '/POST/v1/organizations/acme/projects/*/api_keys/*/ip_allowlist/preview',
       '/GET/v1/whoami',
     ]);
   });
@@ -341,7 +371,16 @@ describe('grants', () => {
     expect(iamMatch(pattern, '/PUT/v1/organizations/other/projects/acme/ip_allowlist')).toBe(false);
   });
 
-  test("every route of the contract is in an organization's grants: reads and checks in grantRead, all in grantWrite", () => {
+  test("grantRead(org) reads that organization's traffic log and no other's", () => {
+    const read = grantStatements((admin, role) => admin.grantRead(role, 'acme'));
+    const matches = (request: string) => read.some((p) => iamMatch(p, request));
+    expect(matches('/GET/v1/organizations/acme/traffic')).toBe(true);
+    expect(matches('/GET/v1/organizations/globex/traffic')).toBe(false);
+    expect(matches('/GET/v1/organizations/acme-corp/traffic')).toBe(false);
+    expect(matches('/GET/v1/organizations/globex/projects/acme/traffic')).toBe(false);
+  });
+
+  test("every route of the contract is in an organization's grants: reads, checks and previews in grantRead, all in grantWrite", () => {
     const read = grantStatements((admin, role) => admin.grantRead(role, 'acme'));
     const write = grantStatements((admin, role) => admin.grantWrite(role, 'acme'));
     const ids: Record<string, string> = { org: 'acme', project: 'web', keyId: 'key_1', value: '192.0.2.1' };
@@ -356,7 +395,7 @@ describe('grants', () => {
     expect(covered).toEqual(
       ROUTES.map((r) => ({
         operation: r.operation,
-        read: r.method === 'GET' || r.path.endsWith('/check'),
+        read: r.method === 'GET' || r.path.endsWith('/check') || r.path.endsWith('/preview'),
         write: true,
       })),
     );

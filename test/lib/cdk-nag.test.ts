@@ -6,7 +6,14 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AwsSolutionsChecks as AwsSolutionsChecksV2, NagSuppressions } from 'cdk-nag-v2';
-import { AllowlistAdminApi, AllowlistTables, IpAllowlistAuthorizer, IpAllowlistedApi, Upstream } from '../../lib';
+import {
+  AllowlistAdminApi,
+  AllowlistTables,
+  IpAllowlistAuthorizer,
+  IpAllowlistedApi,
+  IpAllowlistMonitoring,
+  Upstream,
+} from '../../lib';
 import { acknowledgementsIn, TempOutdirs } from './synth-helpers';
 
 /**
@@ -31,7 +38,8 @@ interface Consumer {
 /**
  * Two consumer stacks: one with an IpAllowlistedApi (and its admin API) next to a second admin API built from the same
  * authorizer, one with an IpAllowlistedApi without an admin API and a standalone admin API built from its authorizer;
- * in each, a role of the consumer's gets every kind of grant.
+ * in each, a role of the consumer's gets every kind of grant, and monitoring (`addMonitoring`, and the standalone
+ * IpAllowlistMonitoring).
  */
 function consumer(app: App): Consumer {
   const one = new Stack(app, 'ConsumerOne');
@@ -42,6 +50,7 @@ function consumer(app: App): Consumer {
   api.adminApi.grantRead(opsOne);
   admin.grantRead(opsOne, 'acme');
   admin.grantWrite(opsOne);
+  api.addMonitoring();
 
   const two = new Stack(app, 'ConsumerTwo');
   const tables = new AllowlistTables(two, 'Tables');
@@ -51,6 +60,7 @@ function consumer(app: App): Consumer {
     adminApi: false,
   });
   const standalone = new AllowlistAdminApi(two, 'Admin', { authorizers: [protectedApi.authorizer] });
+  new IpAllowlistMonitoring(two, 'Monitoring', { authorizer: protectedApi.authorizer, adminApi: standalone });
   const opsTwo = new iam.Role(two, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
   standalone.grantWrite(opsTwo, 'acme');
   standalone.grantRead(opsTwo);

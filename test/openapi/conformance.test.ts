@@ -1,4 +1,4 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OPERATIONS, OperationName, OperationSpec } from '../../lambda/admin/contract/routes';
@@ -85,12 +85,37 @@ test('every route answers as documented, on success and on refusal', async () =>
     await call('POST', `${list}/disable`);
     await call('POST', `${list}/check`, { body: { ip: '10.1.2.3' } });
     await call('POST', `${list}/check`, { body: { ip: '10.1.2.3', entries: ['192.0.2.0/24'] } });
+    await call('POST', `${list}/preview`, { body: { mode: 'enforce', days: 2 } });
+    await call('POST', `${list}/preview`, { body: { days: 0 } }); // 400
   }
   await call('GET', keys, { query: { limit: '1' } });
   await call('GET', key);
   await call('DELETE', key);
   await call('DELETE', key); // 409: already revoked
   await call('GET', `${org}/audit_log`, { query: { limit: '5' } });
+  const seen = Date.now() - 60_000;
+  await h.recordSightings([
+    {
+      organizationId: 'oas',
+      projectId: 'web',
+      keyId: created.body.id,
+      sourceIp: '10.1.2.3',
+      outcome: 'would_block',
+      scope: 'project',
+      matched: { organization: '10.0.0.0/8' },
+      count: 2,
+      firstSeen: seen,
+      lastSeen: seen,
+    },
+  ]);
+  const traffic = await call('GET', `${org}/traffic`, { query: { limit: '1', outcome: 'would_block', project: 'web' } });
+  expect(traffic.body.data).toHaveLength(1);
+  await call('GET', `${org}/traffic`, { query: { since: 'yesterday' } }); // 400
+  await call('GET', `${org}/traffic`, { query: { cursor: 'eyJwayI6eyJTIjoiT1JHI290aGVyIn19' } }); // 400
+  const listed = await call('GET', `${org}/ip_allowlist`);
+  expect(listed.body.entries.map((e: { lastMatchedAt: string | null }) => e.lastMatchedAt)).toContain(
+    new Date(seen).toISOString(),
+  );
   await call('GET', '/v1/whoami');
 
   expect([...exercised].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
@@ -120,6 +145,72 @@ test('the refusals of issue 9 answer as documented: whole families, unsafe text,
   expect((await call('POST', `${list}/check`, { body: { ip: '10.0.0.1' } })).status).toBe(409);
   expect((await call('GET', `${keys}/${created.body.id}`)).body.allowlist.corrupt).toBe(true);
   expect((await call('PUT', list, { body: { entries: ['10.0.0.1'], enabled: true } })).status).toBe(200);
+});
+
+test('expiring entries answer as documented: expiresAt, expired, warnings and the expiry refusals', async () => {
+  const list = '/v1/organizations/oasexp/ip_allowlist';
+  const added = await call('POST', `${list}/entries`, { body: { value: '10.0.0.1', expiresIn: 3600 } });
+  expect(added.body.entries[0].expiresAt).not.toBeNull();
+  expect((await call('POST', `${list}/check`, { body: { ip: '10.0.0.1', entries: [{ value: '10.0.0.1', expiresIn: 60 }] } })).status).toBe(200);
+  expect((await call('POST', `${list}/entries`, { body: { value: '10.0.0.2', expiresIn: 0 } })).status).toBe(422);
+  const bad = await call('PUT', list, { body: { entries: [{ value: '10.0.0.2', expiresAt: 'soon' }, { value: '10.0.0.3', expiresAt: '2026-01-01T00:00:00Z', expiresIn: 5 }] } });
+  expect(bad.body.error.rejected.map((r: { code: string }) => r.code)).toEqual(['invalid_expires_at', 'conflicting_expiry']);
+
+  // An enforced list whose only entry expired (written behind the API's back: the API refuses past times).
+  await h.ddb.send(
+    new PutItemCommand({
+      TableName: h.names.allowlists,
+      Item: {
+        pk: { S: 'ORG#oasexp2' },
+        enabled: { BOOL: true },
+        mode: { S: 'enforce' },
+        entries: {
+          L: [
+            {
+              M: {
+                value: { S: '10.0.0.1/32' },
+                createdAt: { S: '2019-12-01T00:00:00.000Z' },
+                expiresAt: { S: '2020-01-01T00:00:00.000Z' },
+              },
+            },
+          ],
+        },
+        version: { N: '1' },
+      },
+    }),
+  );
+  const expired = await call('GET', '/v1/organizations/oasexp2/ip_allowlist');
+  expect(expired.body.entries[0].expired).toBe(true);
+  expect(expired.body.warnings.map((w: { code: string }) => w.code)).toEqual(['all_entries_expired']);
+});
+
+test("the lockout guard's refusal, its warnings and a preview with callers answer as documented", async () => {
+  const org = '/v1/organizations/oasguard';
+  const created = await call('POST', `${org}/projects/p/api_keys`, { body: { name: 'k' } });
+  await call('PUT', `${org}/ip_allowlist`, { body: { entries: ['10.0.0.0/8'] } });
+  const now = Date.now();
+  await h.recordSightings(
+    ['10.0.0.1', '192.0.2.1'].map((sourceIp) => ({
+      organizationId: 'oasguard',
+      projectId: 'p',
+      keyId: created.body.id as string,
+      sourceIp,
+      outcome: 'allowed' as const,
+      scope: 'none' as const,
+      matched: {},
+      count: 2,
+      firstSeen: now - 60_000,
+      lastSeen: now - 1000,
+    })),
+  );
+
+  const preview = await call('POST', `${org}/ip_allowlist/preview`, { body: { mode: 'enforce' } });
+  const refused = await call('POST', `${org}/ip_allowlist/enable`);
+  const forced = await call('POST', `${org}/ip_allowlist/enable`, { body: { force: true } });
+
+  expect(preview.body.wouldBlock).toHaveLength(1);
+  expect(refused.body.error.wouldBlock).toHaveLength(1);
+  expect(forced.status).toBe(200);
 });
 
 describe.each(ROUTES.filter((r) => r.body).map((r) => [`${r.method} ${r.path}`, r] as const))('%s', (_name, route) => {

@@ -49,7 +49,7 @@ const ERROR_RESPONSES = {
     name: 'Conflict',
     config: {
       description:
-        'Duplicate entry (every one listed in `rejected`), revoked key, or too much write contention. Nothing was written.',
+        'Duplicate entry (every one listed in `rejected`), revoked key, too much write contention, or `would_block_recent_traffic`: the lockout guard found source addresses with requests in the last 24 hours that the change would block (every one listed in `wouldBlock`; add them, or repeat with force). `traffic_not_recorded` (preview): the deployment records no traffic. Nothing was written.',
       content: { 'application/json': { schema: ERROR_REF } },
     },
   },
@@ -92,7 +92,7 @@ const ERROR_RESPONSES = {
     name: 'ServiceUnavailable',
     config: {
       description:
-        'The store is unavailable. `storage_unavailable`: nothing was written; retry. `write_outcome_unknown` (writes only): DynamoDB did not confirm the commit and it could not be checked; the change was made if and only if the audit log has the event the message names: check before retrying. The authorizer caches are flushed before this answer as for a success; if the change was made, it applies within the propagation delay of its commit, as the message says.',
+        'The store is unavailable. `storage_unavailable`: nothing was written; retry. `traffic_unavailable`: the recorded traffic could not be read (preview), or the lockout guard could not read it: nothing was written; retry, or repeat the write with force. `write_outcome_unknown` (writes only): DynamoDB did not confirm the commit and it could not be checked; the change was made if and only if the audit log has the event the message names: check before retrying. The authorizer caches are flushed before this answer as for a success; if the change was made, it applies within the propagation delay of its commit, as the message says.',
       content: { 'application/json': { schema: ERROR_REF } },
     },
   },

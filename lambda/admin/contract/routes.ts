@@ -13,10 +13,15 @@ import {
   CreatedApiKey,
   EnableAllowlistRequest,
   EntryValueQuery,
+  ForceQuery,
   PageQuery,
   PathParamName,
+  PreviewRequest,
+  PreviewResult,
   ReplaceAllowlistRequest,
   RevokedApiKey,
+  TrafficList,
+  TrafficQuery,
   Whoami,
 } from './schemas';
 import { WHOAMI_PATH } from '../../../lib/contract';
@@ -79,13 +84,21 @@ export const OPERATIONS = {
   },
   replaceAllowlist: allowlistWrite(ReplaceAllowlistRequest),
   addAllowlistEntries: allowlistWrite(AddEntriesRequest),
-  deleteAllowlistEntry: allowlistWrite(),
+  deleteAllowlistEntry: allowlistWrite(undefined, ForceQuery),
   deleteAllowlistEntryByQuery: allowlistWrite(undefined, EntryValueQuery),
   enableAllowlist: { ...allowlistWrite(EnableAllowlistRequest), bodyOptional: true },
   disableAllowlist: allowlistWrite(),
   checkIp: {
     body: CheckRequest,
     success: { status: 200, schema: CheckResult, description: 'The decision.' },
+    errors: CHECK_ERRORS,
+    write: false,
+    versioned: false,
+  },
+  previewAllowlist: {
+    body: PreviewRequest,
+    bodyOptional: true,
+    success: { status: 200, schema: PreviewResult, description: 'What the draft would change for the callers seen.' },
     errors: CHECK_ERRORS,
     write: false,
     versioned: false,
@@ -120,6 +133,13 @@ export const OPERATIONS = {
     query: PageQuery,
     success: { status: 200, schema: AuditEventList, description: 'One page of events.' },
     errors: READ_ERRORS,
+    write: false,
+    versioned: false,
+  },
+  listTraffic: {
+    query: TrafficQuery,
+    success: { status: 200, schema: TrafficList, description: 'One page of sightings, newest first.' },
+    errors: LIST_READ_ERRORS,
     write: false,
     versioned: false,
   },
@@ -206,6 +226,7 @@ function allowlistRoutes([base, scope]: readonly [string, ListScope]): RouteDefi
     route('POST', `${base}/enable`, 'enableAllowlist', scope),
     route('POST', `${base}/disable`, 'disableAllowlist', scope),
     route('POST', `${base}/check`, 'checkIp', scope),
+    route('POST', `${base}/preview`, 'previewAllowlist', scope),
   ];
 }
 
@@ -216,5 +237,6 @@ export const ROUTES: readonly RouteDefinition[] = [
   route('GET', resourceUrlPath(KEY, undefined, raw), 'getApiKey'),
   route('DELETE', resourceUrlPath(KEY, undefined, raw), 'revokeApiKey'),
   route('GET', resourceUrlPath(ORG, 'audit_log', raw), 'listAuditLog'),
+  route('GET', resourceUrlPath(ORG, 'traffic', raw), 'listTraffic'),
   route('GET', WHOAMI_PATH, 'whoami'),
 ];

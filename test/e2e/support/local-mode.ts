@@ -10,6 +10,8 @@ import { testEndpoint, uniquePrefix } from '../../support/dynamodb-local';
  */
 export interface E2eLocalMode {
   readonly local: RunningLocalMode;
+  /** Its data directory: where `state.json` is, with `writeState: true` (the CLI's `--data-dir`). */
+  readonly stateDir: string;
   readonly lambdaLines: string[];
   stop(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function startE2eLocalMode(label: string, options: Partial<LocalMod
   });
   return {
     local,
+    stateDir,
     lambdaLines,
     async stop() {
       await local.stop();

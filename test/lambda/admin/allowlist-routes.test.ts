@@ -53,7 +53,14 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
     const res = await h.call('POST', `${base()}/entries`, { body: { value: ' 203.0.113.7 ', description: 'office' } });
     expect(res.status).toBe(200);
     expect(res.body.entries).toEqual([
-      { value: '203.0.113.7/32', description: 'office', createdAt: expect.any(String), createdBy: ADMIN_ARN },
+      {
+        value: '203.0.113.7/32',
+        description: 'office',
+        createdAt: expect.any(String),
+        createdBy: ADMIN_ARN,
+        expiresAt: null,
+        expired: false,
+      },
     ]);
     expect(res.body).toMatchObject({ version: 1, updatedBy: ADMIN_ARN, enabled: false });
     expect(res.body.propagation).toEqual({ flushed: false, maxDelaySeconds: 300 });
@@ -202,12 +209,21 @@ describe.each(scopes)('$scope allowlist', ({ scope, base }) => {
     });
     expect(res.status).toBe(200);
     expect(res.body.entries).toEqual([
-      { value: '203.0.113.7/32', description: 'renamed', createdAt: kept.createdAt, createdBy: kept.createdBy },
+      {
+        value: '203.0.113.7/32',
+        description: 'renamed',
+        createdAt: kept.createdAt,
+        createdBy: kept.createdBy,
+        expiresAt: null,
+        expired: false,
+      },
       {
         value: '192.0.2.0/24',
         description: '',
         createdAt: expect.any(String),
         createdBy: 'arn:aws:sts::123456789012:assumed-role/Admin/bob',
+        expiresAt: null,
+        expired: false,
       },
     ]);
     expect(res.body.enabled).toBe(true);

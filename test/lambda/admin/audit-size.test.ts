@@ -125,7 +125,7 @@ function expectFaithful(recorded: RecordedSide | null, list: AllowlistView): 'fu
   }
   expect(recorded).toEqual({
     ...full,
-    entries: full.entries.map((e: AllowlistEntryView) => ({ value: e.value })),
+    entries: full.entries.map((e: Pick<AllowlistEntryView, 'value'>) => ({ value: e.value })),
     truncated: true,
     entryCount: full.entries.length,
     sha256: createHash('sha256').update(JSON.stringify(full), 'utf8').digest('hex'),

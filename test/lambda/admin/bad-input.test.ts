@@ -237,7 +237,7 @@ test('nothing above wrote anything except the one base64 add', async () => {
   for (const [name, table] of Object.entries(h.names)) {
     counts[name] = (await h.ddb.send(new ScanCommand({ TableName: table, Select: 'COUNT' }))).Count ?? -1;
   }
-  expect(counts).toEqual({ allowlists: 1, apiKeys: 0, auditLog: 1 });
+  expect(counts).toEqual({ allowlists: 1, apiKeys: 0, auditLog: 1, traffic: 0 });
   expect(h.logger.records.filter((r) => r.level === 'error')).toEqual([]);
 });
 

@@ -163,6 +163,21 @@ export interface HarnessOptions {
   readonly now?: () => number;
   /** @default - 30 days */
   readonly trafficRetentionSeconds?: number;
+  /**
+   * The Traffic table the handler reads: null for a deployment that records no traffic (no reader), or another
+   * table name (one that does not exist makes every traffic read fail).
+   * @default - the harness's Traffic table
+   */
+  readonly trafficTable?: string | null;
+  /** @default - DEFAULT_MAX_SCOPE_ITEMS */
+  readonly trafficReadMaxItems?: number;
+  /**
+   * `none`: a deployment that records no traffic (no Traffic table); a function: the reader the handler gets, on
+   * the handler's client and the Traffic table.
+   *
+   * @default - a TrafficReader on the handler's client
+   */
+  readonly traffic?: 'none' | ((client: DynamoDBClient, tableName: string) => TrafficReader);
 }
 
 export async function makeHarness(label: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -172,7 +187,13 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
   const store = new AdminStore(options.handlerClient ?? ddb, names, logger);
   const deps: AdminDependencies = {
     store,
-    traffic: new TrafficReader(options.handlerClient ?? ddb, names.traffic),
+    traffic:
+      options.trafficTable === null || options.traffic === 'none'
+        ? undefined
+        : (options.traffic ?? ((c, t) => new TrafficReader(c, t)))(
+            options.handlerClient ?? ddb,
+            options.trafficTable ?? names.traffic,
+          ),
     flusher: options.flusher ?? NO_STAGE_FLUSHER,
     config: {
       maxEntries: options.maxEntries ?? 50,
@@ -182,6 +203,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
       gatewayTtlSeconds: options.gatewayTtlSeconds,
       protectedStages: options.protectedStages,
       trafficRetentionSeconds: options.trafficRetentionSeconds,
+      trafficReadMaxItems: options.trafficReadMaxItems,
     },
     logger,
     sleep: options.sleep,

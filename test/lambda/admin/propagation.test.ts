@@ -382,6 +382,7 @@ describe('configuration', () => {
       maxDecisionAgeSeconds: 4,
       gatewayTtlSeconds: 296,
       protectedStages: [],
+      trafficRetentionSeconds: 30 * 86_400,
     });
   });
 

@@ -1,12 +1,17 @@
 import {
-  compileScopeList,
+  compileScopeList as compileAt,
   decideIp,
-  decideIpFromSettings,
+  decideIpFromSettings as decideAt,
   effectiveScope,
   ipNotAuthorizedError,
 } from '../../../lambda/core/decision';
 import { ERRORS } from '../../../lambda/core/errors';
 import { AllowlistSettings, EMPTY_ALLOWLIST } from '../../../lambda/core/model';
+
+// None of these lists has an expiring entry: any instant decides them the same (expiry.test.ts covers time).
+const NOW = Date.parse('2026-06-01T00:00:00.000Z');
+const compileScopeList = (settings: AllowlistSettings) => compileAt(settings, NOW);
+const decideIpFromSettings = (lists: Parameters<typeof decideAt>[0], ip: string) => decideAt(lists, ip, NOW);
 
 function list(enabled: boolean, ...values: string[]): AllowlistSettings {
   return {

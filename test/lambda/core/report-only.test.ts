@@ -1,8 +1,8 @@
 import {
-  compileScopeList,
+  compileScopeList as compileAt,
   decideIp,
   decideIpWithReport,
-  decideIpWithReportFromSettings,
+  decideIpWithReportFromSettings as decideAt,
   DecisionLists,
 } from '../../../lambda/core/decision';
 import {
@@ -12,6 +12,12 @@ import {
   EMPTY_ALLOWLIST,
   modeFlags,
 } from '../../../lambda/core/model';
+
+// None of these lists has an expiring entry: any instant decides them the same (expiry.test.ts covers time).
+const NOW = Date.parse('2026-06-01T00:00:00.000Z');
+const compileScopeList = (settings: AllowlistSettings) => compileAt(settings, NOW);
+const decideIpWithReportFromSettings = (lists: DecisionLists<AllowlistSettings>, ip: string) =>
+  decideAt(lists, ip, NOW);
 
 /**
  * Report-only lists, as a shadow rule: every combination of organization, project and key modes (plus a list that
