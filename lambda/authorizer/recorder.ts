@@ -20,8 +20,10 @@ import { MatchedEntries, SightingUpdate, TrafficOutcome } from '../core/traffic'
  * - When is a sighting written? A cold load happens at least once per in-memory TTL (m seconds) per key while that
  *   key has traffic, and at every decision with the in-memory cache off, so a sighting first seen on the warm path
  *   is written by the next cold load in its container: within m seconds while traffic continues. When traffic
- *   stops, what is buffered waits for the container's next cold load; a container that is reclaimed first loses
- *   it (as BatchedMetrics can lose its last counts).
+ *   stops, a timer armed by the first sighting buffered (`idleFlushMs`, unref'd, off every decision's path) writes
+ *   it: a lone request from a new address still shows in the traffic log, the preview and the lockout guard. On
+ *   Lambda a frozen container runs that timer when it next wakes; a container reclaimed first loses what it held
+ *   (as BatchedMetrics can lose its last counts).
  * - The buffer is bounded (`maxBufferedSightings`): a flood of made-up source addresses cannot grow memory. A
  *   sighting that finds the buffer full is dropped and counted in `TrafficWriteErrors` at the next flush.
  * - `matched` (the entry of each enforced or report-only list that contains the address) is computed at flush time
@@ -32,6 +34,8 @@ import { MatchedEntries, SightingUpdate, TrafficOutcome } from '../core/traffic'
 export const TRAFFIC_FLUSH_TIMEOUT_MS = 100;
 /** Sightings held in memory between flushes, at most. */
 export const DEFAULT_MAX_BUFFERED_SIGHTINGS = 10_000;
+/** How long a buffered sighting waits for a cold load before a timer writes it, in milliseconds. */
+export const IDLE_FLUSH_MS = 250;
 /** UpdateItems one flush sends, at most (the oldest sightings first); the rest wait for the next flush. */
 export const MAX_WRITES_PER_FLUSH = 50;
 
@@ -72,6 +76,19 @@ export interface TrafficRecorderOptions {
   readonly maxBufferedSightings?: number;
   /** @default MAX_WRITES_PER_FLUSH */
   readonly maxWritesPerFlush?: number;
+  /**
+   * A timer writes the buffer this long after a sighting is buffered, if no cold load has by then; 0: no timer
+   * (only cold loads write).
+   *
+   * @default IDLE_FLUSH_MS
+   */
+  readonly idleFlushMs?: number;
+  /**
+   * The time the timer's flush is counted at (epoch ms).
+   *
+   * @default Date.now
+   */
+  readonly clock?: () => number;
 }
 
 /** The ids a sighting is recorded under: a valid key's, with its own list (enforced or report-only) if any. */
@@ -124,14 +141,17 @@ export class TrafficRecorder {
   private readonly flushTimeoutMs: number;
   private readonly maxBuffered: number;
   private readonly maxWrites: number;
+  private readonly idleFlushMs: number;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TrafficRecorderOptions) {
     this.flushTimeoutMs = options.flushTimeoutMs ?? TRAFFIC_FLUSH_TIMEOUT_MS;
     this.maxBuffered = options.maxBufferedSightings ?? DEFAULT_MAX_BUFFERED_SIGHTINGS;
     this.maxWrites = options.maxWritesPerFlush ?? MAX_WRITES_PER_FLUSH;
-    if (!(this.flushTimeoutMs > 0) || !(this.maxBuffered >= 1) || !(this.maxWrites >= 1)) {
+    this.idleFlushMs = options.idleFlushMs ?? IDLE_FLUSH_MS;
+    if (!(this.flushTimeoutMs > 0) || !(this.maxBuffered >= 1) || !(this.maxWrites >= 1) || !(this.idleFlushMs >= 0)) {
       throw new Error(
-        `invalid traffic recorder options: flushTimeoutMs ${this.flushTimeoutMs}, maxBufferedSightings ${this.maxBuffered}, maxWritesPerFlush ${this.maxWrites}`,
+        `invalid traffic recorder options: flushTimeoutMs ${this.flushTimeoutMs}, maxBufferedSightings ${this.maxBuffered}, maxWritesPerFlush ${this.maxWrites}, idleFlushMs ${this.idleFlushMs}`,
       );
     }
   }
@@ -182,6 +202,20 @@ export class TrafficRecorder {
       byAddress.set(sourceIp, fresh);
     } else slots[slot] = pending;
     this.pending.add(pending);
+    this.armIdleFlush();
+  }
+
+  /**
+   * Arms the timer that writes the buffer when no cold load does (traffic stopped). Once per new sighting at most,
+   * never on a repeat of a buffered one; the timer never keeps the process alive.
+   */
+  private armIdleFlush(): void {
+    if (this.idleFlushMs === 0 || this.idleTimer !== undefined) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      void this.flush((this.options.clock ?? Date.now)());
+    }, this.idleFlushMs);
+    this.idleTimer.unref();
   }
 
   /** Sightings waiting for a flush (for tests and diagnostics). */
@@ -203,6 +237,11 @@ export class TrafficRecorder {
    * are all answered or `flushTimeoutMs` has passed, whichever is first. Never rejects.
    */
   async flush(now: number): Promise<void> {
+    // This flush takes what the timer would have: the next sighting buffered arms it again.
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
     const dropped = this.dropped;
     this.dropped = 0;
     const taken: Pending[] = [];
@@ -211,6 +250,8 @@ export class TrafficRecorder {
       taken.push(pending);
     }
     for (const pending of taken) this.take(pending);
+    // What this flush could not take waits for the next cold load, or the timer.
+    if (this.pending.size > 0) this.armIdleFlush();
     if (taken.length === 0 && dropped === 0) return;
     const { tableName, retentionSeconds, writer } = this.options;
     const controller = new AbortController();

@@ -91,6 +91,8 @@ function rig(options: { writeEndpoint?: string; recorder?: Partial<TrafficRecord
     logger,
     metrics: { recordTrafficWriteErrors: (count) => errors.push(count) },
     flushTimeoutMs: GENEROUS_FLUSH_MS,
+    // Off unless a test is about it: these tests count exactly which invocation writes.
+    idleFlushMs: 0,
     ...options.recorder,
   });
   const authorizer = createAuthorizer({
@@ -223,6 +225,35 @@ describe('each decision on a valid key is a sighting', () => {
     expect(reads.commands).toEqual({});
     expect(r.writes.commands).toEqual({});
     expect(r.recorder.buffered).toBe(50);
+    r.writes.client.destroy();
+  });
+
+  test('when traffic stops, a timer writes what warm decisions buffered: a lone request from a new address is recorded', async () => {
+    const r = rig({ recorder: { idleFlushMs: 300 } });
+    const start = Date.parse('2026-11-30T05:30:00.000Z');
+    r.setNow(start);
+    await r.authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.70' }));
+    expect(r.recorder.buffered).toBe(0);
+    r.writes.reset();
+    r.setNow(start + 500);
+    // Warm: decided from memory, buffered, nothing sent by the decision itself.
+    await r.authorizer.handle(authorizerEvent({ key: keys.web.key, sourceIp: '198.51.100.71' }));
+    expect(r.writes.commands).toEqual({});
+    expect(r.recorder.buffered).toBe(1);
+    // No other request comes: the timer writes it.
+    const deadline = Date.now() + 10_000;
+    while (r.recorder.buffered > 0 || (r.writes.commands.UpdateItemCommand ?? 0) === 0) {
+      if (Date.now() > deadline) throw new Error('the idle flush never wrote the buffered sighting');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.writes.commands).toEqual({ UpdateItemCommand: 1 });
+    expect((await sightingsOf('acme')).find((s) => s.sourceIp === '198.51.100.71')).toMatchObject({
+      keyId: keys.web.keyId,
+      count: 1,
+      lastSeen: new Date(start + 500).toISOString(),
+    });
+    expect(r.errors).toEqual([]);
     r.writes.client.destroy();
   });
 
