@@ -58,3 +58,48 @@ test('"Try it in two minutes" runs as written, and each step does what its comme
       .filter(Boolean),
   ).toEqual(['ip_allowlist.entries.add', 'ip_allowlist.enable', 'ip_allowlist.entries.add', 'api_key.create']);
 });
+
+test('"Roll out safely" runs as written: report-only, traffic, preview, the guard refuses, add, enforce, lastMatchedAt', async () => {
+  const steps = await runReadmeBlock(readmeBlock(/^## Roll out safely/m), {
+    apiUrl: e2e.local.url,
+    dataDir: e2e.stateDir,
+  });
+
+  // 1. The key, the entry, report-only.
+  for (const c of only(steps, 1)) expect(c.exitCode).toBe(0);
+  expect(only(steps, 1)[2].output).toContain('REPORT-ONLY');
+  // 2. Both pass.
+  const [first, second] = only(steps, 2);
+  expect(first.output).toMatch(ALLOWED);
+  expect(second.output).toMatch(ALLOWED);
+  // 3. The traffic log: 127.0.0.1 allowed, 127.0.0.2 would_block.
+  const [traffic] = only(steps, 3);
+  expect(traffic.exitCode).toBe(0);
+  expect(traffic.output).toMatch(/^\S+ \S+\s+would_block\s.*\s127\.0\.0\.2\s/m);
+  expect(traffic.output).toMatch(/^\S+ \S+\s+allowed\s.*\s127\.0\.0\.1\s/m);
+  // 4. The preview names 127.0.0.2 as what enforcing would cut off, and not 127.0.0.1.
+  const [preview] = only(steps, 4);
+  expect(preview.exitCode).toBe(0);
+  expect(preview.output).toContain('127.0.0.2');
+  expect(preview.output).not.toMatch(/127\.0\.0\.1(?!\/)/);
+  // 5. The guard refuses, naming the address.
+  const [refused] = only(steps, 5);
+  expect(refused.exitCode).toBe(1);
+  expect(refused.output).toContain('would_block_recent_traffic');
+  expect(refused.output).toContain('127.0.0.2');
+  // 6. Added for a week, then enforced.
+  const [add, enforce] = only(steps, 6);
+  expect(add.exitCode).toBe(0);
+  expect(enforce.exitCode).toBe(0);
+  expect(enforce.output).toContain('ENABLED');
+  // 7. 127.0.0.2 passes, and both entries have a last match (the second with its expiry).
+  const [again, show] = only(steps, 7);
+  expect(again.output).toMatch(ALLOWED);
+  expect(show.exitCode).toBe(0);
+  expect(show.output).toMatch(/^127\.0\.0\.1\/32\s.*\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s*$/m);
+  expect(show.output).toMatch(
+    /^127\.0\.0\.2\/32\s.*\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s*$/m,
+  );
+  // Each line ends with its LAST MATCHED time (asserted above): no "unknown" (traffic unreadable) anywhere.
+  expect(show.output).not.toMatch(/\bunknown\b|^warning/m);
+});

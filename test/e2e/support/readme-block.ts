@@ -66,11 +66,15 @@ export async function runReadmeBlock(
     const script: string[] = ['exec 2>&1'];
     const commands: { line: string; step: number }[] = [];
     let step = 0;
+    let previousWasComment = false;
     for (const line of lines) {
-      if (line.trimStart().startsWith('#')) {
+      const comment = line.trimStart().startsWith('#');
+      // A comment continued on the next line keeps its step; a new unnumbered one starts step 0.
+      if (comment && !previousWasComment) {
         const numbered = /^#\s*(\d+)\./.exec(line);
         step = numbered ? Number(numbered[1]) : 0;
       }
+      previousWasComment = comment;
       if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
       const index = commands.length;
       commands.push({ line, step });
