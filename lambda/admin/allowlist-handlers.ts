@@ -164,7 +164,8 @@ async function canBlock(deps: AdminDependencies, target: AllowlistTarget, next: 
  * that still pass now (impact.ts decides, as the preview does). Reads only those 24 hours' passing traffic, newest
  * first, once per write (`read` keeps it across conflict retries); the lists are those the attempt read. Throws 409
  * listing the addresses, 409 lockout_guard_incomplete when the read was capped before it saw every recent caller
- * (a partial check is no check), or 503 when the traffic cannot be read.
+ * (a partial check is no check), or 503 when the traffic cannot be read. So the `count` and `lastSeen` of the
+ * addresses a refusal lists are those of the requests that went through in the 24 hours.
  */
 async function lockoutGuard(
   deps: AdminDependencies,
