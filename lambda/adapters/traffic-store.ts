@@ -96,28 +96,8 @@ export class TrafficReader {
       KeyConditionExpression: keyCondition,
       ExpressionAttributeValues: values,
     };
-    const sightings: Sighting[] = [];
-    let unreadable = 0;
-    let start: Item | undefined;
-    do {
-      const out = await this.query({ ...input, ExclusiveStartKey: start });
-      for (const item of out.Items ?? []) {
-        let sighting: Sighting;
-        try {
-          sighting = sightingFromItem(item);
-        } catch (err) {
-          if (!(err instanceof CorruptItemError)) throw err;
-          unreadable += 1;
-          continue;
-        }
-        // Filtered here rather than by a FilterExpression, which would drop an unreadable item without a trace.
-        if (Date.parse(sighting.lastSeen) < scope.since || sighting.expiresAt * 1000 <= now) continue;
-        if (sightings.length >= maxItems) return { sightings, unreadable, truncated: true };
-        sightings.push(sighting);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return { sightings, unreadable, truncated: false };
+    // The window is filtered here rather than by a FilterExpression, which would drop an unreadable item unseen.
+    return this.collect(input, now, maxItems, (sighting) => Date.parse(sighting.lastSeen) >= scope.since);
   }
 
   /**
@@ -161,26 +141,38 @@ export class TrafficReader {
       ExpressionAttributeValues: values,
       ScanIndexForward: false,
     };
+    return this.collect(input, now, maxItems, () => true);
+  }
+
+  /**
+   * Every item the query reads, as sightings `keep` accepts: unreadable items counted, expired ones skipped, at most
+   * `maxItems` (then `truncated`).
+   */
+  private async collect(
+    input: QueryCommandInput,
+    now: number,
+    maxItems: number,
+    keep: (sighting: Sighting) => boolean,
+  ): Promise<ScopeSightings> {
     const sightings: Sighting[] = [];
     let unreadable = 0;
     let start: Item | undefined;
     do {
       const out = await this.query({ ...input, ExclusiveStartKey: start });
-      start = out.LastEvaluatedKey;
-      const items = out.Items ?? [];
-      for (let n = 0; n < items.length; n += 1) {
+      for (const item of out.Items ?? []) {
         let sighting: Sighting;
         try {
-          sighting = sightingFromItem(items[n]);
+          sighting = sightingFromItem(item);
         } catch (err) {
           if (!(err instanceof CorruptItemError)) throw err;
           unreadable += 1;
           continue;
         }
-        if (sighting.expiresAt * 1000 <= now) continue;
+        if (sighting.expiresAt * 1000 <= now || !keep(sighting)) continue;
         if (sightings.length >= maxItems) return { sightings, unreadable, truncated: true };
         sightings.push(sighting);
       }
+      start = out.LastEvaluatedKey;
     } while (start !== undefined);
     return { sightings, unreadable, truncated: false };
   }
