@@ -160,15 +160,9 @@ export class TrafficReader {
     do {
       const out = await this.query({ ...input, ExclusiveStartKey: start });
       for (const item of out.Items ?? []) {
-        let sighting: Sighting;
-        try {
-          sighting = sightingFromItem(item);
-        } catch (err) {
-          if (!(err instanceof CorruptItemError)) throw err;
-          unreadable += 1;
-          continue;
-        }
-        if (sighting.expiresAt * 1000 <= now || !keep(sighting)) continue;
+        const sighting = liveSighting(item, now);
+        if (sighting === UNREADABLE) unreadable += 1;
+        if (sighting === UNREADABLE || sighting === undefined || !keep(sighting)) continue;
         if (sightings.length >= maxItems) return { sightings, unreadable, truncated: true };
         sightings.push(sighting);
       }
@@ -228,15 +222,9 @@ export class TrafficReader {
       const items = out.Items ?? [];
       for (let n = 0; n < items.length; n += 1) {
         const item = items[n];
-        let sighting: Sighting;
-        try {
-          sighting = sightingFromItem(item);
-        } catch (err) {
-          if (!(err instanceof CorruptItemError)) throw err;
-          unreadable += 1;
-          continue;
-        }
-        if (sighting.expiresAt * 1000 <= now) continue;
+        const sighting = liveSighting(item, now);
+        if (sighting === UNREADABLE) unreadable += 1;
+        if (sighting === UNREADABLE || sighting === undefined) continue;
         sightings.push(sighting);
         if (sightings.length >= query.limit) {
           const more = n < items.length - 1 || start !== undefined;
@@ -259,4 +247,19 @@ export class TrafficReader {
 /** The index key of an item: where a page that ends with it resumes. */
 function logKey(item: Item): Item {
   return { pk: item.pk, sk: item.sk, lastSeen: item.lastSeen };
+}
+
+const UNREADABLE: unique symbol = Symbol('unreadable');
+
+/** An item as a sighting: UNREADABLE when it is not one (never guessed at), undefined when it has expired. */
+function liveSighting(item: Item, now: number): Sighting | typeof UNREADABLE | undefined {
+  let sighting: Sighting;
+  try {
+    sighting = sightingFromItem(item);
+  } catch (err) {
+    if (!(err instanceof CorruptItemError)) throw err;
+    return UNREADABLE;
+  }
+  // DynamoDB's TTL deletes expired items days later, not at once.
+  return sighting.expiresAt * 1000 <= now ? undefined : sighting;
 }
