@@ -320,7 +320,7 @@ export class AdminClient {
 
   /**
    * `enforce` and `off` send no body, as before modes existed; `report_only` sends `{"mode":"report_only"}`, and
-   * `force` (the lockout guard's override, for enable) `{"force":true}`.
+   * `force` (the lockout guard's override) `{"force":true}` to enable, `?force=true` to disable (it has no body).
    */
   setMode(t: AllowlistTarget, mode: AllowlistMode, ifMatch?: number, force?: boolean) {
     const body = { ...(mode === 'report_only' ? { mode } : {}), ...(mode === 'off' ? {} : forceField(force)) };
@@ -329,6 +329,7 @@ export class AdminClient {
       `${allowlistPath(t)}/${mode === 'off' ? 'disable' : 'enable'}`,
       {
         ...(Object.keys(body).length > 0 ? { body } : {}),
+        ...(mode === 'off' && force ? { query: { force: 'true' } } : {}),
         headers: ifMatchHeader(ifMatch),
       },
     );

@@ -40,7 +40,7 @@ interface WriteOptions extends ScopeOptions {
   readonly force?: boolean;
 }
 
-/** --force: the lockout guard's override, on every write that can leave a list enforced. */
+/** --force: the lockout guard's override, on every write that can block callers. */
 function forceOption(): Option {
   return new Option(
     '--force',
@@ -148,9 +148,16 @@ export const registerAllowlist: Register = (program, run) => {
 
   withScope(allowlist.command('disable'))
     .summary('turn enforcement (or report-only) off')
-    .description('Stops enforcing (or reporting on) the list (its entries are kept).')
+    .description(
+      'Stops enforcing (or reporting on) the list (its entries are kept).\n\n' +
+        "A project's callers then fall to the organization's list: when that one is enforced, disabling is refused " +
+        '(exit 1, nothing changes) if it would block addresses whose requests went through in the last 24 hours; ' +
+        "they are listed. Add them to the organization's list, or repeat with --force. An organization's or a key's " +
+        'list can always be disabled.',
+    )
     .addOption(ifMatchOption())
-    .action(write(run, (client, o) => client.setMode(scopeTarget(o), 'off', o.ifMatch)));
+    .addOption(forceOption())
+    .action(write(run, (client, o) => client.setMode(scopeTarget(o), 'off', o.ifMatch, o.force)));
 
   registerPreview(allowlist, run);
 

@@ -1,4 +1,9 @@
-import type { UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  UpdateItemCommand,
+  UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { AllowlistScope } from '../core/model';
 import { MatchedEntries, Sighting, SightingUpdate, TRAFFIC_OUTCOMES, TrafficOutcome } from '../core/traffic';
 import { CorruptItemError, Item } from './items';
@@ -13,8 +18,11 @@ import { CorruptItemError, Item } from './items';
  *   expiresAt (N, epoch seconds: lastSeen + retention; the table's TTL attribute)
  *   Index `byLastSeen`: partition pk, sort lastSeen, every attribute: an organization's traffic, newest first.
  *
- * One UpdateItem per sighting adds its count and moves lastSeen and expiresAt; firstSeen is set once. DynamoDB's
- * TTL deletes expired items within days, not at once, so readers skip items whose expiresAt has passed.
+ * One UpdateItem per sighting adds its count and moves lastSeen and expiresAt; firstSeen is set once. Several
+ * containers write the same item, and a late write (a flush cut off by a freeze, answered after a newer one) must
+ * not move lastSeen back: that would hide a recent caller from the lockout guard. So the update is conditioned on
+ * lastSeen not being newer, and when it is, a second update only adds the count (`writeSighting`). DynamoDB's TTL
+ * deletes expired items within days, not at once, so readers skip items whose expiresAt has passed.
  */
 
 export function trafficPk(organizationId: string): string {
@@ -84,9 +92,45 @@ export function sightingUpdateInput(
     TableName: tableName,
     Key: { pk: { S: trafficPk(update.organizationId) }, sk: { S: trafficSk(update) } },
     UpdateExpression: `SET ${set.join(', ')} ADD #count :count${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+    ConditionExpression: 'attribute_not_exists(lastSeen) OR lastSeen <= :last',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
+}
+
+/** The UpdateItem for a sighting whose stored lastSeen is newer: its decisions are counted, nothing else moves. */
+export function sightingCountInput(tableName: string, update: SightingUpdate): UpdateItemCommandInput {
+  return {
+    TableName: tableName,
+    Key: { pk: { S: trafficPk(update.organizationId) }, sk: { S: trafficSk(update) } },
+    UpdateExpression: 'ADD #count :count',
+    // Never creates an item: the first update found one, with a newer lastSeen.
+    ConditionExpression: 'attribute_exists(lastSeen)',
+    ExpressionAttributeNames: { '#count': 'count' },
+    ExpressionAttributeValues: { ':count': { N: String(update.count) } },
+  };
+}
+
+/**
+ * Records one sighting: `sightingUpdateInput`, or, when the stored sighting was last seen later (a late write),
+ * `sightingCountInput`. Each call is sent once: the client must not retry (UpdateItem adds, so a retry of a write
+ * DynamoDB applied would count it twice).
+ */
+export async function writeSighting(
+  client: DynamoDBClient,
+  tableName: string,
+  update: SightingUpdate,
+  retentionSeconds: number,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  try {
+    await client.send(new UpdateItemCommand(sightingUpdateInput(tableName, update, retentionSeconds)), {
+      abortSignal,
+    });
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    await client.send(new UpdateItemCommand(sightingCountInput(tableName, update)), { abortSignal });
+  }
 }
 
 const SCOPES: readonly AllowlistScope[] = ['organization', 'project', 'key', 'none'];

@@ -1,5 +1,5 @@
 import { DynamoDBClient, QueryCommand, QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { Sighting, TrafficOutcome } from '../core/traffic';
+import { PASSING_OUTCOMES, Sighting, TrafficOutcome } from '../core/traffic';
 import { StoreUnavailableError } from './admin-store';
 import { CorruptItemError, Item } from './items';
 import { TRAFFIC_BY_LAST_SEEN_INDEX } from './schema';
@@ -116,6 +116,71 @@ export class TrafficReader {
         sightings.push(sighting);
       }
       start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return { sightings, unreadable, truncated: false };
+  }
+
+  /**
+   * The sightings of the scope that went through (allowed or would_block) since `scope.since`, newest `lastSeen`
+   * first, from the `byLastSeen` index: the window is the key condition, so older and blocked traffic costs the read
+   * nothing against `maxItems` (the lockout guard's read: it protects only callers who passed recently). Project,
+   * key and outcome are filters. Stops at `maxItems` sightings: `truncated` then says more may pass the filters.
+   *
+   * @throws StoreUnavailableError when DynamoDB cannot be read
+   */
+  async readRecentPassing(
+    scope: TrafficScope,
+    now: number,
+    maxItems: number = DEFAULT_MAX_SCOPE_ITEMS,
+  ): Promise<ScopeSightings> {
+    const names: Record<string, string> = { '#outcome': 'outcome' };
+    const values: Item = {
+      ':pk': { S: trafficPk(scope.organizationId) },
+      ':since': { S: new Date(scope.since).toISOString() },
+    };
+    const outcomes = PASSING_OUTCOMES.map((outcome, n) => {
+      values[`:outcome${n}`] = { S: outcome };
+      return `:outcome${n}`;
+    });
+    const filters = [`#outcome IN (${outcomes.join(', ')})`];
+    for (const [attribute, value] of [
+      ['projectId', scope.projectId],
+      ['keyId', scope.keyId],
+    ] as const) {
+      if (value === undefined) continue;
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = { S: value };
+      filters.push(`#${attribute} = :${attribute}`);
+    }
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: TRAFFIC_BY_LAST_SEEN_INDEX,
+      KeyConditionExpression: 'pk = :pk AND lastSeen >= :since',
+      FilterExpression: filters.map((f) => `(${f})`).join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+    };
+    const sightings: Sighting[] = [];
+    let unreadable = 0;
+    let start: Item | undefined;
+    do {
+      const out = await this.query({ ...input, ExclusiveStartKey: start });
+      start = out.LastEvaluatedKey;
+      const items = out.Items ?? [];
+      for (let n = 0; n < items.length; n += 1) {
+        let sighting: Sighting;
+        try {
+          sighting = sightingFromItem(items[n]);
+        } catch (err) {
+          if (!(err instanceof CorruptItemError)) throw err;
+          unreadable += 1;
+          continue;
+        }
+        if (sighting.expiresAt * 1000 <= now) continue;
+        if (sightings.length >= maxItems) return { sightings, unreadable, truncated: true };
+        sightings.push(sighting);
+      }
     } while (start !== undefined);
     return { sightings, unreadable, truncated: false };
   }

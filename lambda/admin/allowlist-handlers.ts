@@ -1,4 +1,5 @@
 import { AllowlistTarget, StoreUnavailableError } from '../adapters/admin-store';
+import { DEFAULT_MAX_SCOPE_ITEMS, ScopeSightings } from '../adapters/traffic-store';
 import { CorruptAllowlist, CorruptAllowlistError } from '../adapters/items';
 import { normalizeAllowlistEntry } from '../core/allowlist';
 import { decideIpWithReportFromSettings } from '../core/decision';
@@ -23,6 +24,7 @@ import {
   apiKeyNotFound,
   apiKeyRevoked,
   apiKeyRevokedForCheck,
+  lockoutGuardIncomplete,
   missingParameter,
   trafficUnavailable,
   versionMismatch,
@@ -140,17 +142,37 @@ function forceHint(route: RouteDefinition): string {
 }
 
 /**
- * The lockout guard: a change that leaves the list enforced must not block source addresses whose requests went
- * through in the last 24 hours (impact.ts decides, as the preview does). Reads the traffic once per write (`read`
- * keeps it across conflict retries); the lists are those the attempt read. Throws 409 listing the addresses, or
- * 503 when the traffic cannot be read; answers the warnings of a change it could not fully check.
+ * Whether a change can block a caller who passes today, so the lockout guard must look. An enforced list can. A list
+ * left not enforced narrows nothing, except a project's: its callers fall to the organization's list, which then
+ * decides them (an organization's or key's list turned off or report-only can never block anyone, so turning one off
+ * in an emergency never waits on, or fails on, a traffic read).
+ */
+async function canBlock(deps: AdminDependencies, target: AllowlistTarget, next: AllowlistSettings): Promise<boolean> {
+  if (next.enabled) return true;
+  if (target.scope !== 'project') return false;
+  try {
+    return (await deps.store.readScopeList({ scope: 'organization', organizationId: target.organizationId })).enabled;
+  } catch (err) {
+    // The authorizer fails closed on an unreadable organization list: nobody of the organization passes today.
+    if (err instanceof CorruptAllowlistError) return false;
+    throw err;
+  }
+}
+
+/**
+ * The lockout guard: a change must not block source addresses whose requests went through in the last 24 hours and
+ * that still pass now (impact.ts decides, as the preview does). Reads only those 24 hours' passing traffic, newest
+ * first, once per write (`read` keeps it across conflict retries); the lists are those the attempt read. Throws 409
+ * listing the addresses, 409 lockout_guard_incomplete when the read was capped before it saw every recent caller
+ * (a partial check is no check), or 503 when the traffic cannot be read. So the `count` and `lastSeen` of the
+ * addresses a refusal lists are those of the requests that went through in the 24 hours.
  */
 async function lockoutGuard(
   deps: AdminDependencies,
   req: AdminRequest,
   drafted: Parameters<typeof assessImpact>[1],
   nowMs: number,
-  read: { recent?: Awaited<ReturnType<NonNullable<AdminDependencies['traffic']>['readScope']>> },
+  read: { recent?: ScopeSightings },
 ): Promise<WarningView[]> {
   if (!deps.traffic) {
     return [
@@ -162,12 +184,13 @@ async function lockoutGuard(
     ];
   }
   const { target } = drafted;
+  const maxItems = deps.config.trafficReadMaxItems ?? DEFAULT_MAX_SCOPE_ITEMS;
   if (!read.recent) {
     try {
-      read.recent = await deps.traffic.readScope(
+      read.recent = await deps.traffic.readRecentPassing(
         trafficScopeOf(target, nowMs - LOCKOUT_WINDOW_MS),
         nowMs,
-        deps.config.trafficReadMaxItems,
+        maxItems,
       );
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw trafficUnavailable(forceHint(req.route));
@@ -177,20 +200,14 @@ async function lockoutGuard(
   const { sightings, truncated } = read.recent;
   const cut = lockedOut(await assessImpact(deps, drafted, sightings, nowMs));
   if (cut.length > 0) throw wouldBlockRecentTraffic({ wouldBlock: cut, truncated }, forceHint(req.route));
-  return truncated
-    ? [
-        {
-          code: 'lockout_guard_partial',
-          message: `The lockout guard read only the first ${sightings.length} sightings of the last 24 hours (the read is capped): callers beyond them were not checked.`,
-        },
-      ]
-    : [];
+  if (truncated) throw lockoutGuardIncomplete(maxItems, forceHint(req.route));
+  return [];
 }
 
 /**
  * The shared write path of every allowlist change. `repair` is how the change applies to a list that is stored
  * but unreadable; a change without one is refused there (only a replacement of the whole list can repair it).
- * A change that leaves the list enforced passes the lockout guard first, unless `force`.
+ * A change that can block someone who passes today passes the lockout guard first, unless `force`.
  */
 async function writeAllowlist(
   deps: AdminDependencies,
@@ -214,7 +231,7 @@ async function writeAllowlist(
     const now = new Date(nowMs).toISOString();
     const ctx: ChangeContext = { actor: req.actor, now, nowMs, maxEntries: deps.config.maxEntries };
     const next = corrupt ? repair!(corrupt, ctx) : change(loaded, ctx);
-    if (next.enabled && !force) {
+    if (!force && (await canBlock(deps, target, next))) {
       const drafted = { target, today: corrupt ? undefined : loaded, draft: next, key };
       warnings = await lockoutGuard(deps, req, drafted, nowMs, read);
     }
@@ -333,8 +350,18 @@ export async function enableAllowlist(
   );
 }
 
-export async function disableAllowlist(deps: AdminDependencies, req: AdminRequest): Promise<AdminResponse> {
-  return writeAllowlist(deps, req, 'ip_allowlist.disable', (current, ctx) => setMode(current, 'off', ctx));
+export async function disableAllowlist(
+  deps: AdminDependencies,
+  req: AdminRequest<'disableAllowlist'>,
+): Promise<AdminResponse> {
+  return writeAllowlist(
+    deps,
+    req,
+    'ip_allowlist.disable',
+    (current, ctx) => setMode(current, 'off', ctx),
+    undefined,
+    req.input.query.force === true,
+  );
 }
 
 /**

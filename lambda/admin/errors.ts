@@ -347,6 +347,19 @@ export const wouldBlockRecentTraffic = (lockout: LockoutDetails, forceHint: stri
   });
 };
 
+/**
+ * The lockout guard's read of the last 24 hours' passing traffic stopped at its cap before it found anyone to cut
+ * off: callers beyond the cap were not checked, so the change is refused rather than written half-checked.
+ */
+export const lockoutGuardIncomplete = (maxItems: number, forceHint: string) =>
+  new ConflictError({
+    code: 'lockout_guard_incomplete',
+    message:
+      `More than ${maxItems} sightings of requests that went through in the last 24 hours are recorded for this list's callers, ` +
+      'more than the lockout guard reads in one request, so it could not check every recent caller. Nothing was changed. ' +
+      `See whom the change blocks with POST .../ip_allowlist/preview, then repeat the request with ${forceHint} to apply it anyway.`,
+  });
+
 /** The Traffic table could not be read: the preview cannot answer, and the lockout guard cannot check. */
 export const trafficUnavailable = (forceHint?: string) =>
   new ServiceUnavailableError({

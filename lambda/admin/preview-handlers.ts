@@ -3,9 +3,16 @@ import { allowlistMode, AllowlistSettings, modeFlags } from '../core/model';
 import { DEFAULT_TRAFFIC_RETENTION_DAYS } from '../../lib/contract';
 import { corruptError, loadList, targetOf } from './allowlist-handlers';
 import { draftEntries, refuseWholeFamily } from './allowlist-ops';
+import { liveEntries } from '../core/expiry';
 import { DEFAULT_PREVIEW_DAYS } from './contract/schemas';
 import { AdminDependencies, AdminRequest, AdminResponse } from './context';
-import { apiKeyRevokedForCheck, daysOutOfRange, trafficNotRecorded, trafficUnavailable } from './errors';
+import {
+  apiKeyRevokedForCheck,
+  daysOutOfRange,
+  emptyAllowlist,
+  trafficNotRecorded,
+  trafficUnavailable,
+} from './errors';
 import { assessImpact, classify, trafficScopeOf } from './impact';
 import { clock } from './writes';
 
@@ -47,6 +54,15 @@ export async function previewAllowlist(
     entries: entries === undefined ? stored!.entries : draftEntries(entries, now),
     version: 0,
   };
+  // An enforced draft with no live entry could not be saved (400 empty_allowlist on the write): answered the same.
+  if (draft.enabled && liveEntries(draft.entries, now).length === 0) {
+    if (draft.entries.length > 0) throw emptyAllowlist('enable an allowlist whose entries have all expired');
+    throw emptyAllowlist(
+      mode === undefined && entries !== undefined
+        ? 'remove every entry of an enabled allowlist'
+        : 'enable an allowlist with no entries',
+    );
+  }
   const since = now - days * DAY_MS;
   let read;
   try {

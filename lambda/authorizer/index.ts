@@ -6,7 +6,7 @@ import { DynamoDbAuthorizerStore } from '../adapters/dynamodb-store';
 import { createAuthorizer } from './authorizer';
 import { loadAuthorizerConfig } from './config';
 import { BatchedMetrics, METRICS_NAMESPACE, METRICS_SERVICE_ENV } from './metrics';
-import { dynamoDbTrafficWriter, TrafficRecorder } from './recorder';
+import { createTrafficWriterClient, dynamoDbTrafficWriter, TrafficRecorder } from './recorder';
 
 /**
  * The Lambda entry point: wiring only. Configuration is validated and the DynamoDB client is created once per
@@ -51,7 +51,7 @@ const authorizer = createAuthorizer({
       : new TrafficRecorder({
           tableName: config.trafficTableName,
           retentionSeconds: config.trafficRetentionSeconds,
-          writer: dynamoDbTrafficWriter(client),
+          writer: dynamoDbTrafficWriter(createTrafficWriterClient()),
           logger,
           metrics,
         }),

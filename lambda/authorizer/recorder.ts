@@ -1,5 +1,5 @@
-import { DynamoDBClient, UpdateItemCommand, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { sightingUpdateInput } from '../adapters/traffic-items';
+import { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { writeSighting } from '../adapters/traffic-items';
 import { CompiledScopeList } from '../core/decision';
 import { AllowlistScope } from '../core/model';
 import { MatchedEntries, SightingUpdate, TrafficOutcome } from '../core/traffic';
@@ -39,18 +39,30 @@ export const IDLE_FLUSH_MS = 250;
 /** UpdateItems one flush sends, at most (the oldest sightings first); the rest wait for the next flush. */
 export const MAX_WRITES_PER_FLUSH = 50;
 
-/** Sends one sighting's UpdateItem; rejects when it fails or `signal` aborts it. */
+/** Records one sighting in the Traffic table; rejects when it fails or `signal` aborts it. */
 export interface TrafficWriter {
-  write(input: UpdateItemCommandInput, signal: AbortSignal): Promise<void>;
+  write(tableName: string, update: SightingUpdate, retentionSeconds: number, signal: AbortSignal): Promise<void>;
 }
 
-/** The writer index.ts wires: the container's DynamoDB client. */
+/** The writer index.ts wires: one DynamoDB client of its own (`createTrafficWriterClient`). */
 export function dynamoDbTrafficWriter(client: DynamoDBClient): TrafficWriter {
   return {
-    async write(input, abortSignal) {
-      await client.send(new UpdateItemCommand(input), { abortSignal });
-    },
+    write: (tableName, update, retentionSeconds, signal) =>
+      writeSighting(client, tableName, update, retentionSeconds, signal),
   };
+}
+
+/**
+ * The traffic writer's DynamoDB client: ONE attempt per request. The SDK's retries would resend an UpdateItem whose
+ * reply was lost after DynamoDB applied it, and an UpdateItem adds: the decision would be counted twice. Not the
+ * store's client, which retries its reads. `config` adds the endpoint, region and credentials (tests, local mode).
+ */
+export function createTrafficWriterClient(config: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    ...config,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+  });
 }
 
 export interface TrafficRecorderLogger {
@@ -260,7 +272,7 @@ export class TrafficRecorder {
     let firstError: unknown;
     const writes = taken.map(async (pending) => {
       try {
-        await writer.write(sightingUpdateInput(tableName, toUpdate(pending), retentionSeconds), controller.signal);
+        await writer.write(tableName, toUpdate(pending), retentionSeconds, controller.signal);
       } catch (err) {
         // A write aborted by the timer is counted as late below, not again here.
         if (!controller.signal.aborted) {

@@ -155,6 +155,28 @@ test('remove, replace and add take --force', async () => {
   ]);
 });
 
+test("disable of a project list whose callers the organization's enforced list would block: refused; --force disables", async () => {
+  await seeded('cli-disable');
+  const project = ['--org', 'cli-disable', '--project', 'web'];
+  await h.call('PUT', '/v1/organizations/cli-disable/ip_allowlist', {
+    body: { entries: ['192.0.2.0/24'], mode: 'enforce', force: true },
+  });
+  expect((await cli('allowlist', 'replace', ...project, '192.0.2.0/24', '198.51.100.9', '--enable')).code).toBe(
+    EXIT.ok,
+  );
+
+  const refused = await cli('allowlist', 'disable', ...project);
+  const forced = await cli('allowlist', 'disable', ...project, '--force', '--json');
+
+  expect(refused.code).toBe(EXIT.error);
+  expect(refused.stderr).toMatch(/^error: This change would block 1 source address .*198\.51\.100\.9/);
+  expect(refused.stderr).toContain('would_block_recent_traffic');
+  expect(forced.code).toBe(EXIT.ok);
+  expect(JSON.parse(forced.stdout)).toMatchObject({ mode: 'off' });
+  const [record] = await h.auditRecords('cli-disable');
+  expect(record).toMatchObject({ action: 'ip_allowlist.disable', after: { force: true } });
+});
+
 test('a deployment without traffic: the write is made and the CLI prints the warning that the guard could not check', async () => {
   const none = await makeHarness('cli-no-traffic', { trafficTable: null });
   const noneServer = await serveAdminHarness(none);

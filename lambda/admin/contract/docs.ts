@@ -24,7 +24,7 @@ const CORRUPT =
   'allowlist_corrupt, naming the list and why: the authorizer fails closed on it.';
 
 const GUARD =
-  'Lockout guard: a change that leaves the list enforced is refused with 409 would_block_recent_traffic (nothing written) when it would block source addresses whose requests went through (allowed or would_block) in the last 24 hours and that still pass now, decided as POST .../preview decides; the error lists them in `wouldBlock`. Add the addresses, or send `force: true` to apply it anyway (the audit record notes it). When the traffic cannot be read: 503 traffic_unavailable, nothing written, unless forced. A deployment that records no traffic writes, with the warning lockout_guard_unavailable; a capped read writes with lockout_guard_partial.';
+  'Lockout guard: a change that could block a caller is refused with 409 would_block_recent_traffic (nothing written) when it would block source addresses whose requests went through (allowed or would_block) in the last 24 hours and that still pass now, decided as POST .../preview decides; the error lists them in `wouldBlock`. Guarded: every change that leaves the list enforced, and a project list turned off or report-only while the organization list is enforced (its callers then fall to the organization list); an organization or key list turned off or report-only blocks nobody and is never guarded. Add the addresses, or send `force: true` to apply it anyway (the audit record notes it). When the traffic cannot be read: 503 traffic_unavailable; when more passing callers were recorded in those 24 hours than the guard reads in one request: 409 lockout_guard_incomplete; nothing written in either case, unless forced. A deployment that records no traffic writes, with the warning lockout_guard_unavailable.';
 
 const CHECK_SCOPE: Readonly<Record<ListScope, string>> = {
   Organization:
@@ -103,7 +103,7 @@ function allowlistDocs(operation: AllowlistOperation, scope: ListScope): Operati
       return {
         tag,
         summary: `Disable ${owner} IP allowlist`,
-        description: `Always allowed; the entries are kept. No request body (or \`{}\`). ${CORRUPT}`,
+        description: `The entries are kept. No request body (or \`{}\`). ${GUARD} This route has no body: force is the query parameter \`?force=true\`. ${CORRUPT}`,
       };
     case 'checkIp':
       return {
@@ -116,7 +116,7 @@ function allowlistDocs(operation: AllowlistOperation, scope: ListScope): Operati
       return {
         tag,
         summary: `What would a draft of ${owner} IP allowlist change for real callers? (impact preview)`,
-        description: `Reads the traffic the authorizer recorded for this scope in the last \`days\` (default 7, at most the traffic retention; out of range: 400 invalid_value, param days) and decides each caller (key and source address) now, by the authorizer's own decision function, twice: on the stored lists ("today") and with the draft in place of this list. The draft is \`entries\` and \`mode\`, each defaulting to what is stored, entries validated as on a PUT. \`wouldBlock\`: addresses that pass today (allowed or would_block) and would be blocked; \`wouldPass\`: blocked today, would pass; \`wouldReport\`: would pass recorded as would_block. To see what enforcing a report-only list would cut off, send \`{"mode":"enforce"}\`. Every address lists its keys with both verdicts, last seen and decision counts. \`truncated\` is true when the read stopped at its cap (the sets may then be incomplete); \`unreadable\` counts traffic items that could not be read. The lockout guard of the writes decides the same way. Reads only. A deployment that records no traffic: 409 traffic_not_recorded; the traffic cannot be read: 503 traffic_unavailable. ${CHECK_SCOPE[scope]} ${CORRUPT}`,
+        description: `Reads the traffic the authorizer recorded for this scope in the last \`days\` (default 7, at most the traffic retention; out of range: 400 invalid_value, param days) and decides each caller (key and source address) now, by the authorizer's own decision function, twice: on the stored lists ("today") and with the draft in place of this list. The draft is \`entries\` and \`mode\`, each defaulting to what is stored, entries validated as on a PUT. \`wouldBlock\`: addresses that pass today (allowed or would_block) and would be blocked; \`wouldPass\`: blocked today, would pass; \`wouldReport\`: would pass recorded as would_block. To see what enforcing a report-only list would cut off, send \`{"mode":"enforce"}\`. Every address lists its keys with both verdicts, last seen and decision counts. \`truncated\` is true when the read stopped at its cap (the sets may then be incomplete); \`unreadable\` counts traffic items that could not be read. An enforced draft with no live entry (none, or all expired) could never be saved: 400 empty_allowlist, as on a write. The lockout guard of the writes decides the same way. Reads only. A deployment that records no traffic: 409 traffic_not_recorded; the traffic cannot be read: 503 traffic_unavailable. ${CHECK_SCOPE[scope]} ${CORRUPT}`,
         requestExample: { mode: 'enforce', days: 7 },
       };
   }

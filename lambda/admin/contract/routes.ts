@@ -87,7 +87,7 @@ export const OPERATIONS = {
   deleteAllowlistEntry: allowlistWrite(undefined, ForceQuery),
   deleteAllowlistEntryByQuery: allowlistWrite(undefined, EntryValueQuery),
   enableAllowlist: { ...allowlistWrite(EnableAllowlistRequest), bodyOptional: true },
-  disableAllowlist: allowlistWrite(),
+  disableAllowlist: allowlistWrite(undefined, ForceQuery),
   checkIp: {
     body: CheckRequest,
     success: { status: 200, schema: CheckResult, description: 'The decision.' },

@@ -210,7 +210,7 @@ export const Propagation = z
 // ---- allowlists --------------------------------------------------------------------------------------------------
 
 const FORCE_DESCRIPTION =
-  'true: skip the lockout guard (a change that leaves the list enforced is otherwise refused with 409 would_block_recent_traffic when it would block source addresses whose requests went through in the last 24 hours, and with 503 traffic_unavailable when that traffic cannot be read). The audit record notes `force: true`.';
+  'true: skip the lockout guard (a change that could block callers is otherwise refused with 409 would_block_recent_traffic when it would block source addresses whose requests went through in the last 24 hours, with 409 lockout_guard_incomplete when there are more such requests than the guard can read, and with 503 traffic_unavailable when that traffic cannot be read). The audit record notes `force: true`.';
 
 /** The lockout guard's override, in a body. */
 const forceField = () => z.boolean().optional().meta({ description: FORCE_DESCRIPTION });
@@ -247,7 +247,6 @@ export const WARNING_CODES = [
   'all_entries_expired',
   'entries_expiring_soon',
   'lockout_guard_unavailable',
-  'lockout_guard_partial',
   'traffic_not_recorded',
   'traffic_unavailable',
   'traffic_incomplete',
@@ -258,7 +257,7 @@ export const Warning = z
   .strictObject({
     code: z.enum(WARNING_CODES).meta({
       description:
-        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours. On writes only: `lockout_guard_unavailable`: the deployment records no traffic, so the lockout guard could not check whom the change blocks; `lockout_guard_partial`: the traffic read was capped, so the guard checked only part of the last 24 hours. On GET only, about `lastMatchedAt`: `traffic_not_recorded`: the deployment records no traffic, so every `lastMatchedAt` is null; `traffic_unavailable`: the traffic could not be read for this answer, so every `lastMatchedAt` is null, retry; `traffic_incomplete`: only part of the traffic could be read (too many sightings, or unreadable items), so a null or older `lastMatchedAt` may be wrong.',
+        '`all_entries_expired`: an enforced list blocks every request it applies to (a report-only list reports every one as would_block): it has entries, but none is live. `entries_expiring_soon`: live entries of an enforced or report-only list expire within 24 hours. On writes only: `lockout_guard_unavailable`: the deployment records no traffic, so the lockout guard could not check whom the change blocks; On GET only, about `lastMatchedAt`: `traffic_not_recorded`: the deployment records no traffic, so every `lastMatchedAt` is null; `traffic_unavailable`: the traffic could not be read for this answer, so every `lastMatchedAt` is null, retry; `traffic_incomplete`: only part of the traffic could be read (too many sightings, or unreadable items), so a null or older `lastMatchedAt` may be wrong.',
     }),
     message: z.string().meta({ description: 'What it means and what to do, for a person.' }),
   })

@@ -1,6 +1,6 @@
-import { DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { TRAFFIC_BY_LAST_SEEN_INDEX } from '../../../lambda/adapters/schema';
-import { sightingFromItem, sightingUpdateInput, trafficPk } from '../../../lambda/adapters/traffic-items';
+import { sightingFromItem, trafficPk, writeSighting } from '../../../lambda/adapters/traffic-items';
 import { TrafficReader } from '../../../lambda/adapters/traffic-store';
 import { StoreUnavailableError } from '../../../lambda/adapters/admin-store';
 import { SightingUpdate } from '../../../lambda/core/traffic';
@@ -32,7 +32,7 @@ function sighting(overrides: Partial<SightingUpdate> = {}): SightingUpdate {
 }
 
 async function record(update: SightingUpdate, retentionSeconds = 30 * DAY): Promise<void> {
-  await ddb.send(new UpdateItemCommand(sightingUpdateInput(names.traffic, update, retentionSeconds)));
+  await writeSighting(ddb, names.traffic, update, retentionSeconds);
 }
 
 beforeAll(async () => {
@@ -62,6 +62,20 @@ test('updates of one sighting add their counts, keep the first time and move the
       lastSeen: new Date(T0 + 9000).toISOString(),
       expiresAt: Math.ceil((T0 + 9000) / 1000) + 7 * DAY,
     },
+  ]);
+});
+
+test('a late write never moves a sighting back: its decisions are counted, lastSeen and the expiry stay', async () => {
+  await record(sighting({ organizationId: 'late', count: 1, firstSeen: T0 + 8000, lastSeen: T0 + 9000 }));
+  // Flushed late (a frozen container's buffer), with older decisions.
+  await record(sighting({ organizationId: 'late', count: 2, firstSeen: T0, lastSeen: T0 + 1000 }));
+  const { sightings } = await reader.readScope({ organizationId: 'late', since: 0 }, T0);
+  expect(sightings).toEqual([
+    expect.objectContaining({
+      count: 3,
+      lastSeen: new Date(T0 + 9000).toISOString(),
+      expiresAt: Math.ceil((T0 + 9000) / 1000) + 30 * DAY,
+    }),
   ]);
 });
 

@@ -274,6 +274,22 @@ describe('expired entries', () => {
     expect((await h.call('POST', `${orgList(org)}/enable`, { body: { mode: 'report_only' } })).status).toBe(200);
   });
 
+  test('previewing such a list enforced is refused as enforcing it is (400 empty_allowlist); report-only previews', async () => {
+    const org = 'ex-preview';
+    await h.call('POST', `${orgList(org)}/entries`, { body: { value: '192.0.2.1', expiresIn: 5 } });
+    now += 5_000;
+    const enable = expectError(await h.call('POST', `${orgList(org)}/enable`), 400, 'empty_allowlist');
+
+    const preview = expectError(
+      await h.call('POST', `${orgList(org)}/preview`, { body: { mode: 'enforce' } }),
+      400,
+      'empty_allowlist',
+    );
+
+    expect(preview).toEqual(enable);
+    expect((await h.call('POST', `${orgList(org)}/preview`, { body: { mode: 'report_only' } })).status).toBe(200);
+  });
+
   test('removing the last live entry of an enforced list is refused even when expired ones remain', async () => {
     const org = 'ex-remove';
     await h.call('PUT', orgList(org), {

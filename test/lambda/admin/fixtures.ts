@@ -1,11 +1,11 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AdminStore, auditEventFromItem, AuditEvent } from '../../../lambda/adapters/admin-store';
 import { DynamoDbAuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { createStageCacheFlusher, StageCacheFlusher, NO_STAGE_FLUSHER } from '../../../lambda/adapters/stage-cache';
-import { sightingUpdateInput } from '../../../lambda/adapters/traffic-items';
+import { writeSighting } from '../../../lambda/adapters/traffic-items';
 import { TrafficReader } from '../../../lambda/adapters/traffic-store';
 import type { SightingUpdate } from '../../../lambda/core/traffic';
 import { AdminHandler, createAdminHandler } from '../../../lambda/admin/app';
@@ -228,7 +228,7 @@ export async function makeHarness(label: string, options: HarnessOptions = {}): 
     },
     async recordSightings(updates, retentionSeconds = 30 * 86_400) {
       for (const update of updates) {
-        await ddb.send(new UpdateItemCommand(sightingUpdateInput(names.traffic, update, retentionSeconds)));
+        await writeSighting(ddb, names.traffic, update, retentionSeconds);
       }
     },
     async auditRecords(organizationId) {

@@ -11,8 +11,9 @@ import { authorizerStore, Harness, keysPath, makeHarness, recordingLogger } from
  * after the draft is saved, and
  * - the check route's answer on the key's route is the authorizer's decision before;
  * - the preview's wouldBlock / wouldPass / wouldReport are exactly the pairs whose decision the save changes so;
- * - the unforced write of the draft is refused (409) exactly when it leaves the list enforced and blocks a pair
- *   whose requests went through, naming exactly those addresses.
+ * - the unforced write of the draft is refused (409) exactly when it blocks a pair whose requests went through,
+ *   whatever mode it leaves the list in (a project list turned off or report-only hands its callers to the
+ *   organization's list), naming exactly those addresses.
  */
 
 jest.setTimeout(240_000);
@@ -123,7 +124,7 @@ test('the check tool, the preview and the guard decide every caller as the autho
       expect(got(preview.body.wouldBlock)).toEqual(expected((p) => passes(p.today) && !passes(p.draft)));
       expect(got(preview.body.wouldPass)).toEqual(expected((p) => !passes(p.today) && passes(p.draft)));
       expect(got(preview.body.wouldReport)).toEqual(expected((p) => passes(p.today) && p.draft === 'would_block'));
-      const cutOff = s.draft.mode === 'enforce' ? expected((p) => passes(p.today) && !passes(p.draft)) : [];
+      const cutOff = expected((p) => passes(p.today) && !passes(p.draft));
       expect(guarded.status).toBe(cutOff.length > 0 ? 409 : 200);
       if (guarded.status === 409) expect(got(guarded.body.error.wouldBlock)).toEqual(cutOff);
     }),

@@ -198,6 +198,31 @@ describe('the impact preview', () => {
     expect(error).toMatchObject({ param: 'days', message });
   });
 
+  test('a draft that could never be saved (enforced with no entries) is refused as the write is: 400 empty_allowlist', async () => {
+    const org = 'preview-empty';
+    const k = await createKey(h, org, 'web');
+    await h.recordSightings([sighting(org, 'web', k, '10.1.1.1', 'allowed', HOUR)]);
+    await h.call('PUT', projectList(org, 'web'), { body: { entries: ['10.1.1.1'], mode: 'enforce' } });
+
+    const cases: [string, object, string][] = [
+      [orgList(org), { mode: 'enforce', entries: [] }, 'PUT'],
+      [orgList(org), { mode: 'enforce' }, 'enable'],
+      [projectList(org, 'web'), { entries: [] }, 'PUT'],
+    ];
+    for (const [list, draft, write] of cases) {
+      const preview = expectError(await h.call('POST', `${list}/preview`, { body: draft }), 400, 'empty_allowlist');
+      const saved =
+        write === 'PUT'
+          ? await h.call('PUT', list, { body: draft })
+          : await h.call('POST', `${list}/enable`, { body: draft });
+      expect(preview).toEqual(expectError(saved, 400, 'empty_allowlist'));
+    }
+    // Not enforced, an empty draft is a real change to preview.
+    expect(
+      (await h.call('POST', `${orgList(org)}/preview`, { body: { mode: 'report_only', entries: [] } })).status,
+    ).toBe(200);
+  });
+
   test('days up to the retention the deployment keeps', async () => {
     const short = await makeHarness('preview-retention', { trafficRetentionSeconds: 3 * 86_400 });
     try {
@@ -394,7 +419,7 @@ describe('the lockout guard', () => {
     }
   });
 
-  test('a capped read: a write that found nobody to cut off says the check was partial; a refusal says it was capped', async () => {
+  test('a capped read: a write that found nobody to cut off is refused (409 lockout_guard_incomplete) unless forced; a refusal says it was capped', async () => {
     const capped = await makeHarness('guard-cap', { trafficReadMaxItems: 1 });
     try {
       const org = 'guard-cap';
@@ -403,17 +428,27 @@ describe('the lockout guard', () => {
       await capped.recordSightings(
         ['192.0.2.1', '192.0.2.2'].map((ip) => sighting(org, 'web', k, ip, 'allowed', HOUR)),
       );
+      const before = await storedState(capped, org);
 
-      const res = await capped.call('POST', `${orgList(org)}/enable`);
-
-      expect(res.status).toBe(200);
-      expect(res.body.warnings).toEqual([
-        { code: 'lockout_guard_partial', message: expect.stringContaining('first 1') },
-      ]);
+      const incomplete = expectError(
+        await capped.call('POST', `${orgList(org)}/enable`),
+        409,
+        'lockout_guard_incomplete',
+      );
+      expect(incomplete.type).toBe('conflict_error');
+      expect(incomplete.message).toBe(
+        "More than 1 sightings of requests that went through in the last 24 hours are recorded for this list's callers, " +
+          'more than the lockout guard reads in one request, so it could not check every recent caller. Nothing was changed. ' +
+          'See whom the change blocks with POST .../ip_allowlist/preview, then repeat the request with "force": true to apply it anyway.',
+      );
+      expect(await storedState(capped, org)).toEqual(before);
+      const forced = await capped.call('POST', `${orgList(org)}/enable`, { body: { force: true } });
+      expect(forced.status).toBe(200);
+      expect(forced.body.warnings).toEqual([]);
 
       // A caller it would cut off among those read: the refusal says the read was capped.
       await capped.call('POST', `${orgList(org)}/disable`);
-      await capped.recordSightings([sighting(org, 'web', k, '10.9.9.9', 'allowed', HOUR)]);
+      await capped.recordSightings([sighting(org, 'web', k, '10.9.9.9', 'allowed', HOUR / 2)]);
       const refused = expectError(
         await capped.call('POST', `${orgList(org)}/enable`),
         409,
@@ -424,6 +459,143 @@ describe('the lockout guard', () => {
     } finally {
       capped.destroy();
     }
+  });
+
+  test('the guard reads only the last 24 hours of passing traffic, newest first: blocked and older sightings do not count against the cap', async () => {
+    const capped = await makeHarness('guard-window', { trafficReadMaxItems: 1 });
+    try {
+      const org = 'guard-window';
+      const k = await createKey(capped, org, 'web');
+      await capped.call('PUT', orgList(org), { body: { entries: ['10.0.0.0/8'] } });
+      await capped.recordSightings([
+        // In sort-key order these come before the caller below; a read of the whole partition stopped at them.
+        sighting(org, 'web', k, '10.0.0.1', 'blocked', HOUR),
+        sighting(org, 'web', k, '10.0.0.2', 'allowed', 30 * HOUR),
+        sighting(org, 'web', k, '198.51.100.9', 'allowed', HOUR),
+      ]);
+
+      const error = expectError(await capped.call('POST', `${orgList(org)}/enable`), 409, 'would_block_recent_traffic');
+      expect(ips(error.wouldBlock as { ip: string }[])).toEqual(['198.51.100.9']);
+      expect(error.truncated).toBe(false);
+    } finally {
+      capped.destroy();
+    }
+  });
+
+  describe('a project list turned off or report-only hands its callers to the organization list', () => {
+    async function projectOverOrg(org: string, harness = h) {
+      const k = await createKey(harness, org, 'web');
+      expect(
+        (await harness.call('PUT', orgList(org), { body: { entries: ['192.0.2.0/24'], mode: 'enforce' } })).status,
+      ).toBe(200);
+      expect(
+        (await harness.call('PUT', projectList(org, 'web'), { body: { entries: ['198.51.100.9'], mode: 'enforce' } }))
+          .status,
+      ).toBe(200);
+      await harness.recordSightings([sighting(org, 'web', k, '198.51.100.9', 'allowed', HOUR)]);
+      return k;
+    }
+
+    test('disable, enable report_only and PUT report_only/off are refused when the organization list would block a recent caller', async () => {
+      const org = 'guard-handover';
+      await projectOverOrg(org);
+      const preview = await h.call('POST', `${projectList(org, 'web')}/preview`, { body: { mode: 'off' } });
+      const before = await h.call('GET', projectList(org, 'web'));
+
+      const disable = expectError(
+        await h.call('POST', `${projectList(org, 'web')}/disable`),
+        409,
+        'would_block_recent_traffic',
+      );
+      const reportOnly = expectError(
+        await h.call('POST', `${projectList(org, 'web')}/enable`, { body: { mode: 'report_only' } }),
+        409,
+        'would_block_recent_traffic',
+      );
+      for (const mode of ['report_only', 'off']) {
+        expectError(
+          await h.call('PUT', projectList(org, 'web'), { body: { entries: ['198.51.100.9'], mode } }),
+          409,
+          'would_block_recent_traffic',
+        );
+      }
+
+      expect(ips(preview.body.wouldBlock)).toEqual(['198.51.100.9']);
+      expect(ips(disable.wouldBlock as { ip: string }[])).toEqual(['198.51.100.9']);
+      expect(disable.message).toContain('repeat the request with ?force=true');
+      expect(reportOnly.message).toContain('repeat the request with "force": true');
+      const after = await h.call('GET', projectList(org, 'web'));
+      expect(after.body).toMatchObject({ mode: 'enforce', version: before.body.version });
+    });
+
+    test('disable?force=true turns it off anyway, audited as forced; adding the address to the organization list first needs no force', async () => {
+      const org = 'guard-handover-force';
+      await projectOverOrg(org);
+
+      const forced = await h.call('POST', `${projectList(org, 'web')}/disable`, { query: { force: 'true' } });
+      expect(forced.status).toBe(200);
+      expect(forced.body).toMatchObject({ mode: 'off' });
+      const [record] = await h.auditRecords(org);
+      expect(record).toMatchObject({ action: 'ip_allowlist.disable', after: { mode: 'off', force: true } });
+
+      await h.call('POST', `${projectList(org, 'web')}/enable`);
+      await h.call('POST', `${orgList(org)}/entries`, { body: { value: '198.51.100.9' } });
+      expect((await h.call('POST', `${projectList(org, 'web')}/disable`)).status).toBe(200);
+    });
+
+    test('disable takes force only as true or false', async () => {
+      expectError(
+        await h.call('POST', `${projectList('guard-handover-bad', 'web')}/disable`, { query: { force: '1' } }),
+        400,
+        'invalid_value',
+      );
+    });
+
+    test('with the traffic unreadable, a project disable under an enforced organization list is 503; an organization, a key, or a project with no enforced organization list turns off regardless', async () => {
+      const broken = await makeHarness('guard-handover-broken', { trafficTable: 'no-such-table' });
+      try {
+        const org = 'guard-handover-503';
+        const k = await createKey(broken, org, 'web');
+        await broken.call('PUT', orgList(org), { body: { entries: ['192.0.2.0/24'], mode: 'enforce', force: true } });
+        await broken.call('PUT', projectList(org, 'web'), {
+          body: { entries: ['198.51.100.9'], mode: 'enforce', force: true },
+        });
+        await broken.call('PUT', keyList(org, 'web', k), {
+          body: { entries: ['198.51.100.9'], mode: 'enforce', force: true },
+        });
+
+        const project = expectError(
+          await broken.call('POST', `${projectList(org, 'web')}/disable`),
+          503,
+          'traffic_unavailable',
+        );
+        expect(project.message).toContain('?force=true');
+        expect((await broken.call('POST', `${keyList(org, 'web', k)}/disable`)).status).toBe(200);
+        expect((await broken.call('POST', `${orgList(org)}/disable`)).status).toBe(200);
+        // The organization list is off now: the project's callers fall to no list, so nobody can be blocked.
+        expect((await broken.call('POST', `${projectList(org, 'web')}/disable`)).status).toBe(200);
+      } finally {
+        broken.destroy();
+      }
+    });
+
+    test('a deployment that records no traffic: the handover writes, with the warning lockout_guard_unavailable', async () => {
+      const none = await makeHarness('guard-handover-none', { trafficTable: null });
+      try {
+        const org = 'guard-handover-none';
+        await none.call('PUT', orgList(org), { body: { entries: ['192.0.2.0/24'], mode: 'enforce' } });
+        await none.call('PUT', projectList(org, 'web'), { body: { entries: ['198.51.100.9'], mode: 'enforce' } });
+
+        const res = await none.call('POST', `${projectList(org, 'web')}/disable`);
+
+        expect(res.status).toBe(200);
+        expect(res.body.warnings).toEqual([
+          { code: 'lockout_guard_unavailable', message: expect.stringContaining('records no traffic') },
+        ]);
+      } finally {
+        none.destroy();
+      }
+    });
   });
 
   test('only requests that went through are protected: an address seen blocked, or one its key already blocks, is not guarded', async () => {

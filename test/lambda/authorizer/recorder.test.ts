@@ -5,12 +5,14 @@ import { TrafficReader } from '../../../lambda/adapters/traffic-store';
 import { AuthorizerReadRequest, AuthorizerReadResult, AuthorizerStore } from '../../../lambda/adapters/dynamodb-store';
 import { Authorizer, createAuthorizer } from '../../../lambda/authorizer/authorizer';
 import {
+  createTrafficWriterClient,
   dynamoDbTrafficWriter,
   TRAFFIC_FLUSH_TIMEOUT_MS,
   TrafficRecorder,
   TrafficRecorderOptions,
 } from '../../../lambda/authorizer/recorder';
 import { generateApiKey } from '../../../lambda/core/api-key';
+import { compileScopeList } from '../../../lambda/core/decision';
 import { AllowlistSettings, ApiKeyRecord } from '../../../lambda/core/model';
 import { Sighting } from '../../../lambda/core/traffic';
 import { freePort, localClient, testEndpoint } from '../../support/dynamodb-local';
@@ -366,6 +368,43 @@ class ListStore implements AuthorizerStore {
     return Promise.resolve(result);
   }
 }
+
+test("the writer's own client sends each UpdateItem once: a reply lost after DynamoDB applied it is a counted loss, never a second count", async () => {
+  const proxy = await startDynamoDbProxy(testEndpoint());
+  // What index.ts wires, pointed at the proxy.
+  const client = createTrafficWriterClient({
+    endpoint: proxy.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    const errors: number[] = [];
+    const recorder = new TrafficRecorder({
+      tableName: t.names.traffic,
+      retentionSeconds: RETENTION,
+      writer: dynamoDbTrafficWriter(client),
+      logger: { warn: () => undefined },
+      metrics: { recordTrafficWriteErrors: (n) => errors.push(n) },
+      flushTimeoutMs: GENEROUS_FLUSH_MS,
+      idleFlushMs: 0,
+    });
+    const off = compileScopeList({ enabled: false, entries: [], version: 0 }, Date.now());
+    const owner = { keyId: 'key_once', organizationId: 'once', projectId: 'p', keyList: undefined };
+    for (let i = 0; i < 5; i++) {
+      proxy.inject({ operation: 'UpdateItem', dropReply: true, times: 1 });
+      recorder.note({ key: owner, organization: off, project: off }, `198.51.100.${i}`, 'allowed', 'none', Date.now());
+      await recorder.flush(Date.now());
+      proxy.clear();
+    }
+    expect(proxy.exchanges.filter((e) => e.operation === 'UpdateItem')).toHaveLength(5);
+    expect(errors.reduce((a, b) => a + b, 0)).toBe(5);
+    const stored = await sightingsOf('once');
+    expect(stored.map((s) => s.count)).toEqual([1, 1, 1, 1, 1]);
+  } finally {
+    client.destroy();
+    await proxy.close();
+  }
+});
 
 test('decisions are identical with recording on and off, for any lists, modes and addresses', async () => {
   const writes = localClient(testEndpoint());
