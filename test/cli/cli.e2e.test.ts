@@ -38,7 +38,7 @@ function cli(...args: string[]): Promise<Run> {
 
 const api = (key: string, localAddress?: string) => call(`${local.url}/hello`, { headers: bearer(key), localAddress });
 
-test('the README walkthrough: create a key, call, enable a list, see the 401, check, add, call again', async () => {
+test('the README walkthrough: create a key, call, enable a list (the guard refuses, --force), see the 401, check, add, call again', async () => {
   const created = await cli('keys', 'create', '--org', 'walk', '--project', 'app', '--name', 'backend', '--json');
   expect(created.code).toBe(0);
   const { key, id } = JSON.parse(created.stdout);
@@ -47,7 +47,9 @@ test('the README walkthrough: create a key, call, enable a list, see the 401, ch
   expect((await api(key, '127.0.0.2')).status).toBe(200);
 
   const added = await cli('allowlist', 'add', '--org', 'walk', '127.0.0.1', '--description', 'my laptop');
-  const enabled = await cli('allowlist', 'enable', '--org', 'walk');
+  // 127.0.0.2 called a moment ago: the lockout guard refuses until --force says it is meant (as the README's step 3).
+  const refused = await cli('allowlist', 'enable', '--org', 'walk');
+  const enabled = await cli('allowlist', 'enable', '--org', 'walk', '--force');
   const blocked = await api(key, '127.0.0.2');
   const check = await cli('allowlist', 'check', '--org', 'walk', '127.0.0.2');
   const addSecond = await cli('allowlist', 'add', '--org', 'walk', '127.0.0.2');
@@ -58,6 +60,10 @@ test('the README walkthrough: create a key, call, enable a list, see the 401, ch
   expect(added.stdout).toMatch(/127\.0\.0\.1\/32\s+my laptop/);
   // The last flush follows the decision age bound (2 s for a 5 s delay): after it, the change is in force.
   expect(added.stdout).toContain('Applies within 0 s (the authorizer cache was flushed).');
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe('');
+  expect(refused.stderr).toContain('would_block_recent_traffic');
+  expect(refused.stderr).toContain('127.0.0.2');
   expect(enabled.code).toBe(0);
   expect(enabled.stdout).toContain('ENABLED');
   expect(blocked.status).toBe(401);

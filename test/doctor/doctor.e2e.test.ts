@@ -113,14 +113,21 @@ test('doctor cleans up: the key is revoked and refused, its list empty and disab
   const { keyId } = byId(report, 'write')!.figures as { keyId: string };
   const target = ['--org', report.organizationId, '--project', report.projectId];
 
-  const [keys, list] = await Promise.all([
+  const [keys, list, audit] = await Promise.all([
     runBin(['keys', 'list', ...target, '--json'], healthy.local.adminUrl!),
     runBin(['allowlist', 'show', ...target, '--key', keyId, '--json'], healthy.local.adminUrl!),
+    runBin(['audit', '--org', report.organizationId, '--json'], healthy.local.adminUrl!),
   ]);
 
   expect(report.organizationId).toMatch(/^doctor-[0-9a-f]{8}$/);
   expect(JSON.parse(keys.stdout).data).toEqual([expect.objectContaining({ id: keyId, status: 'revoked' })]);
   expect(JSON.parse(list.stdout)).toMatchObject({ enabled: false, entries: [] });
+  // As docs/doctor.md says: only the write that blocks doctor's own address is forced past the lockout guard.
+  const events = (JSON.parse(audit.stdout) as { data: { after: { force?: boolean; entries?: { value: string }[] } }[] })
+    .data;
+  expect(events.filter((e) => e.after?.force).map((e) => e.after.entries?.map((x) => x.value))).toEqual([
+    ['192.0.2.1/32'],
+  ]);
 });
 
 test('when the flush fails, doctor says so with the figures it measured, still cleans up, and exits 1', async () => {

@@ -66,6 +66,7 @@ test('an entry added with a short expiry lets 127.0.0.1 through, and is refused 
   expect(after.status).toBe(401);
   expect(after.json).toEqual(errorBody(ERRORS.ipNotAuthorizedOrganization));
   expect(shown.code).toBe(0);
-  expect(shown.stdout).toMatch(/^127\.0\.0\.1\/32 .* \(expired\)$/m);
+  // The entry is marked expired, and its LAST MATCHED column has the requests that went through before.
+  expect(shown.stdout).toMatch(/^127\.0\.0\.1\/32 .* \(expired\)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/m);
   expect(shown.stdout).toMatch(/^warning \(all_entries_expired\): .*blocks every request/m);
 });

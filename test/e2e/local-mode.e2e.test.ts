@@ -149,7 +149,10 @@ describe('which list applies', () => {
     const cachedHits = local.gateway.stats.authorizerCacheHits;
     const cachedAgain = await call(api('/again'), { headers: bearer(key), localAddress: '127.0.0.2' });
 
-    await admin.replaceAllowlist({ org: 'flush-org' }, [{ value: '127.0.0.1' }], true);
+    // 127.0.0.2 just went through, so the lockout guard refuses the change until it is forced.
+    const guarded = admin.replaceAllowlist({ org: 'flush-org' }, [{ value: '127.0.0.1' }], true);
+    await expect(guarded).rejects.toMatchObject({ status: 409, code: 'would_block_recent_traffic' });
+    await admin.replaceAllowlist({ org: 'flush-org' }, [{ value: '127.0.0.1' }], true, undefined, true);
     const blocked = await call(api(), { headers: bearer(key), localAddress: '127.0.0.2' });
     await admin.setEnabled({ org: 'flush-org' }, false);
     const reopened = await call(api(), { headers: bearer(key), localAddress: '127.0.0.2' });

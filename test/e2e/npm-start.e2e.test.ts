@@ -65,7 +65,10 @@ function npmStart(): Promise<Started> {
 function sh(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('sh', ['-c', command], { cwd: DEFAULT_PROJECT_ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${command}: ${err.message}\n${stderr}`)) : resolve(stdout),
+      // The exit code and signal tell a refusal from the 60 s timeout on a loaded machine (both print no stdout).
+      err
+        ? reject(new Error(`${command}: ${err.message} (exit ${err.code}, signal ${err.signal})\n${stderr}`))
+        : resolve(stdout),
     );
   });
 }

@@ -42,7 +42,7 @@ function authorizerLines(from: number): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-test('a report-only project list lets 127.0.0.2 through as would_block; enforced, it answers 401', async () => {
+test('a report-only project list lets 127.0.0.2 through as would_block; enforced (past the lockout guard), it answers 401', async () => {
   const org = 'ro-e2e';
   const key = (await admin.createKey(org, 'app', 'backend')).body;
   await admin.addEntries({ org, project: 'app' }, [{ value: '127.0.0.1' }]);
@@ -76,10 +76,15 @@ test('a report-only project list lets 127.0.0.2 through as would_block; enforced
   );
   expect(lines).toContainEqual(expect.objectContaining({ WouldBlockRequests: 1 }));
 
-  const enforced = await cli('allowlist', 'enable', '--org', org, '--project', 'app');
+  // 127.0.0.2 went through a moment ago: enforcing now is refused by the lockout guard until --force.
+  const refused = await cli('allowlist', 'enable', '--org', org, '--project', 'app');
+  const enforced = await cli('allowlist', 'enable', '--org', org, '--project', 'app', '--force');
   const blocked = await call(`${local.url}/hello`, { headers: bearer(key.key), localAddress: '127.0.0.2' });
   const fromListed = await call(`${local.url}/hello`, { headers: bearer(key.key) });
 
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('would_block_recent_traffic');
+  expect(refused.stderr).toContain('127.0.0.2');
   expect(enforced.code).toBe(0);
   expect(enforced.stdout).toContain('ENABLED');
   expect(blocked.status).toBe(401);
