@@ -283,7 +283,7 @@ export function lockoutText(body: unknown): string {
   return (
     `${addressTable(error.wouldBlock)}\n` +
     (error.truncated ? 'note: the traffic read was capped: more addresses may be affected\n' : '') +
-    'hint: add these addresses to the list (allowlist add), or repeat the command with --force to apply it anyway\n'
+    'hint: add these addresses to the list the error names (allowlist add), or repeat the command with --force to apply it anyway\n'
   );
 }
 

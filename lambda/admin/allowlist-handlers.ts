@@ -199,7 +199,11 @@ async function lockoutGuard(
   }
   const { sightings, truncated } = read.recent;
   const cut = lockedOut(await assessImpact(deps, drafted, sightings, nowMs));
-  if (cut.length > 0) throw wouldBlockRecentTraffic({ wouldBlock: cut, truncated }, forceHint(req.route));
+  if (cut.length > 0) {
+    // A list left enforced blocks them itself; a project list turned off hands them to the organization's list.
+    const addTo = drafted.draft.enabled ? 'this list' : "the organization's list";
+    throw wouldBlockRecentTraffic({ wouldBlock: cut, truncated }, forceHint(req.route), addTo);
+  }
   if (truncated) throw lockoutGuardIncomplete(maxItems, forceHint(req.route));
   return [];
 }

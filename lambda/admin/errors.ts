@@ -327,7 +327,12 @@ const MAX_NAMED_ADDRESSES = 5;
  * The lockout guard's refusal: the change would block callers whose requests went through in the last 24 hours.
  * `forceHint` says how this route says force (`"force": true` in the body, or `?force=true`).
  */
-export const wouldBlockRecentTraffic = (lockout: LockoutDetails, forceHint: string) => {
+export const wouldBlockRecentTraffic = (
+  lockout: LockoutDetails,
+  forceHint: string,
+  /** Where the addresses must go for the change to cut nobody off: this list, or (a project list turned off) the organization's. */
+  addTo: 'this list' | "the organization's list" = 'this list',
+) => {
   const named = lockout.wouldBlock
     .slice(0, MAX_NAMED_ADDRESSES)
     .map((a) => `${a.ip} (${a.keys.map((k) => k.keyId).join(', ')}; last seen ${a.lastSeen})`)
@@ -341,7 +346,7 @@ export const wouldBlockRecentTraffic = (lockout: LockoutDetails, forceHint: stri
     code: 'would_block_recent_traffic',
     message:
       `This change would block ${n === 1 ? '1 source address' : `${n} source addresses`} whose requests went through in the last 24 hours: ${named}${more} (all in wouldBlock). ` +
-      `Nothing was changed. Add the addresses to the list, or repeat the request with ${forceHint} to apply it anyway.` +
+      `Nothing was changed. Add the addresses to ${addTo}, or repeat the request with ${forceHint} to apply it anyway.` +
       (lockout.truncated ? ' The traffic read was capped, so more addresses may be affected.' : ''),
     lockout,
   });

@@ -122,7 +122,7 @@ test('enable refused by the lockout guard: exit 1, the addresses and keys, the h
   expect(refused.stderr).toMatch(/^ADDRESS\s+KEY\s+PROJECT\s+TODAY\s+DRAFT\s+LAST SEEN\s+DECISIONS$/m);
   expect(refused.stderr).toMatch(new RegExp(`^198\\.51\\.100\\.9\\s+${keyId}\\s+web\\s+allowed\\s+blocked`, 'm'));
   expect(refused.stderr).toContain(
-    'hint: add these addresses to the list (allowlist add), or repeat the command with --force',
+    'hint: add these addresses to the list the error names (allowlist add), or repeat the command with --force',
   );
   expect(JSON.parse(shown.stdout)).toMatchObject({ mode: 'off', version: 1 });
   expect(forced.code).toBe(EXIT.ok);

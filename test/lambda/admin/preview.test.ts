@@ -293,7 +293,7 @@ describe('the lockout guard', () => {
     expect(error.message).toMatch(
       /^This change would block 1 source address whose requests went through in the last 24 hours: 198\.51\.100\.9 \(key_/,
     );
-    expect(error.message).toContain('Add the addresses to the list, or repeat the request with "force": true');
+    expect(error.message).toContain('Add the addresses to this list, or repeat the request with "force": true');
     expect(error.wouldBlock).toEqual([
       expect.objectContaining({
         ip: '198.51.100.9',
@@ -523,6 +523,8 @@ describe('the lockout guard', () => {
       expect(ips(preview.body.wouldBlock)).toEqual(['198.51.100.9']);
       expect(ips(disable.wouldBlock as { ip: string }[])).toEqual(['198.51.100.9']);
       expect(disable.message).toContain('repeat the request with ?force=true');
+      // Turned off, the project list decides nothing: the addresses belong in the organization's list.
+      expect(disable.message).toContain("Add the addresses to the organization's list");
       expect(reportOnly.message).toContain('repeat the request with "force": true');
       const after = await h.call('GET', projectList(org, 'web'));
       expect(after.body).toMatchObject({ mode: 'enforce', version: before.body.version });
