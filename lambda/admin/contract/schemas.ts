@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { ALLOWLIST_MODES, AllowlistMode } from '../../core/model';
 import { MAX_DESCRIPTION_LENGTH, normalizedOr400, validateEntries, ValidEntry } from '../allowlist-ops';
 import { normalizeIpAddress } from '../../core/allowlist';
-import { MAX_EXPIRY_SECONDS } from '../../core/expiry';
+import { MAX_EXPIRY_SECONDS, parseIsoInstant } from '../../core/expiry';
 import { ID_PATTERN, MAX_KEY_NAME_LENGTH } from '../../../lib/contract';
 import { TRAFFIC_OUTCOMES } from '../../core/traffic';
 import { AdminError, badRequest } from '../errors';
@@ -690,30 +690,6 @@ export const EntryValueQuery = z.object({
   force: forceQueryField(),
 });
 
-/**
- * A real date-time with a time zone (`Z` or `±hh:mm`), seconds and fractions optional. Date.parse alone takes too
- * much: a date without a time or zone (read as local time), and days that do not exist (Feb 30 rolls over).
- */
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
-
-function isIsoDateTime(text: string): boolean {
-  const m = ISO_DATE_TIME.exec(text);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((g) => Number(g ?? 0));
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return (
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= daysInMonth &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
-    offsetHours <= 23 &&
-    offsetMinutes <= 59
-  );
-}
-
 /** An id given as a filter: its message names the parameter. */
 const idFilter = (name: string) =>
   z.string().regex(ID_PATTERN, {
@@ -739,11 +715,12 @@ export const TrafficQuery = PageQuery.extend({
     .meta({ description: 'Only this outcome.' }),
   since: z
     .string()
-    .refine(isIsoDateTime, {
+    // The one date-time rule of the API (as for expiresAt): seconds and a zone required, no day that does not exist.
+    .refine((text) => parseIsoInstant(text) !== undefined, {
       error: (issue) =>
         `since must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T09:00:00Z, got ${JSON.stringify(issue.input)}.`,
     })
-    .transform((text) => Date.parse(text))
+    .transform((text) => parseIsoInstant(text)!)
     .optional()
     .meta({
       type: 'string',
